@@ -1,0 +1,1 @@
+"""The SOP itself: tickets, documents, credentials, archive. Knows nothing of chat platforms."""

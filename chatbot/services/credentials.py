@@ -1,0 +1,130 @@
+"""One-time links for the result (SOP step 8): the server never holds the secret in plain text.
+
+A fresh 256-bit key per secret encrypts it with AES-256-GCM (the ticket number is the
+associated data). The store keeps only the ciphertext, under a 128-bit random id, with a TTL;
+the key travels only in the link's #fragment, which browsers never send to a server. A
+reveal proves knowledge of the key (its hash) and takes the ciphertext with one atomic
+get-and-delete, so of any number of concurrent reveals exactly one succeeds.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from chatbot.db.models import utcnow
+from chatbot.store import Store
+
+KEY_HASH_BYTES = 16
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def key_hash(key: bytes) -> str:
+    """What the page sends to prove it holds the key, without sending the key."""
+    return hashlib.sha256(key).digest()[:KEY_HASH_BYTES].hex()
+
+
+def link_hash(link_id: str) -> str:
+    """How the database refers to a link without holding the id that opens it."""
+    return hashlib.sha256(link_id.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    url: str
+    link_id: str
+    link_hash: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """What a successful reveal hands the browser: it decrypts with the key it holds."""
+
+    ciphertext: str
+    iv: str
+    aad: str
+
+
+class RevealRefused(Exception):
+    """Why a reveal was refused: `reason` is one of gone, bad_key."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def seal(secret: dict[str, str], key: bytes, aad: str) -> tuple[bytes, bytes]:
+    iv = os.urandom(12)
+    plaintext = json.dumps(secret, ensure_ascii=False).encode()
+    return iv, AESGCM(key).encrypt(iv, plaintext, aad.encode())
+
+
+def open_sealed(sealed: Sealed, key: bytes) -> dict[str, str]:
+    """Decrypt as the browser does; used by tests and the console channel."""
+    plaintext = AESGCM(key).decrypt(
+        unb64url(sealed.iv), unb64url(sealed.ciphertext), sealed.aad.encode()
+    )
+    result: dict[str, str] = json.loads(plaintext)
+    return result
+
+
+class CredentialVault:
+    def __init__(self, store: Store, public_url: str, ttl: timedelta) -> None:
+        self._store = store
+        self._public_url = public_url.rstrip("/")
+        self._ttl = ttl
+
+    async def issue(self, *, ticket_number: str, secret: dict[str, str]) -> IssuedLink:
+        """Seal the secret and return the link; the plain secret is not kept anywhere."""
+        key = AESGCM.generate_key(bit_length=256)
+        link_id = b64url(secrets.token_bytes(16))
+        iv, ciphertext = seal(secret, key, ticket_number)
+        record = {
+            "ct": b64url(ciphertext),
+            "iv": b64url(iv),
+            "aad": ticket_number,
+            "kh": key_hash(key),
+        }
+        await self._store.set(self._key(link_id), json.dumps(record).encode(), ttl=self._ttl)
+        return IssuedLink(
+            url=f"{self._public_url}/s/{link_id}#{b64url(key)}",
+            link_id=link_id,
+            link_hash=link_hash(link_id),
+            expires_at=utcnow() + self._ttl,
+        )
+
+    async def revoke(self, link_id: str) -> None:
+        await self._store.delete(self._key(link_id))
+
+    async def reveal(self, link_id: str, presented_key_hash: str) -> Sealed:
+        """Hand out the ciphertext once, to a caller that holds the key."""
+        raw = await self._store.get(self._key(link_id))
+        if raw is None:
+            raise RevealRefused("gone")
+        if not hmac.compare_digest(json.loads(raw)["kh"], presented_key_hash.lower()):
+            raise RevealRefused("bad_key")
+        taken = await self._store.get_and_delete(self._key(link_id))
+        if taken is None:
+            raise RevealRefused("gone")
+        record = json.loads(taken)
+        return Sealed(ciphertext=record["ct"], iv=record["iv"], aad=record["aad"])
+
+    @staticmethod
+    def _key(link_id: str) -> str:
+        return f"cred:{link_id}"

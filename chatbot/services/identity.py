@@ -1,0 +1,94 @@
+"""Checks on what a requester types: NIP, e-mail, phone, names; and NIP masking for display."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from email_validator import EmailNotValidError, validate_email
+
+
+class InvalidInput(ValueError):
+    """The input is wrong; `reason` is a short Indonesian sentence for the user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def normalize_nip(raw: str, today: date | None = None) -> str:
+    """Return the 18-digit NIP, or raise InvalidInput saying what is wrong.
+
+    A NIP (Nomor Induk Pegawai) is birth date YYYYMMDD, appointment YYYYMM, sex 1/2, serial 3.
+    """
+    digits = re.sub(r"[\s.\-]", "", raw)
+    if not digits.isdigit():
+        raise InvalidInput("NIP hanya berisi angka (spasi boleh).")
+    if len(digits) != 18:
+        raise InvalidInput(f"NIP harus 18 angka; yang Anda kirim {len(digits)} angka.")
+    try:
+        born = date(int(digits[0:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        raise InvalidInput(
+            "8 angka pertama NIP harus tanggal lahir (TTTTBBHH) yang benar."
+        ) from None
+    today = today or date.today()
+    if not 1940 <= born.year <= today.year - 17:
+        raise InvalidInput("8 angka pertama NIP harus tanggal lahir (TTTTBBHH) yang benar.")
+    return digits
+
+
+def mask_nip(nip: str) -> str:
+    """Show only what a human needs to recognise a NIP: the first 4 and last 3 digits."""
+    if len(nip) < 8:
+        return "*" * len(nip)
+    return nip[:4] + "*" * (len(nip) - 7) + nip[-3:]
+
+
+def format_nip(nip: str) -> str:
+    """The usual written grouping: 8 6 1 3."""
+    if len(nip) != 18:
+        return nip
+    return f"{nip[:8]} {nip[8:14]} {nip[14]} {nip[15:]}"
+
+
+def normalize_email(raw: str) -> str:
+    try:
+        result = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError:
+        raise InvalidInput("Alamat email tidak valid. Contoh: nama@magelangkota.go.id") from None
+    return result.normalized
+
+
+def normalize_phone(raw: str) -> str:
+    """Phone numbers as +62..., whatever way they were written."""
+    digits = re.sub(r"\D", "", raw)
+    if digits.startswith("0"):
+        digits = "62" + digits[1:]
+    if not 9 <= len(digits) <= 15:
+        raise InvalidInput("Nomor telepon tidak valid.")
+    return "+" + digits
+
+
+def clean_text(raw: str, *, field: str, min_len: int = 2, max_len: int = 200) -> str:
+    text = " ".join(raw.split())
+    if len(text) < min_len:
+        raise InvalidInput(f"{field} terlalu pendek.")
+    if len(text) > max_len:
+        raise InvalidInput(f"{field} terlalu panjang (maksimal {max_len} huruf).")
+    return text
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a requester tells about themselves; the requester row holds it."""
+
+    name: str
+    nip: str
+    role: str
+    work_unit: str
+    email: str
+    spse_user_id: str | None = None
+    phone: str | None = None
+    phone_verified: bool = False

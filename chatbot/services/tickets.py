@@ -1,0 +1,683 @@
+"""The SOP as a ticket state machine: one door for every move, each move on the record.
+
+Every use case opens its own transaction: the state change, its SOP step records, the audit
+event and the outbox rows for the notifications it causes commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chatbot.db.models import (
+    AuditEvent,
+    CredentialLink,
+    Document,
+    OutboxMessage,
+    Requester,
+    StepRecord,
+    Ticket,
+    utcnow,
+)
+from chatbot.services.documents import StoredFile
+from chatbot.services.enums import (
+    DocumentKind,
+    MissingItem,
+    Outcome,
+    RequestType,
+    Step,
+    TicketState,
+)
+from chatbot.services.identity import Identity
+
+S = TicketState
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a platform-qualified id ("telegram:123") and a display name."""
+
+    id: str
+    name: str
+
+
+SYSTEM = Actor(id="system", name="Sistem")
+
+
+class Move(StrEnum):
+    COMPLETE = "complete"
+    INCOMPLETE = "incomplete"
+    SUPPLEMENT = "supplement"
+    CONFIRM_PHONE = "confirm_phone"
+    VALID = "valid"
+    INVALID = "invalid"
+    CLAIM_RESULT = "claim_result"
+    DELIVER = "deliver"
+    RECEIVE = "receive"
+    CANCEL = "cancel"
+    ARCHIVE = "archive"
+
+
+# The SOP's flow: which states a move may start from, and where it leads.
+MOVES: dict[Move, tuple[frozenset[TicketState], TicketState]] = {
+    Move.COMPLETE: (frozenset({S.SUBMITTED, S.SUPPLEMENTED}), S.COMPLETE),
+    Move.INCOMPLETE: (frozenset({S.SUBMITTED, S.SUPPLEMENTED}), S.INCOMPLETE),
+    Move.SUPPLEMENT: (frozenset({S.INCOMPLETE}), S.SUPPLEMENTED),
+    Move.CONFIRM_PHONE: (frozenset({S.COMPLETE}), S.COMPLETE),
+    Move.VALID: (frozenset({S.COMPLETE}), S.VALID),
+    Move.INVALID: (frozenset({S.COMPLETE}), S.REJECTED),
+    Move.CLAIM_RESULT: (frozenset({S.VALID}), S.VALID),
+    Move.DELIVER: (frozenset({S.VALID}), S.DELIVERED),
+    Move.RECEIVE: (frozenset({S.DELIVERED}), S.DELIVERED),
+    Move.CANCEL: (
+        frozenset({S.SUBMITTED, S.INCOMPLETE, S.SUPPLEMENTED, S.COMPLETE, S.VALID}),
+        S.CANCELLED,
+    ),
+    Move.ARCHIVE: (frozenset({S.DELIVERED, S.REJECTED, S.CANCELLED}), S.ARCHIVED),
+}
+
+
+class TicketError(Exception):
+    """A move the SOP does not allow now; carries the ticket as it is."""
+
+    def __init__(self, message: str, ticket: Ticket | None = None) -> None:
+        super().__init__(message)
+        self.ticket = ticket
+
+
+class TicketNotFound(TicketError):
+    pass
+
+
+class IllegalMove(TicketError):
+    """The ticket is not in a state where this move is allowed."""
+
+
+class StaleMove(TicketError):
+    """Someone moved the ticket since the button was shown."""
+
+
+class NotYours(TicketError):
+    """The ticket belongs to another requester or is claimed by another admin."""
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    kind: DocumentKind
+    file: StoredFile
+
+
+def ticket_number(ticket_id: int, created_at: datetime, zone: ZoneInfo) -> str:
+    """Short and typeable: year-month of submission and the ticket's serial, e.g. 2611-0042."""
+    return f"{created_at.astimezone(zone):%y%m}-{ticket_id:04d}"
+
+
+def parse_ticket_number(text: str) -> str | None:
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) < 8 or len(digits) > 12:
+        return None
+    return f"{digits[:4]}-{digits[4:]}"
+
+
+class TicketService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        zone: ZoneInfo,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._zone = zone
+        self._now = clock
+
+    # ---- queries -----------------------------------------------------------------------
+
+    async def get(self, ticket_id: int) -> Ticket:
+        async with self._sessions() as session:
+            return await self._load(session, ticket_id)
+
+    async def find_by_number(self, number: str) -> Ticket | None:
+        async with self._sessions() as session:
+            result = await session.execute(select(Ticket).where(Ticket.number == number))
+            return result.unique().scalar_one_or_none()
+
+    async def for_requester(self, *, channel: str, chat_id: str, limit: int = 10) -> list[Ticket]:
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(Ticket)
+                .join(Requester)
+                .where(Requester.channel == channel, Requester.chat_id == chat_id)
+                .order_by(Ticket.id.desc())
+                .limit(limit)
+            )
+            return list(result.unique().scalars())
+
+    async def requester_profile(self, *, channel: str, chat_id: str) -> Requester | None:
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(Requester).where(Requester.channel == channel, Requester.chat_id == chat_id)
+            )
+            return result.scalar_one_or_none()
+
+    async def unarchived_ended(self) -> list[int]:
+        """Tickets that ended but whose archive was not written (e.g. a crash in between)."""
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(Ticket.id).where(
+                    Ticket.state.in_([S.REJECTED, S.CANCELLED])
+                    | ((Ticket.state == S.DELIVERED) & (Ticket.outcome == Outcome.COMPLETED))
+                )
+            )
+            return list(result.scalars())
+
+    # ---- step 1: submit ------------------------------------------------------------------
+
+    async def submit(
+        self,
+        *,
+        channel: str,
+        chat_id: str,
+        actor: Actor,
+        identity: Identity,
+        request_type: RequestType,
+        documents: Sequence[NewDocument],
+    ) -> Ticket:
+        """Record a new request with its documents and send it to the admin group."""
+        kinds = {doc.kind for doc in documents}
+        if kinds != {DocumentKind.LETTER, DocumentKind.SK}:
+            raise IllegalMove("Surat permohonan dan SK keduanya wajib dilampirkan.")
+        now = self._now()
+        async with self._sessions.begin() as session:
+            requester = await self._upsert_requester(
+                session, channel=channel, chat_id=chat_id, actor=actor, identity=identity
+            )
+            ticket = Ticket(
+                requester=requester,
+                request_type=request_type,
+                state=S.SUBMITTED,
+                version=1,
+                round=1,
+                created_at=now,
+                state_since=now,
+                last_actor_name=actor.name,
+            )
+            session.add(ticket)
+            await session.flush()
+            ticket.number = ticket_number(ticket.id, now, self._zone)
+            self._add_documents(session, ticket, documents, round_=1)
+            self._record(session, ticket, Step.SUBMIT, actor, now, now, "diajukan")
+            self._open(session, ticket, Step.CHECK_COMPLETENESS, now)
+            self._audit(session, ticket, actor, "submitted", request_type=request_type.value)
+            self._notify(session, ticket, "admins", "new_ticket", round=1)
+        return await self.get(ticket.id)
+
+    # ---- steps 2-4: completeness -------------------------------------------------------------
+
+    async def mark_complete(self, *, ticket_id: int, version: int, actor: Actor) -> Ticket:
+        async with self._sessions.begin() as session:
+            ticket, now = await self._move(session, ticket_id, version, Move.COMPLETE, actor)
+            self._finish(session, ticket, Step.CHECK_COMPLETENESS, actor, now, "lengkap")
+            self._open(session, ticket, Step.CHECK_VALIDITY, now)
+            self._notify(session, ticket, "admins", "card")
+        return await self.get(ticket_id)
+
+    async def mark_incomplete(
+        self,
+        *,
+        ticket_id: int,
+        version: int,
+        actor: Actor,
+        missing: Iterable[MissingItem],
+        note: str | None,
+    ) -> Ticket:
+        items = sorted({MissingItem(m) for m in missing})
+        if not items:
+            raise IllegalMove("Pilih dulu apa yang kurang.")
+        async with self._sessions.begin() as session:
+            ticket, now = await self._move(
+                session, ticket_id, version, Move.INCOMPLETE, actor, missing=items
+            )
+            ticket.missing = [m.value for m in items]
+            ticket.incomplete_note = note
+            what = ", ".join(m.value for m in items)
+            self._finish(
+                session, ticket, Step.CHECK_COMPLETENESS, actor, now, "tidak_lengkap", note=what
+            )
+            self._record(
+                session, ticket, Step.ASK_TO_COMPLETE, actor, now, now, "diminta", note=note
+            )
+            self._open(
+                session,
+                ticket,
+                Step.SUPPLEMENT,
+                now,
+                actor=Actor(ticket.requester.platform_user_id, ticket.requester.name),
+            )
+            self._notify(session, ticket, "requester", "incomplete")
+            self._notify(session, ticket, "admins", "card")
+        return await self.get(ticket_id)
+
+    async def supplement(
+        self,
+        *,
+        ticket_id: int,
+        channel: str,
+        chat_id: str,
+        actor: Actor,
+        documents: Sequence[NewDocument],
+        identity: Identity | None,
+    ) -> Ticket:
+        """Step 4: the requester sends what was missing; back to the completeness check."""
+        async with self._sessions.begin() as session:
+            ticket = await self._load(session, ticket_id)
+            self._check_owner(ticket, channel, chat_id)
+            ticket, now = await self._move(
+                session, ticket_id, ticket.version, Move.SUPPLEMENT, actor
+            )
+            ticket.round += 1
+            self._add_documents(session, ticket, documents, round_=ticket.round)
+            if identity is not None:
+                self._apply_identity(ticket.requester, identity)
+            sent = sorted({d.kind.value for d in documents} | ({"identity"} if identity else set()))
+            self._finish(
+                session, ticket, Step.SUPPLEMENT, actor, now, "dilengkapi", note=", ".join(sent)
+            )
+            self._open(session, ticket, Step.CHECK_COMPLETENESS, now)
+            self._notify(session, ticket, "admins", "supplement", round=ticket.round)
+            self._notify(session, ticket, "admins", "card")
+        return await self.get(ticket_id)
+
+    # ---- steps 5 and 7: validity -------------------------------------------------------------
+
+    async def confirm_by_phone(self, *, ticket_id: int, version: int, actor: Actor) -> Ticket:
+        async with self._sessions.begin() as session:
+            ticket, _ = await self._move(session, ticket_id, version, Move.CONFIRM_PHONE, actor)
+            ticket.phone_confirmed_by = actor.name
+            step = self._current(ticket, Step.CHECK_VALIDITY)
+            if step is not None:
+                step.note = f"dikonfirmasi lewat telepon oleh {actor.name}"
+            self._notify(session, ticket, "admins", "card")
+        return await self.get(ticket_id)
+
+    async def mark_valid(self, *, ticket_id: int, version: int, actor: Actor) -> Ticket:
+        async with self._sessions.begin() as session:
+            ticket, now = await self._move(session, ticket_id, version, Move.VALID, actor)
+            self._finish(session, ticket, Step.CHECK_VALIDITY, actor, now, "valid")
+            self._open(session, ticket, Step.RESET_IN_SPSE, now)
+            self._notify(session, ticket, "admins", "card")
+        return await self.get(ticket_id)
+
+    async def reject(self, *, ticket_id: int, version: int, actor: Actor, reason: str) -> Ticket:
+        """Invalid (step 5) and the rejection notice (step 7): the ticket ends."""
+        async with self._sessions.begin() as session:
+            ticket, now = await self._move(
+                session, ticket_id, version, Move.INVALID, actor, reason=reason
+            )
+            ticket.rejection_reason = reason
+            ticket.outcome = Outcome.REJECTED
+            ticket.closed_at = now
+            self._finish(
+                session, ticket, Step.CHECK_VALIDITY, actor, now, "tidak_valid", note=reason
+            )
+            self._record(
+                session, ticket, Step.NOTIFY_REJECTION, actor, now, now, "ditolak", note=reason
+            )
+            self._notify(session, ticket, "requester", "rejected")
+            self._notify(session, ticket, "admins", "card")
+        return await self.get(ticket_id)
+
+    # ---- steps 6 and 8: result -----------------------------------------------------------------
+
+    async def claim_result(self, *, ticket_id: int, version: int, actor: Actor) -> Ticket:
+        """An admin takes the reset in SPSE on; they will hand the result in private."""
+        async with self._sessions.begin() as session:
+            ticket, _ = await self._move(session, ticket_id, version, Move.CLAIM_RESULT, actor)
+            ticket.result_admin_id = actor.id
+            ticket.result_admin_name = actor.name
+            step = self._current(ticket, Step.RESET_IN_SPSE)
+            if step is not None:
+                step.actor_id, step.actor_name = actor.id, actor.name
+            self._notify(session, ticket, "admins", "card")
+        return await self.get(ticket_id)
+
+    async def deliver_result(
+        self,
+        *,
+        ticket_id: int,
+        version: int,
+        actor: Actor,
+        link_hash: str,
+        expires_at: datetime,
+    ) -> Ticket:
+        """Step 6 done, step 8 started: the one-time link has been sent to the requester."""
+        async with self._sessions.begin() as session:
+            ticket = await self._load(session, ticket_id)
+            if ticket.result_admin_id != actor.id:
+                raise NotYours(
+                    f"Tiket {ticket.number} sedang dikerjakan {ticket.result_admin_name}.", ticket
+                )
+            ticket, now = await self._move(session, ticket_id, version, Move.DELIVER, actor)
+            done = {
+                RequestType.RESET_PASSWORD: "password_direset",
+                RequestType.USER_ID: "user_id_diberikan",
+                RequestType.BOTH: "password_direset_dan_user_id",
+            }[ticket.request_type]
+            self._finish(session, ticket, Step.RESET_IN_SPSE, actor, now, done)
+            self._open(
+                session,
+                ticket,
+                Step.DELIVER_RESULT,
+                now,
+                actor=actor,
+                note="link sekali pakai dikirim",
+            )
+            session.add(
+                CredentialLink(
+                    ticket_id=ticket.id,
+                    link_hash=link_hash,
+                    created_by=actor.name,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+            )
+            self._notify(session, ticket, "admins", "card")
+        return await self.get(ticket_id)
+
+    async def mark_received(self, *, link_hash: str) -> Ticket | None:
+        """The requester opened the link: step 8's output ("diterima oleh PPK")."""
+        async with self._sessions.begin() as session:
+            link = (
+                await session.execute(
+                    select(CredentialLink).where(CredentialLink.link_hash == link_hash)
+                )
+            ).scalar_one_or_none()
+            if link is None or link.opened_at is not None:
+                return None
+            ticket = await self._load(session, link.ticket_id)
+            requester = Actor(
+                f"{ticket.requester.channel}:{ticket.requester.platform_user_id}",
+                ticket.requester.name,
+            )
+            ticket, now = await self._move(
+                session, ticket.id, ticket.version, Move.RECEIVE, requester
+            )
+            link.opened_at = now
+            ticket.outcome = Outcome.COMPLETED
+            ticket.closed_at = now
+            self._finish(session, ticket, Step.DELIVER_RESULT, None, now, "diterima_pemohon")
+            self._notify(session, ticket, "admins", "card")
+        return await self.get(ticket.id)
+
+    async def link_status(self, link_hash: str) -> CredentialLink | None:
+        async with self._sessions() as session:
+            return (
+                await session.execute(
+                    select(CredentialLink).where(CredentialLink.link_hash == link_hash)
+                )
+            ).scalar_one_or_none()
+
+    # ---- cancel and archive (step 9) -----------------------------------------------------------
+
+    async def cancel(self, *, ticket_id: int, channel: str, chat_id: str, actor: Actor) -> Ticket:
+        async with self._sessions.begin() as session:
+            ticket = await self._load(session, ticket_id)
+            self._check_owner(ticket, channel, chat_id)
+            ticket, now = await self._move(session, ticket_id, ticket.version, Move.CANCEL, actor)
+            ticket.outcome = Outcome.CANCELLED
+            ticket.closed_at = now
+            for step in ticket.steps:
+                if step.finished_at is None:
+                    step.finished_at, step.outcome = now, "dibatalkan_pemohon"
+            self._notify(session, ticket, "admins", "card")
+        return await self.get(ticket_id)
+
+    async def mark_archived(
+        self, *, ticket_id: int, archive_path: str, started_at: datetime
+    ) -> Ticket:
+        async with self._sessions.begin() as session:
+            ticket = await self._load(session, ticket_id)
+            ticket, now = await self._move(
+                session, ticket_id, ticket.version, Move.ARCHIVE, SYSTEM, path=archive_path
+            )
+            ticket.archive_path = archive_path
+            self._record(
+                session,
+                ticket,
+                Step.ARCHIVE,
+                SYSTEM,
+                started_at,
+                now,
+                "diarsipkan",
+                note=archive_path,
+            )
+            self._notify(session, ticket, "admins", "card")
+        return await self.get(ticket_id)
+
+    # ---- the one door ------------------------------------------------------------------------
+
+    async def _move(
+        self,
+        session: AsyncSession,
+        ticket_id: int,
+        version: int,
+        move: Move,
+        actor: Actor,
+        **detail: Any,
+    ) -> tuple[Ticket, datetime]:
+        """Check and apply a move; refuse illegal or stale ones; audit it."""
+        ticket = await self._load(session, ticket_id)
+        sources, target = MOVES[move]
+        if ticket.version != version:
+            session.expunge(ticket)  # keep it readable for the caller after the rollback
+            raise StaleMove(f"Tiket {ticket.number} sudah diproses.", ticket)
+        if ticket.state not in sources:
+            session.expunge(ticket)
+            raise IllegalMove(f"Tiket {ticket.number} sedang '{ticket.state}'.", ticket)
+        now = self._now()
+        changed = target != ticket.state
+        values: dict[str, Any] = {
+            "version": version + 1,
+            "state": target,
+            "last_actor_name": actor.name,
+        }
+        if changed:
+            values["state_since"] = now
+        result = await session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.version == version)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise StaleMove(f"Tiket {ticket.number} sudah diproses.", await self.get(ticket_id))
+        from_state = ticket.state
+        await session.refresh(ticket)
+        self._audit(
+            session,
+            ticket,
+            actor,
+            move.value,
+            from_state=from_state.value,
+            to_state=target.value,
+            version=version + 1,
+            **detail,
+        )
+        return ticket, now
+
+    # ---- helpers (never commit) -------------------------------------------------------------
+
+    async def _load(self, session: AsyncSession, ticket_id: int) -> Ticket:
+        ticket = await session.get(Ticket, ticket_id, populate_existing=True)
+        if ticket is None:
+            raise TicketNotFound("Tiket tidak ditemukan.")
+        return ticket
+
+    @staticmethod
+    def _check_owner(ticket: Ticket, channel: str, chat_id: str) -> None:
+        if (ticket.requester.channel, ticket.requester.chat_id) != (channel, chat_id):
+            raise NotYours("Tiket ini bukan milik Anda.")
+
+    async def _upsert_requester(
+        self,
+        session: AsyncSession,
+        *,
+        channel: str,
+        chat_id: str,
+        actor: Actor,
+        identity: Identity,
+    ) -> Requester:
+        requester = (
+            await session.execute(
+                select(Requester).where(Requester.channel == channel, Requester.chat_id == chat_id)
+            )
+        ).scalar_one_or_none()
+        if requester is None:
+            requester = Requester(channel=channel, chat_id=chat_id)
+            session.add(requester)
+        requester.platform_user_id = actor.id.split(":", 1)[-1]
+        self._apply_identity(requester, identity)
+        return requester
+
+    @staticmethod
+    def _apply_identity(requester: Requester, identity: Identity) -> None:
+        requester.name = identity.name
+        requester.nip = identity.nip
+        requester.role = identity.role  # type: ignore[assignment]
+        requester.work_unit = identity.work_unit
+        requester.email = identity.email
+        requester.spse_user_id = identity.spse_user_id
+        if identity.phone is not None:
+            requester.phone = identity.phone
+            requester.phone_verified = identity.phone_verified
+
+    @staticmethod
+    def _add_documents(
+        session: AsyncSession, ticket: Ticket, documents: Sequence[NewDocument], round_: int
+    ) -> None:
+        pages: dict[DocumentKind, int] = {}
+        for doc in documents:
+            pages[doc.kind] = pages.get(doc.kind, 0) + 1
+            session.add(
+                Document(
+                    ticket=ticket,
+                    kind=doc.kind,
+                    round=round_,
+                    page=pages[doc.kind],
+                    mime=doc.file.mime,
+                    size=doc.file.size,
+                    sha256=doc.file.sha256,
+                    stored_path=doc.file.path,
+                    platform_file_id=doc.file.platform_file_id,
+                    original_name=doc.file.original_name,
+                )
+            )
+
+    @staticmethod
+    def _current(ticket: Ticket, step: Step) -> StepRecord | None:
+        for record in reversed(ticket.steps):
+            if record.step == step and record.finished_at is None:
+                return record
+        return None
+
+    def _open(
+        self,
+        session: AsyncSession,
+        ticket: Ticket,
+        step: Step,
+        at: datetime,
+        actor: Actor | None = None,
+        note: str | None = None,
+    ) -> None:
+        session.add(
+            StepRecord(
+                ticket=ticket,
+                step=step,
+                started_at=at,
+                standard_minutes=step.standard_minutes,
+                actor_id=actor.id if actor else None,
+                actor_name=actor.name if actor else None,
+                note=note,
+            )
+        )
+
+    def _finish(
+        self,
+        session: AsyncSession,
+        ticket: Ticket,
+        step: Step,
+        actor: Actor | None,
+        at: datetime,
+        outcome: str,
+        note: str | None = None,
+    ) -> None:
+        record = self._current(ticket, step)
+        if record is None:
+            self._record(session, ticket, step, actor, at, at, outcome, note)
+            return
+        record.finished_at, record.outcome = at, outcome
+        if actor is not None:
+            record.actor_id, record.actor_name = actor.id, actor.name
+        if note:
+            record.note = f"{record.note}; {note}" if record.note else note
+
+    @staticmethod
+    def _record(
+        session: AsyncSession,
+        ticket: Ticket,
+        step: Step,
+        actor: Actor | None,
+        started: datetime,
+        finished: datetime,
+        outcome: str,
+        note: str | None = None,
+    ) -> None:
+        session.add(
+            StepRecord(
+                ticket=ticket,
+                step=step,
+                started_at=started,
+                finished_at=finished,
+                standard_minutes=step.standard_minutes,
+                outcome=outcome,
+                note=note,
+                actor_id=actor.id if actor else None,
+                actor_name=actor.name if actor else None,
+            )
+        )
+
+    @staticmethod
+    def _audit(
+        session: AsyncSession, ticket: Ticket | None, actor: Actor, action: str, **detail: Any
+    ) -> None:
+        session.add(
+            AuditEvent(
+                ticket_id=ticket.id if ticket else None,
+                actor_id=actor.id,
+                actor_name=actor.name,
+                action=action,
+                detail={k: v for k, v in detail.items() if v is not None},
+            )
+        )
+
+    @staticmethod
+    def _notify(
+        session: AsyncSession, ticket: Ticket, audience: str, kind: str, **payload: Any
+    ) -> None:
+        requester = ticket.requester
+        session.add(
+            OutboxMessage(
+                ticket_id=ticket.id,
+                audience=audience,
+                kind=kind,
+                payload=payload,
+                channel=requester.channel if audience == "requester" else None,
+                chat_id=requester.chat_id if audience == "requester" else None,
+            )
+        )

@@ -1,0 +1,135 @@
+"""Settings from the environment and `.env`, with one clear line for anything wrong."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object) -> timedelta:
+    """Parse '90', '90s', '15m', '24h' or '2d' into a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=float(value))
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError("use a number with s, m, h or d, e.g. 24h")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; names are what operators put in `.env`."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=False)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_admin_chat_id: int | None = None
+    telegram_admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_file_url: str = "https://api.telegram.org/file/bot"
+    telegram_webhook_secret: SecretStr | None = None
+
+    database_url: str = "sqlite+aiosqlite:///data/chatbot.db"
+    redis_url: str = ""
+    public_url: str = "http://localhost:8080"
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    storage_dir: Path = Path("data/files")
+    credential_link_ttl: timedelta = timedelta(hours=24)
+    timezone: str = "Asia/Jakarta"
+    max_upload_mb: int = Field(default=20, ge=1, le=20)
+    log_level: str = "INFO"
+
+    @field_validator("telegram_admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            return frozenset(int(p) for p in parts if p)
+        return value
+
+    @field_validator("telegram_bot_token", "telegram_webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("telegram_admin_chat_id", mode="before")
+    @classmethod
+    def _empty_chat_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("credential_link_ttl", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> timedelta:
+        ttl = parse_duration(value)
+        if not timedelta(minutes=1) <= ttl <= timedelta(hours=24):
+            raise ValueError("must be between 1m and 24h")
+        return ttl
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith(("postgres://", "postgresql://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite://"):
+            return "sqlite+aiosqlite://" + value.split("://", 1)[1]
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("use postgresql+asyncpg://... or sqlite+aiosqlite:///path.db")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _plain_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// for local trials)")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _telegram_needs_group(self) -> Settings:
+        if self.telegram_bot_token is not None and self.telegram_admin_chat_id is None:
+            raise ValueError("TELEGRAM_ADMIN_CHAT_ID is required when TELEGRAM_BOT_TOKEN is set")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into one line per wrong setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = "_".join(str(p) for p in error["loc"]).upper()
+            message = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"setting {name}: {message}" if name else message)
+        raise SettingsError("; ".join(lines)) from None

@@ -1,0 +1,33 @@
+"""The store port every implementation honours (TTL, atomic get-and-delete, locks)."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
+from typing import Protocol
+
+
+class Store(Protocol):
+    async def get(self, key: str) -> bytes | None:
+        """The value, or None when absent or expired."""
+
+    async def set(self, key: str, value: bytes, ttl: timedelta | None = None) -> None:
+        """Store the value, replacing any; it vanishes after `ttl` when given."""
+
+    async def set_if_absent(self, key: str, value: bytes, ttl: timedelta) -> bool:
+        """Store only if no live value exists; True when this call stored it."""
+
+    async def get_and_delete(self, key: str) -> bytes | None:
+        """Atomically take the value: of concurrent callers exactly one gets it."""
+
+    async def delete(self, key: str) -> None:
+        """Remove the key if present."""
+
+    def lock(self, name: str, timeout: timedelta) -> AbstractAsyncContextManager[None]:
+        """Mutual exclusion on `name`; released after `timeout` even if the holder died."""
+
+    async def purge_expired(self) -> int:
+        """Drop expired entries where the backend does not do it itself."""
+
+    async def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,52 @@
+"""Redis implementation of the store, for one or several workers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from redis.asyncio import Redis
+
+
+class RedisStore:
+    def __init__(self, url: str, prefix: str = "chatbot:") -> None:
+        self._redis: Redis = Redis.from_url(url)
+        self._prefix = prefix
+
+    def _k(self, key: str) -> str:
+        return self._prefix + key
+
+    async def get(self, key: str) -> bytes | None:
+        value: bytes | None = await self._redis.get(self._k(key))
+        return value
+
+    async def set(self, key: str, value: bytes, ttl: timedelta | None = None) -> None:
+        await self._redis.set(self._k(key), value, px=ttl)
+
+    async def set_if_absent(self, key: str, value: bytes, ttl: timedelta) -> bool:
+        return bool(await self._redis.set(self._k(key), value, px=ttl, nx=True))
+
+    async def get_and_delete(self, key: str) -> bytes | None:
+        value: bytes | None = await self._redis.getdel(self._k(key))
+        return value
+
+    async def delete(self, key: str) -> None:
+        await self._redis.delete(self._k(key))
+
+    @asynccontextmanager
+    async def lock(self, name: str, timeout: timedelta) -> AsyncIterator[None]:
+        seconds = timeout.total_seconds()
+        async with self._redis.lock(
+            self._k("lock:" + name), timeout=seconds, blocking_timeout=seconds
+        ):
+            yield
+
+    async def purge_expired(self) -> int:
+        return 0  # Redis expires keys itself
+
+    async def ping(self) -> bool:
+        return bool(await self._redis.ping())
+
+    async def close(self) -> None:
+        await self._redis.aclose()

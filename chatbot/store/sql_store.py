@@ -1,0 +1,100 @@
+"""Embedded store in the database (`kv_entries`), used when REDIS_URL is empty.
+
+It keeps the same contract as Redis and, unlike a dict, survives a restart. Locks are
+in-process, which is right for the single worker this mode is for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from weakref import WeakValueDictionary
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chatbot.db.models import KeyValueEntry, utcnow
+
+
+class SqlStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+
+    @staticmethod
+    def _live() -> object:
+        return or_(KeyValueEntry.expires_at.is_(None), KeyValueEntry.expires_at > utcnow())
+
+    def _insert(self, session: AsyncSession):  # type: ignore[no-untyped-def]
+        dialect = session.bind.dialect.name
+        return (postgresql if dialect == "postgresql" else sqlite).insert(KeyValueEntry)
+
+    async def get(self, key: str) -> bytes | None:
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(KeyValueEntry.value).where(KeyValueEntry.key == key, self._live())
+            )
+            return result.scalar_one_or_none()
+
+    async def set(self, key: str, value: bytes, ttl: timedelta | None = None) -> None:
+        expires = utcnow() + ttl if ttl else None
+        async with self._sessions.begin() as session:
+            insert = self._insert(session).values(key=key, value=value, expires_at=expires)
+            await session.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[KeyValueEntry.key],
+                    set_={"value": value, "expires_at": expires},
+                )
+            )
+
+    async def set_if_absent(self, key: str, value: bytes, ttl: timedelta) -> bool:
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            insert = self._insert(session).values(key=key, value=value, expires_at=now + ttl)
+            result = await session.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[KeyValueEntry.key],
+                    set_={"value": value, "expires_at": now + ttl},
+                    where=KeyValueEntry.expires_at <= now,
+                ).returning(KeyValueEntry.key)
+            )
+            return result.first() is not None
+
+    async def get_and_delete(self, key: str) -> bytes | None:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(KeyValueEntry)
+                .where(KeyValueEntry.key == key, self._live())
+                .returning(KeyValueEntry.value)
+            )
+            return result.scalar_one_or_none()
+
+    async def delete(self, key: str) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(delete(KeyValueEntry).where(KeyValueEntry.key == key))
+
+    @asynccontextmanager
+    async def lock(self, name: str, timeout: timedelta) -> AsyncIterator[None]:
+        lock = self._locks.get(name)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[name] = lock
+        async with asyncio.timeout(timeout.total_seconds()):
+            await lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+
+    async def purge_expired(self) -> int:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(KeyValueEntry).where(KeyValueEntry.expires_at <= utcnow())
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def close(self) -> None:
+        return None

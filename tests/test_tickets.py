@@ -1,0 +1,175 @@
+"""The ticket state machine follows the SOP, refuses illegal and stale moves, records steps."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chatbot.db.models import AuditEvent, OutboxMessage
+from chatbot.services.documents import DocumentStore
+from chatbot.services.enums import MissingItem, Outcome, RequestType, Step, TicketState
+from chatbot.services.tickets import IllegalMove, NotYours, StaleMove, TicketService
+from tests.factories import ADMIN, ADMIN_2, REQUESTER, documents, submitted_ticket
+
+
+async def test_submit_records_step_one_and_opens_the_completeness_check(
+    tickets: TicketService, files: DocumentStore
+) -> None:
+    ticket = await submitted_ticket(tickets, files)
+
+    assert ticket.state == TicketState.SUBMITTED
+    assert ticket.number is not None
+    assert ticket.number.endswith(f"-{ticket.id:04d}")
+    assert [(s.step, s.outcome, s.finished_at is not None) for s in ticket.steps] == [
+        (Step.SUBMIT, "diajukan", True),
+        (Step.CHECK_COMPLETENESS, None, False),
+    ]
+    assert ticket.steps[1].standard_minutes == 5
+    assert [(d.kind, d.page) for d in ticket.documents] == [("letter", 1), ("sk", 1), ("sk", 2)]
+
+
+async def test_full_happy_path_reaches_delivered_with_every_step_recorded(
+    tickets: TicketService, files: DocumentStore
+) -> None:
+    ticket = await submitted_ticket(tickets, files, RequestType.BOTH)
+    ticket = await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    ticket = await tickets.mark_valid(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    ticket = await tickets.claim_result(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    ticket = await tickets.deliver_result(
+        ticket_id=ticket.id, version=ticket.version, actor=ADMIN, link_hash="ab" * 32,
+        expires_at=ticket.created_at,
+    )
+    assert ticket.state == TicketState.DELIVERED
+    ticket = await tickets.mark_received(link_hash="ab" * 32)
+    assert ticket is not None
+    assert ticket.outcome == Outcome.COMPLETED
+    steps = [(s.step, s.outcome, s.actor_name) for s in ticket.steps]
+    assert steps == [
+        (Step.SUBMIT, "diajukan", "Budi Santoso"),
+        (Step.CHECK_COMPLETENESS, "lengkap", "Admin Sari"),
+        (Step.CHECK_VALIDITY, "valid", "Admin Sari"),
+        (Step.RESET_IN_SPSE, "password_direset_dan_user_id", "Admin Sari"),
+        (Step.DELIVER_RESULT, "diterima_pemohon", "Admin Sari"),
+    ]
+    assert all(s.finished_at is not None for s in ticket.steps)
+    assert await tickets.mark_received(link_hash="ab" * 32) is None
+
+
+async def test_incomplete_then_supplemented_returns_to_the_completeness_check(
+    tickets: TicketService, files: DocumentStore
+) -> None:
+    ticket = await submitted_ticket(tickets, files)
+    ticket = await tickets.mark_incomplete(
+        ticket_id=ticket.id, version=ticket.version, actor=ADMIN,
+        missing=[MissingItem.SK], note="SK belum ditandatangani",
+    )
+    assert ticket.state == TicketState.INCOMPLETE
+    assert ticket.missing == ["sk"]
+
+    with pytest.raises(NotYours):
+        await tickets.supplement(
+            ticket_id=ticket.id, channel="telegram", chat_id="666", actor=REQUESTER,
+            documents=documents(files)[1:], identity=None,
+        )
+    ticket = await tickets.supplement(
+        ticket_id=ticket.id, channel="telegram", chat_id="1001", actor=REQUESTER,
+        documents=documents(files)[1:], identity=None,
+    )
+    assert ticket.state == TicketState.SUPPLEMENTED
+    assert ticket.round == 2
+    assert [s.step for s in ticket.steps] == [
+        Step.SUBMIT, Step.CHECK_COMPLETENESS, Step.ASK_TO_COMPLETE, Step.SUPPLEMENT,
+        Step.CHECK_COMPLETENESS,
+    ]
+    assert {d.round for d in ticket.documents} == {1, 2}
+    ticket = await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    assert ticket.state == TicketState.COMPLETE
+
+
+async def test_invalid_rejects_with_reason_and_records_step_seven(
+    tickets: TicketService, files: DocumentStore
+) -> None:
+    ticket = await submitted_ticket(tickets, files)
+    ticket = await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    ticket = await tickets.reject(
+        ticket_id=ticket.id, version=ticket.version, actor=ADMIN, reason="NIP tidak cocok"
+    )
+    assert ticket.state == TicketState.REJECTED
+    assert ticket.outcome == Outcome.REJECTED
+    assert ticket.steps[-1].step == Step.NOTIFY_REJECTION
+    assert ticket.steps[-1].note == "NIP tidak cocok"
+
+
+async def test_out_of_order_moves_are_refused_and_change_nothing(
+    tickets: TicketService, files: DocumentStore
+) -> None:
+    ticket = await submitted_ticket(tickets, files)
+    with pytest.raises(IllegalMove):
+        await tickets.mark_valid(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    with pytest.raises(IllegalMove):
+        await tickets.claim_result(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    after = await tickets.get(ticket.id)
+    assert (after.state, after.version) == (TicketState.SUBMITTED, ticket.version)
+
+
+async def test_a_stale_button_is_refused_and_names_who_decided(
+    tickets: TicketService, files: DocumentStore
+) -> None:
+    ticket = await submitted_ticket(tickets, files)
+    await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    with pytest.raises(StaleMove) as refused:
+        await tickets.mark_incomplete(
+            ticket_id=ticket.id, version=ticket.version, actor=ADMIN_2,
+            missing=[MissingItem.LETTER], note=None,
+        )
+    assert refused.value.ticket is not None
+    assert refused.value.ticket.last_actor_name == "Admin Sari"
+    assert refused.value.ticket.state == TicketState.COMPLETE
+
+
+async def test_two_admins_at_the_same_moment_yield_exactly_one_decision(
+    tickets: TicketService, files: DocumentStore, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    ticket = await submitted_ticket(tickets, files)
+    results = await asyncio.gather(
+        tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN),
+        tickets.mark_incomplete(
+            ticket_id=ticket.id, version=ticket.version, actor=ADMIN_2,
+            missing=[MissingItem.SK], note=None,
+        ),
+        return_exceptions=True,
+    )
+    decided = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, StaleMove)]
+    assert len(decided) == 1
+    assert len(refused) == 1
+    async with sessions() as session:
+        moves = await session.scalar(
+            select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.ticket_id == ticket.id, AuditEvent.action != "submitted"
+            )
+        )
+    assert moves == 1
+
+
+async def test_requester_may_cancel_while_waiting_but_not_after_the_end(
+    tickets: TicketService, files: DocumentStore, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    ticket = await submitted_ticket(tickets, files)
+    cancelled = await tickets.cancel(
+        ticket_id=ticket.id, channel="telegram", chat_id="1001", actor=REQUESTER
+    )
+    assert cancelled.state == TicketState.CANCELLED
+    assert all(s.finished_at is not None for s in cancelled.steps)
+    with pytest.raises(IllegalMove):
+        await tickets.cancel(
+            ticket_id=ticket.id, channel="telegram", chat_id="1001", actor=REQUESTER
+        )
+    async with sessions() as session:
+        kinds = (await session.scalars(
+            select(OutboxMessage.kind).where(OutboxMessage.ticket_id == ticket.id)
+        )).all()
+    assert kinds == ["new_ticket", "card"]
