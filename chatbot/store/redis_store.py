@@ -9,17 +9,21 @@ from datetime import timedelta
 from redis.asyncio import Redis
 
 
+def _as_bytes(value: bytes | str | None) -> bytes | None:
+    return value.encode() if isinstance(value, str) else value
+
+
 class RedisStore:
     def __init__(self, url: str, prefix: str = "chatbot:") -> None:
-        self._redis: Redis = Redis.from_url(url)
+        self._redis: Redis = Redis.from_url(url, decode_responses=False)
         self._prefix = prefix
 
     def _k(self, key: str) -> str:
         return self._prefix + key
 
     async def get(self, key: str) -> bytes | None:
-        value: bytes | None = await self._redis.get(self._k(key))
-        return value
+        value = await self._redis.get(self._k(key))
+        return _as_bytes(value)
 
     async def set(self, key: str, value: bytes, ttl: timedelta | None = None) -> None:
         await self._redis.set(self._k(key), value, px=ttl)
@@ -28,8 +32,8 @@ class RedisStore:
         return bool(await self._redis.set(self._k(key), value, px=ttl, nx=True))
 
     async def get_and_delete(self, key: str) -> bytes | None:
-        value: bytes | None = await self._redis.getdel(self._k(key))
-        return value
+        value = await self._redis.getdel(self._k(key))
+        return _as_bytes(value)
 
     async def delete(self, key: str) -> None:
         await self._redis.delete(self._k(key))

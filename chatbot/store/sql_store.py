@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from weakref import WeakValueDictionary
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,12 +25,14 @@ class SqlStore:
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
 
     @staticmethod
-    def _live() -> object:
+    def _live() -> ColumnElement[bool]:
         return or_(KeyValueEntry.expires_at.is_(None), KeyValueEntry.expires_at > utcnow())
 
-    def _insert(self, session: AsyncSession):  # type: ignore[no-untyped-def]
-        dialect = session.bind.dialect.name
-        return (postgresql if dialect == "postgresql" else sqlite).insert(KeyValueEntry)
+    def _insert(self, session: AsyncSession) -> postgresql.Insert | sqlite.Insert:
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert(KeyValueEntry)
+        return sqlite.insert(KeyValueEntry)
 
     async def get(self, key: str) -> bytes | None:
         async with self._sessions() as session:

@@ -100,7 +100,9 @@ class _Builder:
 
     def entity(self, kind: str, start: int, **extra: Any) -> None:
         if self.pos > start:
-            self.entities.append({"type": kind, "offset": start, "length": self.pos - start, **extra})
+            self.entities.append(
+                {"type": kind, "offset": start, "length": self.pos - start, **extra}
+            )
 
     @property
     def text(self) -> str:
@@ -141,13 +143,13 @@ def parse_html(text: str) -> tuple[str, list[Entity]]:
             name = text[i + 2 : end].strip().lower()
             if not stack:
                 raise ParseError(f"Unexpected end tag at byte offset {offset}")
-            open_name, kind, start, attrs = stack.pop()
+            open_name, kind, start, open_attrs = stack.pop()
             if name and name != open_name:
                 raise ParseError(
                     f'Unmatched end tag at byte offset {offset}, expected "</{open_name}>", '
                     f'found "</{name}>"'
                 )
-            _close_html_entity(out, stack, open_name, kind, start, attrs)
+            _close_html_entity(out, stack, open_name, kind, start, open_attrs)
             i = end + 1
             continue
         match = _TAG_NAME_RE.match(text, i + 1)
@@ -166,7 +168,9 @@ def parse_html(text: str) -> tuple[str, list[Entity]]:
                 break
             attr = _ATTR_RE.match(text, j)
             if attr is None or attr.end() == j:
-                raise ParseError(f'Expected equal sign in declaration of an attribute of the tag "{name}"')
+                raise ParseError(
+                    f'Expected equal sign in declaration of an attribute of the tag "{name}"'
+                )
             value = attr.group(2) if attr.group(2) is not None else attr.group(3)
             if value is None:
                 value = attr.group(4) or ""
@@ -311,7 +315,9 @@ def parse_markdown_v2(text: str) -> tuple[str, list[Entity]]:
             continue
         if top in {"text_link", "custom_emoji"} and char == "]":
             if not text.startswith("(", i + 1):
-                raise ParseError(f"Character ']' is reserved and must be escaped with the preceding '\\'")
+                raise ParseError(
+                    "Character ']' is reserved and must be escaped with the preceding '\\'"
+                )
             url, i = _md2_read_until(text, i + 2, ")", offset)
             kind, start, _ = stack.pop()
             if kind == "custom_emoji":

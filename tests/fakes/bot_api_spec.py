@@ -250,7 +250,9 @@ class BotApiSpec:
                 f'Bad Request: invalid parameter "{field.name}": {best.problem} '
                 f"(expected {expected}, got {_show(value)})"
             )
-        raise SpecError(f'Bad Request: can\'t parse {field.name}: field "{best.path}" {best.problem}')
+        raise SpecError(
+            f'Bad Request: can\'t parse {field.name}: field "{best.path}" {best.problem}'
+        )
 
     def _decode_top_one(
         self,
@@ -286,7 +288,7 @@ class BotApiSpec:
                 raise _FieldError(
                     path,
                     f'refers to missing file part "{attach}"',
-                    f"Bad Request: can't parse {path.split('.')[0].split('[')[0]}: "
+                    f"Bad Request: can't parse {_top_name(path)}: "
                     f'file part "{attach}" for "{path}" not found',
                 )
             used_files.add(attach)
@@ -330,12 +332,11 @@ class BotApiSpec:
             if not isinstance(value, str):
                 raise _FieldError(path, "must be of type String")
             if value.startswith("attach://"):
-                # An attach:// reference must name an uploaded part; keep the string.
-                self._input_file(path, value, files, used_files)
+                # An attach:// reference must name an uploaded part; resolve it to the part.
+                return self._input_file(path, value, files, used_files)
             return value
         if type_expr == "InputFile":
-            self._input_file(path, value, files, used_files)
-            return value
+            return self._input_file(path, value, files, used_files)
         spec = self.types.get(type_expr)
         if spec is None:
             raise _FieldError(path, f"has unknown type {type_expr}")
@@ -478,6 +479,11 @@ class BotApiSpec:
 def _load_cached(path: str) -> BotApiSpec:
     with Path(path).open(encoding="utf-8") as fh:
         return BotApiSpec(json.load(fh))
+
+
+def _top_name(path: str) -> str:
+    """The parameter name a nested path starts with."""
+    return re.split(r"[.\[]", path, maxsplit=1)[0]
 
 
 def _top_candidates(types: tuple[str, ...]) -> list[str]:

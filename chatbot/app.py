@@ -1,0 +1,78 @@
+"""Composition root: builds engine, store and services from settings; nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from chatbot.conversations.context import Services
+from chatbot.conversations.endings import archive_quietly
+from chatbot.conversations.state import DialogStates
+from chatbot.db.engine import create_engine, create_sessionmaker
+from chatbot.db.migrate import is_current, upgrade
+from chatbot.db.models import Ticket
+from chatbot.services.archive import Archiver
+from chatbot.services.credentials import CredentialVault
+from chatbot.services.documents import DocumentStore
+from chatbot.services.outbox import Outbox
+from chatbot.services.tickets import TicketService
+from chatbot.settings import Settings
+from chatbot.store import Store
+from chatbot.store.redis_store import RedisStore
+from chatbot.store.sql_store import SqlStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    store: Store
+    services: Services
+    outbox: Outbox
+
+    async def on_revealed(self, ticket: Ticket) -> None:
+        """The requester opened the result link: step 8 is done, archive the ticket."""
+        await archive_quietly(self.services, ticket.id)
+
+    async def ready(self) -> bool:
+        try:
+            return await is_current(self.engine)
+        except Exception:  # any failure means not ready
+            log.exception("readiness check failed")
+            return False
+
+    async def close(self) -> None:
+        await self.store.close()
+        await self.engine.dispose()
+
+
+async def create_app(settings: Settings, *, migrate: bool = True) -> App:
+    engine = create_engine(settings.database_url)
+    if migrate:
+        await upgrade(engine)
+    sessions = create_sessionmaker(engine)
+    store: Store = RedisStore(settings.redis_url) if settings.redis_url else SqlStore(sessions)
+    tickets = TicketService(sessions, settings.zone)
+    settings.storage_dir.mkdir(parents=True, exist_ok=True)
+    services = Services(
+        tickets=tickets,
+        files=DocumentStore(settings.storage_dir, settings.max_upload_bytes),
+        vault=CredentialVault(store, settings.public_url, settings.credential_link_ttl),
+        archiver=Archiver(tickets, settings.storage_dir, settings.zone),
+        store=store,
+        dialogs=DialogStates(store),
+        zone=settings.zone,
+    )
+    return App(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        store=store,
+        services=services,
+        outbox=Outbox(sessions),
+    )

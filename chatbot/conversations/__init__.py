@@ -1,0 +1,1 @@
+"""Channel-neutral dialogs: requester intake, supplement, status; admin decisions."""

@@ -1,0 +1,318 @@
+"""The Admin Agency's side: taps on ticket cards in the group, replies with notes and reasons,
+and the private hand-over of the result (SOP steps 2-8).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+from chatbot.conversations import texts as t
+from chatbot.conversations.cards import CardView, CardViews, render
+from chatbot.conversations.context import Context
+from chatbot.conversations.endings import archive_quietly
+from chatbot.conversations.messages import DeliveryError, Incoming, Reply, Response
+from chatbot.conversations.payloads import AdminAction, AdminPayload, PayloadError, decode
+from chatbot.conversations.state import DialogState
+from chatbot.db.models import Ticket
+from chatbot.services.enums import MissingItem, TicketState
+from chatbot.services.identity import InvalidInput, clean_text, format_nip
+from chatbot.services.tickets import Actor, NotYours, StaleMove, TicketError, TicketNotFound
+
+log = logging.getLogger(__name__)
+
+PENDING_TTL = timedelta(hours=2)
+MIN_PASSWORD = 8
+
+
+def _actor(inc: Incoming) -> Actor:
+    return Actor(inc.actor_id, inc.user_name)
+
+
+def _pending_key(inc: Incoming) -> str:
+    return f"pending:{inc.channel}:{inc.chat_id}:{inc.user_id}"
+
+
+# ---- taps on cards -------------------------------------------------------------------------
+
+
+async def handle_tap(ctx: Context, inc: Incoming) -> Response:
+    """A button on a ticket card: authorise, check it is current, then act."""
+    if not inc.in_group or inc.chat_id != ctx.messenger.admin_chat_id or not inc.sender_is_admin:
+        return Response(toast=t.NOT_ADMIN, alert=True)
+    try:
+        payload = decode(inc.button or "")
+    except PayloadError:
+        return Response(toast=t.BUTTON_BROKEN, alert=True)
+    if not isinstance(payload, AdminPayload):
+        return Response(toast=t.BUTTON_BROKEN, alert=True)
+    tickets = ctx.services.tickets
+    try:
+        ticket = await tickets.get(payload.ticket_id)
+    except TicketNotFound:
+        return Response(toast=t.BUTTON_BROKEN, alert=True)
+    if ticket.version != payload.version:
+        return _stale(ctx, ticket, inc)
+    views = CardViews(ctx.services.store)
+    try:
+        return await _act(ctx, inc, payload, ticket, views)
+    except StaleMove as moved:
+        return _stale(ctx, moved.ticket or ticket, inc)
+    except TicketError as refused:
+        return Response(toast=str(refused), alert=True)
+
+
+def _stale(ctx: Context, ticket: Ticket, inc: Incoming) -> Response:
+    """Tell who handled it, and bring the tapped card up to date."""
+    fresh = render(ticket, ctx.services.zone)
+    return Response(
+        replies=[Reply(fresh.text, fresh.buttons, edit_message_id=inc.message_id)],
+        toast=t.stale(str(ticket.number), ticket.state, ticket.last_actor_name),
+        alert=True,
+    )
+
+
+async def _act(
+    ctx: Context, inc: Incoming, payload: AdminPayload, ticket: Ticket, views: CardViews
+) -> Response:
+    tickets = ctx.services.tickets
+    actor = _actor(inc)
+    action = payload.action
+
+    async def show(view: CardView, toast: str | None = None) -> Response:
+        await views.put(ticket.id, view)
+        card = render(ticket, ctx.services.zone, view)
+        return Response(
+            replies=[Reply(card.text, card.buttons, edit_message_id=inc.message_id)], toast=toast
+        )
+
+    if action is AdminAction.COMPLETE:
+        await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=actor)
+        await views.clear(ticket.id)
+        return Response(toast="Ditandai lengkap.")
+    if action is AdminAction.INCOMPLETE:
+        return await show(CardView(mode="missing"), t.PICK_MISSING)
+    if action is AdminAction.TOGGLE:
+        view = await views.get(ticket.id)
+        item = MissingItem(payload.arg)
+        view.mode = "missing"
+        view.missing = sorted(set(view.missing) ^ {item.value})
+        return await show(view)
+    if action is AdminAction.NOTE:
+        await _expect_reply(ctx, inc, ticket, "note")
+        return Response(
+            replies=[Reply(t.ask_note(inc.user_name, str(ticket.number)), force_reply=True)]
+        )
+    if action is AdminAction.SEND_INCOMPLETE:
+        view = await views.get(ticket.id)
+        if not view.missing:
+            return Response(toast=t.PICK_MISSING, alert=True)
+        await tickets.mark_incomplete(
+            ticket_id=ticket.id,
+            version=ticket.version,
+            actor=actor,
+            missing=[MissingItem(m) for m in view.missing],
+            note=view.note,
+        )
+        await views.clear(ticket.id)
+        return Response(toast="Pemohon diminta melengkapi.")
+    if action is AdminAction.BACK:
+        await views.clear(ticket.id)
+        return await show(CardView())
+    if action is AdminAction.VALID:
+        await tickets.mark_valid(ticket_id=ticket.id, version=ticket.version, actor=actor)
+        await views.clear(ticket.id)
+        return Response(toast="Ditandai valid. Ketuk Kirim hasil setelah reset di SPSE.")
+    if action is AdminAction.INVALID:
+        return await show(CardView(mode="reasons"), t.PICK_REASON)
+    if action is AdminAction.REASON:
+        index = int(payload.arg) if payload.arg.isdigit() else -1
+        if not 0 <= index < len(t.REJECTION_PRESETS):
+            return Response(toast=t.BUTTON_BROKEN, alert=True)
+        await _reject(ctx, ticket, actor, t.REJECTION_PRESETS[index])
+        await views.clear(ticket.id)
+        return Response(toast="Permohonan ditolak; pemohon diberi tahu.")
+    if action is AdminAction.REASON_OTHER:
+        await _expect_reply(ctx, inc, ticket, "reason")
+        return Response(
+            replies=[Reply(t.ask_reason(inc.user_name, str(ticket.number)), force_reply=True)]
+        )
+    if action is AdminAction.PHONE:
+        await tickets.confirm_by_phone(ticket_id=ticket.id, version=ticket.version, actor=actor)
+        return Response(toast="Konfirmasi telepon dicatat.")
+    return await _claim_result(ctx, inc, ticket)
+
+
+async def _reject(ctx: Context, ticket: Ticket, actor: Actor, reason: str) -> None:
+    await ctx.services.tickets.reject(
+        ticket_id=ticket.id, version=ticket.version, actor=actor, reason=reason
+    )
+    await archive_quietly(ctx.services, ticket.id)
+
+
+async def _expect_reply(ctx: Context, inc: Incoming, ticket: Ticket, kind: str) -> None:
+    data = {"ticket_id": ticket.id, "version": ticket.version, "kind": kind}
+    await ctx.services.store.set(_pending_key(inc), json.dumps(data).encode(), PENDING_TTL)
+
+
+# ---- replies in the group (notes and reasons) ---------------------------------------------
+
+
+async def handle_group_message(ctx: Context, inc: Incoming) -> Response:
+    """A reply to the bot's question in the group; everything else there is left alone."""
+    if inc.chat_id != ctx.messenger.admin_chat_id or not inc.replied_to_bot or not inc.text:
+        return Response()
+    raw = await ctx.services.store.get(_pending_key(inc))
+    if raw is None:
+        return Response()
+    if not inc.sender_is_admin:
+        return Response(replies=[Reply(t.NOT_ADMIN)])
+    pending = json.loads(raw)
+    try:
+        text = clean_text(inc.text, field="Teks", min_len=3, max_len=500)
+    except InvalidInput as bad:
+        return Response(replies=[Reply(f"⚠️ {t.e(bad.reason)}")])
+    await ctx.services.store.delete(_pending_key(inc))
+    ticket = await ctx.services.tickets.get(int(pending["ticket_id"]))
+    if ticket.version != pending["version"]:
+        return Response(
+            replies=[Reply(t.stale(str(ticket.number), ticket.state, ticket.last_actor_name))]
+        )
+    views = CardViews(ctx.services.store)
+    if pending["kind"] == "note":
+        view = await views.get(ticket.id)
+        view.mode, view.note = "missing", text
+        await views.put(ticket.id, view)
+        if ticket.admin_message_id:
+            await ctx.messenger.edit(
+                inc.chat_id, ticket.admin_message_id, render(ticket, ctx.services.zone, view)
+            )
+        return Response(replies=[Reply(t.NOTE_SAVED)])
+    try:
+        await _reject(ctx, ticket, _actor(inc), text)
+    except TicketError as refused:
+        return Response(replies=[Reply(f"⚠️ {t.e(refused)}")])
+    await views.clear(ticket.id)
+    return Response(replies=[Reply(f"Tiket {t.e(ticket.number)} ditolak; pemohon diberi tahu.")])
+
+
+# ---- the result, handed over in private (steps 6 and 8) ----------------------------------------
+
+
+async def _claim_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response:
+    """Ask the admin in private for the result; only then claim the ticket for them."""
+    requester = ticket.requester
+    prompt = t.result_prompt(
+        str(ticket.number),
+        ticket.request_type,
+        requester.name,
+        format_nip(requester.nip),
+        requester.spse_user_id,
+    )
+    try:
+        await ctx.messenger.send(inc.user_id, Reply(prompt, protect=True))
+    except DeliveryError as failed:
+        if failed.permanent:
+            return Response(toast=t.START_PRIVATE_FIRST, alert=True)
+        raise
+    claimed = await ctx.services.tickets.claim_result(
+        ticket_id=ticket.id, version=ticket.version, actor=_actor(inc)
+    )
+    need = [
+        name
+        for name, wanted in (
+            ("user_id", ticket.request_type.needs_user_id),
+            ("password", ticket.request_type.needs_password),
+        )
+        if wanted
+    ]
+    state = DialogState(
+        flow="admin_result",
+        step=need[0],
+        data={
+            "ticket_id": ticket.id,
+            "version": claimed.version,
+            "number": ticket.number,
+            "need": need,
+        },
+    )
+    await ctx.services.dialogs.save(inc.channel, inc.user_id, state)
+    first = t.ASK_USER_ID if need[0] == "user_id" else t.ASK_PASSWORD
+    await ctx.messenger.send(inc.user_id, Reply(first))
+    return Response(toast="Lanjutkan di chat pribadi dengan bot.")
+
+
+async def handle_result_entry(
+    ctx: Context, state: DialogState, inc: Incoming
+) -> tuple[DialogState, Response]:
+    """The admin's private chat while a result is being handed over."""
+    if state.step == "password" and inc.text and not inc.text.startswith("/"):
+        # The message holds a password: delete it before anything else can fail.
+        if inc.message_id:
+            try:
+                await ctx.messenger.delete(inc.chat_id, inc.message_id)
+            except DeliveryError:
+                log.warning("could not delete an admin's password message")
+    if inc.command in ("batal", "cancel"):
+        return DialogState(), Response(replies=[Reply(t.ADMIN_RESULT_CANCELLED)])
+    if inc.text is None or inc.command is not None:
+        ask = t.ASK_PASSWORD if state.step == "password" else t.ASK_USER_ID
+        return state, Response(replies=[Reply(t.TEXT_EXPECTED), Reply(ask)])
+    if state.step == "user_id":
+        try:
+            state.data["user_id"] = clean_text(inc.text, field="User ID", min_len=2, max_len=100)
+        except InvalidInput as bad:
+            return state, Response(replies=[Reply(f"⚠️ {t.e(bad.reason)}"), Reply(t.ASK_USER_ID)])
+        if "password" in state.data["need"]:
+            state.step = "password"
+            return state, Response(replies=[Reply(t.ASK_PASSWORD)])
+        return await _deliver(ctx, state, inc, password=None)
+    password = inc.text.strip()
+    if len(password) < MIN_PASSWORD or any(ch.isspace() for ch in password):
+        return state, Response(replies=[Reply(t.PASSWORD_TOO_SHORT)])
+    return await _deliver(ctx, state, inc, password=password)
+
+
+async def _deliver(
+    ctx: Context, state: DialogState, inc: Incoming, password: str | None
+) -> tuple[DialogState, Response]:
+    services = ctx.services
+    actor = _actor(inc)
+    ticket = await services.tickets.get(int(state.data["ticket_id"]))
+    if (
+        ticket.state != TicketState.VALID
+        or ticket.version != state.data["version"]
+        or ticket.result_admin_id != actor.id
+    ):
+        who = ticket.result_admin_name if ticket.state == TicketState.VALID else None
+        message = t.stale(str(ticket.number), ticket.state, who or ticket.last_actor_name)
+        return DialogState(), Response(replies=[Reply(message)])
+    secret = {
+        key: value
+        for key, value in (("user_id", state.data.get("user_id")), ("password", password))
+        if value
+    }
+    link = await services.vault.issue(ticket_number=str(ticket.number), secret=secret)
+    expires = t.clock(link.expires_at, services.zone)
+    requester = ticket.requester
+    try:
+        await ctx.messenger.send(
+            requester.chat_id,
+            Reply(t.result_link(str(ticket.number), link.url, expires), protect=True),
+        )
+    except DeliveryError as failed:
+        await services.vault.revoke(link.link_id)
+        return state, Response(replies=[Reply(t.result_failed(failed.reason))])
+    try:
+        await services.tickets.deliver_result(
+            ticket_id=ticket.id,
+            version=ticket.version,
+            actor=actor,
+            link_hash=link.link_hash,
+            expires_at=link.expires_at,
+        )
+    except (StaleMove, NotYours) as moved:
+        await services.vault.revoke(link.link_id)
+        return DialogState(), Response(replies=[Reply(f"⚠️ {t.e(moved)}")])
+    return DialogState(), Response(replies=[Reply(t.result_sent(str(ticket.number), expires))])

@@ -1,0 +1,26 @@
+"""What happens when a ticket ends: its archive (step 9), retried by the sweep if it fails."""
+
+from __future__ import annotations
+
+import logging
+
+from chatbot.conversations.context import Services
+from chatbot.services.tickets import TicketError
+
+log = logging.getLogger(__name__)
+
+
+async def archive_quietly(services: Services, ticket_id: int) -> None:
+    """Archive now; on failure log it and leave it to the sweep, never fail the user's action."""
+    try:
+        await services.archiver.archive(ticket_id)
+    except (OSError, TicketError):
+        log.exception("archiving ticket id %s failed; the sweep will retry", ticket_id)
+
+
+async def sweep_unarchived(services: Services) -> int:
+    """Archive every ended ticket that has no archive yet (after a crash, say)."""
+    ids = await services.tickets.unarchived_ended()
+    for ticket_id in ids:
+        await archive_quietly(services, ticket_id)
+    return len(ids)

@@ -1,0 +1,129 @@
+"""What a channel hands a dialog (Incoming) and what a dialog hands back (Reply, Response)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    file_id: str
+    name: str | None = None
+    mime: str | None = None
+    size: int | None = None
+    is_photo: bool = False
+
+
+@dataclass(frozen=True)
+class SharedContact:
+    phone: str
+    user_id: str | None  # the contact's own platform user id, when the platform knows it
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a person did: typed, tapped, uploaded, shared."""
+
+    channel: str
+    update_id: str
+    chat_id: str
+    user_id: str
+    user_name: str
+    in_group: bool = False
+    text: str | None = None
+    button: str | None = None
+    message_id: str | None = None  # the user's message, or the message a button sits on
+    replied_to_bot: bool = False
+    file: IncomingFile | None = None
+    contact: SharedContact | None = None
+    other: str | None = None  # sticker, voice, video, location, ...
+    sender_is_admin: bool = False
+
+    @property
+    def command(self) -> str | None:
+        if self.text and self.text.startswith("/"):
+            return self.text.split()[0][1:].split("@")[0].lower()
+        return None
+
+    @property
+    def actor_id(self) -> str:
+        return f"{self.channel}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str = ""
+    url: str | None = None
+
+
+class Keyboard(StrEnum):
+    """Reply keyboards a channel knows how to show."""
+
+    SHARE_CONTACT = "share_contact"
+    REMOVE = "remove"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message to show; text is HTML (b, i, code) with user data escaped by the writer."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    keyboard: Keyboard | None = None
+    protect: bool = False
+    force_reply: bool = False  # ask the platform to open a reply to this message
+    edit_message_id: str | None = None  # edit this message instead of sending a new one
+
+
+@dataclass
+class Response:
+    """A dialog's answer to one Incoming: messages for that chat and a tap's toast."""
+
+    replies: list[Reply] = field(default_factory=list)
+    toast: str | None = None
+    alert: bool = False
+    delete_incoming: bool = False
+
+
+@dataclass(frozen=True)
+class OutgoingFile:
+    path: str
+    name: str
+    caption: str | None = None
+
+
+class DeliveryError(Exception):
+    """A platform refused a message. `permanent` when retrying cannot help (blocked, gone)."""
+
+    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+class Messenger(Protocol):
+    """The port a channel implements so dialogs and the outbox can reach any chat."""
+
+    @property
+    def admin_chat_id(self) -> str: ...
+
+    async def send(self, chat_id: str, reply: Reply, reply_to: str | None = None) -> str:
+        """Send and return the platform message id."""
+
+    async def edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
+        """Edit in place; an unchanged message is not an error."""
+
+    async def send_files(
+        self, chat_id: str, files: list[OutgoingFile], reply_to: str | None = None
+    ) -> list[str]:
+        """Send documents (an album where the platform allows) and return their ids."""
+
+    async def delete(self, chat_id: str, message_id: str) -> None:
+        """Delete a message; one already gone is not an error."""
+
+    async def download(self, file_id: str) -> bytes:
+        """Fetch an uploaded file's bytes."""

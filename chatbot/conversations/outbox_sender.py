@@ -1,0 +1,110 @@
+"""Delivers the outbox: renders each queued notification and sends it through the channel."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from chatbot.conversations import texts as t
+from chatbot.conversations.cards import CardViews, render
+from chatbot.conversations.context import Services
+from chatbot.conversations.messages import (
+    Button,
+    DeliveryError,
+    Messenger,
+    OutgoingFile,
+    Reply,
+)
+from chatbot.conversations.payloads import RequesterAction, RequesterPayload
+from chatbot.db.models import OutboxMessage, Ticket
+from chatbot.services.documents import ACCEPTED
+from chatbot.services.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+
+class OutboxSender:
+    def __init__(self, services: Services, outbox: Outbox, messenger: Messenger) -> None:
+        self._services = services
+        self._outbox = outbox
+        self._messenger = messenger
+        self._views = CardViews(services.store)
+
+    async def flush(self) -> int:
+        """Send everything due, in order; one sender at a time. Returns how many were sent."""
+        sent = 0
+        async with self._services.store.lock("outbox-sender", timedelta(minutes=2)):
+            for message in await self._outbox.due():
+                try:
+                    await self._deliver(message)
+                except DeliveryError as failed:
+                    log.warning(
+                        "outbox %s (%s) not delivered: %s", message.id, message.kind, failed.reason
+                    )
+                    await self._outbox.retry_later(
+                        message.id,
+                        failed.reason,
+                        permanent=failed.permanent,
+                        retry_after=failed.retry_after,
+                    )
+                    if message.audience == "admins":
+                        break  # keep the group's messages in order
+                    continue
+                sent += 1
+        return sent
+
+    async def _deliver(self, message: OutboxMessage) -> None:
+        ticket = await self._services.tickets.get(message.ticket_id or 0)
+        admin_chat = self._messenger.admin_chat_id
+        if message.kind == "new_ticket":
+            if ticket.admin_message_id is None:
+                first = await self._send_documents(ticket, int(message.payload["round"]), None)
+                card_id = await self._messenger.send(
+                    admin_chat, await self._card(ticket), reply_to=first
+                )
+                await self._outbox.set_admin_message(ticket.id, card_id)
+            await self._outbox.mark_sent(message.id)
+        elif message.kind == "supplement":
+            await self._send_documents(
+                ticket, int(message.payload["round"]), ticket.admin_message_id
+            )
+            await self._outbox.mark_sent(message.id)
+        elif message.kind == "card":
+            card = await self._card(ticket)
+            if ticket.admin_message_id:
+                await self._messenger.edit(admin_chat, ticket.admin_message_id, card)
+            else:
+                card_id = await self._messenger.send(admin_chat, card)
+                await self._outbox.set_admin_message(ticket.id, card_id)
+            await self._outbox.mark_card_rows_sent(ticket.id, message.id)
+        elif message.kind == "incomplete":
+            supplement = RequesterPayload(RequesterAction.SUPPLEMENT, ticket.id).encode()
+            reply = Reply(
+                t.incomplete_notice(str(ticket.number), ticket.missing, ticket.incomplete_note),
+                buttons=((Button(t.SUPPLEMENT_BUTTON, supplement),),),
+            )
+            await self._messenger.send(str(message.chat_id), reply)
+            await self._outbox.mark_sent(message.id)
+        elif message.kind == "rejected":
+            reply = Reply(t.rejected_notice(str(ticket.number), ticket.rejection_reason or "-"))
+            await self._messenger.send(str(message.chat_id), reply)
+            await self._outbox.mark_sent(message.id)
+        else:
+            log.error("outbox %s has unknown kind %s", message.id, message.kind)
+            await self._outbox.retry_later(message.id, "unknown kind", permanent=True)
+
+    async def _card(self, ticket: Ticket) -> Reply:
+        return render(ticket, self._services.zone, await self._views.get(ticket.id))
+
+    async def _send_documents(self, ticket: Ticket, round_: int, reply_to: str | None) -> str:
+        documents = [d for d in ticket.documents if d.round == round_]
+        files = [
+            OutgoingFile(
+                path=str(self._services.files.absolute(doc.stored_path)),
+                name=f"{ticket.number}-{doc.kind}-{doc.page}.{ACCEPTED.get(doc.mime, 'bin')}",
+                caption=f"{ticket.number} · {t.DOCUMENT_SHORT[doc.kind]} hal. {doc.page}",
+            )
+            for doc in documents
+        ]
+        ids = await self._messenger.send_files(self._messenger.admin_chat_id, files, reply_to)
+        return ids[0]

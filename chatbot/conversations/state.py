@@ -1,0 +1,47 @@
+"""Dialog state per chat, kept in the store (never in process memory) so restarts lose nothing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from chatbot.store import Store
+
+# A chat that goes quiet keeps its half-filled request this long.
+DIALOG_TTL = timedelta(days=30)
+
+
+@dataclass
+class DialogState:
+    flow: str = "idle"  # idle | intake | supplement | admin_result
+    step: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def idle(self) -> bool:
+        return self.flow == "idle"
+
+
+class DialogStates:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @staticmethod
+    def _key(channel: str, chat_id: str) -> str:
+        return f"dialog:{channel}:{chat_id}"
+
+    async def load(self, channel: str, chat_id: str) -> DialogState:
+        raw = await self._store.get(self._key(channel, chat_id))
+        if raw is None:
+            return DialogState()
+        return DialogState(**json.loads(raw))
+
+    async def save(self, channel: str, chat_id: str, state: DialogState) -> None:
+        if state.idle:
+            await self._store.delete(self._key(channel, chat_id))
+        else:
+            await self._store.set(
+                self._key(channel, chat_id), json.dumps(asdict(state)).encode(), ttl=DIALOG_TTL
+            )

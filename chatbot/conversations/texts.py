@@ -1,0 +1,333 @@
+"""Every sentence the bot says, in Bahasa Indonesia, in one place (HTML: b, i, code)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from html import escape
+from zoneinfo import ZoneInfo
+
+from chatbot.services.enums import DocumentKind, MissingItem, RequestType, Role, TicketState
+
+BOT_NAME = "Layanan Reset Password SPSE"
+
+REQUEST_TYPES = {
+    RequestType.RESET_PASSWORD: "Reset password",
+    RequestType.USER_ID: "Informasi user ID",
+    RequestType.BOTH: "Reset password + informasi user ID",
+}
+ROLES = {Role.PPK: "PPK", Role.PP: "PP (Pejabat Pengadaan)", Role.POKJA: "Pokja Pemilihan"}
+ROLE_SHORT = {Role.PPK: "PPK", Role.PP: "PP", Role.POKJA: "Pokja"}
+DOCUMENTS = {
+    DocumentKind.LETTER: "surat permohonan reset password / info user ID",
+    DocumentKind.SK: "SK pengangkatan",
+}
+DOCUMENT_SHORT = {DocumentKind.LETTER: "Surat permohonan", DocumentKind.SK: "SK"}
+MISSING = {
+    MissingItem.LETTER: "Surat permohonan",
+    MissingItem.SK: "SK pengangkatan",
+    MissingItem.IDENTITY: "Data identitas",
+}
+STATE_FOR_REQUESTER = {
+    TicketState.SUBMITTED: "Menunggu pemeriksaan kelengkapan oleh admin",
+    TicketState.SUPPLEMENTED: "Kelengkapan diterima, menunggu pemeriksaan ulang oleh admin",
+    TicketState.INCOMPLETE: "Berkas belum lengkap, menunggu Anda melengkapi",
+    TicketState.COMPLETE: "Berkas lengkap, menunggu pemeriksaan keabsahan data",
+    TicketState.VALID: "Data valid, admin sedang memproses di SPSE",
+    TicketState.DELIVERED: "Hasil sudah dikirim lewat link sekali pakai, menunggu Anda membukanya",
+    TicketState.REJECTED: "Ditolak",
+    TicketState.CANCELLED: "Dibatalkan",
+    TicketState.ARCHIVED: "Selesai dan diarsipkan",
+}
+STATE_FOR_ADMINS = {
+    TicketState.SUBMITTED: "⏳ Menunggu cek kelengkapan (langkah 2)",
+    TicketState.SUPPLEMENTED: "⏳ Dilengkapi pemohon, cek kelengkapan lagi (langkah 2)",
+    TicketState.INCOMPLETE: "✉️ Tidak lengkap, menunggu pemohon melengkapi (langkah 4)",
+    TicketState.COMPLETE: "⏳ Lengkap, menunggu cek keabsahan (langkah 5)",
+    TicketState.VALID: "🔧 Valid, menunggu reset di SPSE (langkah 6)",
+    TicketState.DELIVERED: "📨 Link hasil dikirim, menunggu dibuka pemohon (langkah 8)",
+    TicketState.REJECTED: "❌ Ditolak (langkah 7)",
+    TicketState.CANCELLED: "🚫 Dibatalkan pemohon",
+    TicketState.ARCHIVED: "🗄️ Selesai, diarsipkan (langkah 9)",
+}
+REJECTION_PRESETS = (
+    "Data tidak cocok dengan data SPSE / arsip pendaftaran",
+    "SK tidak sah atau sudah tidak berlaku",
+    "Pemohon bukan pejabat yang tercatat di SPSE",
+    "Tidak dapat dikonfirmasi kepada pemohon",
+)
+
+
+def e(value: object) -> str:
+    return escape(str(value), quote=False)
+
+
+def clock(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    months = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"]
+    return f"{local.day} {months[local.month - 1]} {local:%Y %H.%M} WIB"
+
+
+def short_clock(moment: datetime, zone: ZoneInfo) -> str:
+    return f"{moment.astimezone(zone):%H.%M}"
+
+
+def duration(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "kurang dari 1 menit"
+    if minutes < 60:
+        return f"{minutes} menit"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} jam {minutes} menit" if minutes else f"{hours} jam"
+    days, hours = divmod(hours, 24)
+    return f"{days} hari {hours} jam" if hours else f"{days} hari"
+
+
+WELCOME = (
+    f"Selamat datang di <b>{BOT_NAME}</b> Bagian Pengadaan Barang/Jasa "
+    "Setda Kota Magelang.\n\n"
+    "Layanan ini untuk <b>PPK, PP, dan anggota Pokja</b> yang lupa password SPSE "
+    "atau user ID-nya.\n\n"
+    "Siapkan:\n"
+    "1. Surat permohonan reset password / info user ID (PDF atau foto)\n"
+    "2. SK pengangkatan sebagai PPK/PP/Pokja (PDF atau foto)\n\n"
+    "<b>Data pribadi.</b> NIP, nomor telepon, email, dan dokumen Anda hanya dipakai untuk "
+    "memproses permohonan ini, hanya dapat dilihat admin agency, dan disimpan sebagai arsip "
+    "sesuai SOP dan UU 27/2022 tentang Pelindungan Data Pribadi. Password baru tidak pernah "
+    "dikirim di chat: Anda menerimanya lewat link sekali pakai.\n\n"
+    "Pilih menu:"
+)
+HELP = (
+    "<b>Bantuan</b>\n"
+    "• /mulai atau /start: menu utama\n"
+    "• /ajukan: ajukan permohonan baru\n"
+    "• /status: lihat status tiket Anda (atau ketik nomor tiket)\n"
+    "• /batal: batalkan pengisian yang sedang berjalan\n"
+    "• /bantuan: pesan ini\n\n"
+    "Alur: Anda kirim data dan dokumen → admin memeriksa kelengkapan (±5 menit) → "
+    "memeriksa keabsahan (±10 menit) → mereset di SPSE → Anda menerima link sekali pakai "
+    "berisi password baru / user ID. Segera login dan ganti password setelah menerimanya."
+)
+MENU_SUBMIT = "📝 Ajukan permohonan"
+MENU_STATUS = "🔎 Cek status"
+MENU_HELP = "❓ Bantuan"
+
+ASK_TYPE = "Langkah 1/10. Apa yang Anda perlukan?"
+ASK_ROLE = "Langkah 2/10. Anda bertugas sebagai:"
+ASK_NAME = "Langkah 3/10. Ketik <b>nama lengkap</b> Anda (sesuai SK)."
+ASK_NIP = "Langkah 4/10. Ketik <b>NIP</b> Anda (18 angka, boleh dengan spasi)."
+ASK_UNIT = "Langkah 5/10. Ketik <b>unit kerja / perangkat daerah</b> Anda."
+ASK_SPSE_ID = (
+    "Langkah 6/10. Ketik <b>user ID SPSE</b> Anda jika ingat. Jika tidak ingat, ketuk Lewati."
+)
+ASK_EMAIL = "Langkah 7/10. Ketik <b>alamat email</b> dinas Anda."
+ASK_PHONE = (
+    "Langkah 8/10. Bagikan <b>nomor HP</b> Anda dengan tombol <b>📱 Bagikan nomor saya</b> "
+    "di bawah (nomor dari tombol ini otomatis terverifikasi). Bisa juga diketik."
+)
+SHARE_CONTACT = "📱 Bagikan nomor saya"
+SKIP = "Lewati"
+DONE = "✅ Selesai"
+CONFIRM_SEND = "✅ Kirim permohonan"
+CHANGE = "✏️ Ubah data"
+CANCEL = "✖️ Batal"
+CONTINUE = "▶️ Lanjutkan"
+RESTART = "🔄 Mulai ulang"
+
+
+def ask_document(kind: DocumentKind, number: int, total: int = 10) -> str:
+    return (
+        f"Langkah {number}/{total}. Kirim <b>{DOCUMENTS[kind]}</b>: file PDF, atau foto tiap "
+        "halaman (boleh beberapa). Setelah semua halaman terkirim, ketuk <b>Selesai</b>."
+    )
+
+
+def page_received(kind: DocumentKind, pages: int) -> str:
+    return (
+        f"📄 {DOCUMENT_SHORT[kind]}: {pages} file diterima. Kirim halaman berikutnya, "
+        "atau ketuk <b>Selesai</b>."
+    )
+
+
+def need_pages(kind: DocumentKind) -> str:
+    return f"Belum ada file {DOCUMENT_SHORT[kind].lower()} yang diterima. Kirim dulu PDF/fotonya."
+
+
+DOCUMENT_EXPECTED = "Di langkah ini kirim file PDF atau foto dokumen, lalu ketuk Selesai."
+TEXT_EXPECTED = "Di langkah ini ketik jawabannya sebagai teks."
+CHOICE_EXPECTED = "Di langkah ini pilih salah satu tombol di atas."
+CONTACT_EXPECTED = "Ketuk tombol 📱 Bagikan nomor saya di bawah, atau ketik nomor HP Anda."
+NOT_OWN_CONTACT = (
+    "Nomor itu bukan nomor akun Telegram Anda sendiri, jadi dicatat <b>belum terverifikasi</b>."
+)
+STALE_CHOICE = "Tombol ini sudah tidak berlaku. Lanjutkan dari pesan terakhir."
+DIALOG_CANCELLED = (
+    "Pengisian dibatalkan; data yang sudah diisi dihapus. Ketik /start untuk mulai lagi."
+)
+NOTHING_TO_CANCEL = "Tidak ada pengisian yang sedang berjalan. Ketik /start untuk menu."
+UNSUPPORTED = "Maaf, bot ini hanya menerima teks, dokumen PDF, dan foto."
+IDLE_HINT = "Ketik /start untuk menu, /status untuk status tiket, atau /bantuan."
+NO_TICKETS = "Anda belum punya tiket. Ketik /ajukan untuk mengajukan permohonan."
+TICKET_NOT_FOUND = "Tiket itu tidak ditemukan di antara tiket Anda."
+IN_DIALOG = "Anda sedang mengisi permohonan. Lanjutkan dari langkah terakhir atau mulai ulang?"
+PICK_FIELD = "Data mana yang ingin diubah?"
+SUBMIT_FAILED = "Maaf, permohonan gagal disimpan. Coba ketuk Kirim lagi sebentar lagi."
+
+
+def summary(data: dict[str, object], pages: dict[str, int]) -> str:
+    phone = data.get("phone")
+    verified = " (terverifikasi)" if data.get("phone_verified") else " (belum terverifikasi)"
+    lines = [
+        "<b>Periksa kembali permohonan Anda</b>",
+        f"Jenis: {e(REQUEST_TYPES[RequestType(str(data['type']))])}",
+        f"Jabatan: {e(ROLES[Role(str(data['role']))])}",
+        f"Nama: {e(data['name'])}",
+        f"NIP: <code>{e(data['nip'])}</code>",
+        f"Unit kerja: {e(data['unit'])}",
+        f"User ID SPSE: {e(data.get('spse_id') or '(tidak diisi)')}",
+        f"Email: {e(data['email'])}",
+        f"HP: {e(phone) + verified if phone else '(tidak diisi)'}",
+        f"Surat permohonan: {pages.get('letter', 0)} file",
+        f"SK: {pages.get('sk', 0)} file",
+        "",
+        "Sudah benar?",
+    ]
+    return "\n".join(lines)
+
+
+def submitted(number: str) -> str:
+    return (
+        f"✅ Permohonan diterima dengan nomor tiket <b>{e(number)}</b>.\n\n"
+        "Admin akan memeriksa kelengkapan (standar 5 menit pada jam kerja), lalu keabsahan "
+        "data (10 menit). Anda akan diberi kabar di chat ini. Ketik /status kapan saja."
+    )
+
+
+def incomplete_notice(number: str, missing: list[str], note: str | None) -> str:
+    items = "\n".join(f"• {e(MISSING[MissingItem(m)])}" for m in missing)
+    text = f"⚠️ Permohonan <b>{e(number)}</b> belum lengkap. Yang perlu dilengkapi:\n{items}"
+    if note:
+        text += f"\n\nCatatan admin: <i>{e(note)}</i>"
+    return text + "\n\nKetuk <b>Lengkapi</b> untuk mengirimnya di chat ini."
+
+
+SUPPLEMENT_BUTTON = "📎 Lengkapi"
+SUPPLEMENT_IDENTITY = "Perbarui data identitas Anda. "
+SUPPLEMENT_CONFIRM = "Kirim kelengkapan ini ke admin?"
+
+
+def supplemented(number: str) -> str:
+    return f"✅ Kelengkapan tiket <b>{e(number)}</b> terkirim. Admin akan memeriksanya kembali."
+
+
+def rejected_notice(number: str, reason: str) -> str:
+    return (
+        f"❌ Permohonan <b>{e(number)}</b> ditolak.\nAlasan: <i>{e(reason)}</i>\n\n"
+        "Anda dapat mengajukan permohonan baru dengan data/dokumen yang benar (/ajukan), "
+        "atau menghubungi Bagian Pengadaan Barang/Jasa."
+    )
+
+
+def result_link(number: str, url: str, expires: str) -> str:
+    return (
+        f"🔐 Hasil permohonan <b>{e(number)}</b> sudah siap.\n\n"
+        f"Buka link ini untuk melihatnya. Link hanya bisa dibuka <b>satu kali</b> dan berlaku "
+        f"sampai {e(expires)}:\n{e(url)}\n\n"
+        "Setelah melihatnya, <b>segera login ke SPSE dan ganti password</b>. "
+        "Jangan teruskan link ini kepada siapa pun."
+    )
+
+
+def cancelled(number: str) -> str:
+    return f"Tiket <b>{e(number)}</b> dibatalkan."
+
+
+def confirm_cancel(number: str) -> str:
+    return f"Yakin membatalkan tiket <b>{e(number)}</b>? Permohonan tidak akan diproses."
+
+
+CANCEL_YES = "Ya, batalkan"
+CANCEL_TICKET = "Batalkan"
+NOT_CANCELLABLE = "Tiket ini tidak dapat dibatalkan lagi."
+NOT_INCOMPLETE = "Tiket ini sedang tidak menunggu kelengkapan."
+
+# ---- admin side ----------------------------------------------------------------------------
+
+NOT_ADMIN = "Maaf, hanya admin agency yang dapat melakukan ini."
+BUTTON_BROKEN = "Tombol ini tidak dikenal."
+LENGKAP = "✅ Lengkap"
+TIDAK_LENGKAP = "⚠️ Tidak lengkap"
+VALID = "✅ Valid"
+TIDAK_VALID = "❌ Tidak valid"
+PHONE_CONFIRMED = "📞 Sudah konfirmasi telepon"
+KIRIM_HASIL = "🔑 Kirim hasil"
+NOTE = "✏️ Tambah catatan"
+SEND_INCOMPLETE = "📨 Kirim ke pemohon"
+BACK = "« Kembali"
+OTHER_REASON = "✏️ Alasan lain (ketik)"
+PICK_MISSING = "Pilih yang kurang, lalu ketuk Kirim ke pemohon."
+PICK_REASON = "Pilih alasan penolakan."
+
+
+def stale(number: str, state: TicketState, by: str | None) -> str:
+    who = f" oleh {by}" if by else ""
+    return f"Tiket {number} sudah ditangani{who}: {STATE_FOR_ADMINS[state]}."
+
+
+def ask_note(admin: str, number: str) -> str:
+    return f"{e(admin)}, balas pesan ini dengan catatan untuk pemohon tiket <b>{e(number)}</b>."
+
+
+def ask_reason(admin: str, number: str) -> str:
+    return (
+        f"{e(admin)}, balas pesan ini dengan alasan penolakan tiket <b>{e(number)}</b>. "
+        "Pemohon akan menerima alasan ini."
+    )
+
+
+NOTE_SAVED = "Catatan disimpan di tiket; ketuk Kirim ke pemohon bila sudah."
+START_PRIVATE_FIRST = (
+    "Buka chat pribadi dengan bot ini dan ketuk Start dulu, lalu ketuk Kirim hasil lagi."
+)
+
+
+def result_prompt(
+    number: str, request_type: RequestType, who: str, nip: str, spse_id: str | None
+) -> str:
+    needs = []
+    if request_type.needs_user_id:
+        needs.append("<b>user ID SPSE</b>")
+    if request_type.needs_password:
+        needs.append("<b>password baru</b> yang Anda set di SPSE")
+    known = f"\nUser ID yang diisi pemohon: <code>{e(spse_id)}</code>" if spse_id else ""
+    return (
+        f"🔑 Tiket <b>{e(number)}</b> ({e(REQUEST_TYPES[request_type])})\n"
+        f"Pemohon: {e(who)}, NIP <code>{e(nip)}</code>{known}\n\n"
+        f"Setelah memproses di SPSE, kirim {' lalu '.join(needs)} di chat ini. "
+        "Pesan berisi password langsung dihapus setelah dibaca dan hanya dikirim ke pemohon "
+        "lewat link sekali pakai. Ketik /batal untuk berhenti."
+    )
+
+
+ASK_USER_ID = "Ketik <b>user ID SPSE</b> pemohon."
+ASK_PASSWORD = "Ketik <b>password baru</b> (pesan Anda akan langsung dihapus)."
+PASSWORD_TOO_SHORT = "Password itu terlalu pendek (minimal 8 karakter). Ketik lagi."
+
+
+def result_sent(number: str, expires: str) -> str:
+    return (
+        f"✅ Hasil tiket <b>{e(number)}</b> dikirim ke pemohon lewat link sekali pakai "
+        f"(berlaku sampai {e(expires)}). Pesan password Anda sudah dihapus."
+    )
+
+
+def result_failed(reason: str) -> str:
+    return (
+        f"⚠️ Hasil belum terkirim: {e(reason)}. Tidak ada yang tersimpan; ketik ulang "
+        "setelah masalahnya beres."
+    )
+
+
+ADMIN_RESULT_CANCELLED = "Pengisian hasil dihentikan. Tiket tetap menunggu hasil."
+ADMIN_IDLE = "Tidak ada tugas yang menunggu di chat ini. Gunakan tombol di grup admin."

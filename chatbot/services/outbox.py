@@ -1,0 +1,78 @@
+"""The outbox: notifications committed with the state change that caused them.
+
+The sender (conversations.outbox_sender) delivers them in order, retrying with backoff.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chatbot.db.models import OutboxMessage, Ticket, utcnow
+
+MAX_ATTEMPTS = 8
+
+
+class Outbox:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def due(self, limit: int = 50) -> list[OutboxMessage]:
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.sent_at.is_(None),
+                    OutboxMessage.failed_at.is_(None),
+                    OutboxMessage.next_attempt_at <= utcnow(),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            )
+            return list(result.scalars())
+
+    async def mark_sent(self, *ids: int) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(sent_at=utcnow())
+            )
+
+    async def mark_card_rows_sent(self, ticket_id: int, up_to_id: int) -> None:
+        """Several queued card edits of one ticket collapse into the one just made."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.ticket_id == ticket_id,
+                    OutboxMessage.kind == "card",
+                    OutboxMessage.sent_at.is_(None),
+                    OutboxMessage.id <= up_to_id,
+                )
+                .values(sent_at=utcnow())
+            )
+
+    async def retry_later(
+        self, message_id: int, error: str, *, permanent: bool, retry_after: float | None = None
+    ) -> None:
+        """Back off exponentially with jitter; give up after MAX_ATTEMPTS or a permanent error."""
+        async with self._sessions.begin() as session:
+            message = await session.get(OutboxMessage, message_id)
+            if message is None:
+                return
+            message.attempts += 1
+            message.last_error = error[:500]
+            if permanent or message.attempts >= MAX_ATTEMPTS:
+                message.failed_at = utcnow()
+                return
+            delay = retry_after or min(300.0, 2.0**message.attempts) * random.uniform(0.5, 1.5)  # noqa: S311
+            message.next_attempt_at = utcnow() + timedelta(seconds=delay)
+
+    async def set_admin_message(self, ticket_id: int, message_id: str) -> None:
+        """Remember the group message of a ticket; not a state change, so no version bump."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Ticket).where(Ticket.id == ticket_id).values(admin_message_id=message_id)
+            )
