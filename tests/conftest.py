@@ -4,6 +4,8 @@ TEST_DATABASE_URL / TEST_REDIS_URL are set (CI sets both)."""
 from __future__ import annotations
 
 import os
+
+os.environ.setdefault("PTB_TIMEDELTA", "true")  # PTB 22: retry_after as timedelta, no warning
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path

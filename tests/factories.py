@@ -49,8 +49,11 @@ def png_bytes(shade: int = 128) -> bytes:
     """A valid 2x2 grey PNG."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
         )
 
     raw = b"".join(b"\x00" + bytes([shade, shade]) for _ in range(2))

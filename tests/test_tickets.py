@@ -39,7 +39,10 @@ async def test_full_happy_path_reaches_delivered_with_every_step_recorded(
     ticket = await tickets.mark_valid(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
     ticket = await tickets.claim_result(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
     ticket = await tickets.deliver_result(
-        ticket_id=ticket.id, version=ticket.version, actor=ADMIN, link_hash="ab" * 32,
+        ticket_id=ticket.id,
+        version=ticket.version,
+        actor=ADMIN,
+        link_hash="ab" * 32,
         expires_at=ticket.created_at,
     )
     assert ticket.state == TicketState.DELIVERED
@@ -63,25 +66,39 @@ async def test_incomplete_then_supplemented_returns_to_the_completeness_check(
 ) -> None:
     ticket = await submitted_ticket(tickets, files)
     ticket = await tickets.mark_incomplete(
-        ticket_id=ticket.id, version=ticket.version, actor=ADMIN,
-        missing=[MissingItem.SK], note="SK belum ditandatangani",
+        ticket_id=ticket.id,
+        version=ticket.version,
+        actor=ADMIN,
+        missing=[MissingItem.SK],
+        note="SK belum ditandatangani",
     )
     assert ticket.state == TicketState.INCOMPLETE
     assert ticket.missing == ["sk"]
 
     with pytest.raises(NotYours):
         await tickets.supplement(
-            ticket_id=ticket.id, channel="telegram", chat_id="666", actor=REQUESTER,
-            documents=documents(files)[1:], identity=None,
+            ticket_id=ticket.id,
+            channel="telegram",
+            chat_id="666",
+            actor=REQUESTER,
+            documents=documents(files)[1:],
+            identity=None,
         )
     ticket = await tickets.supplement(
-        ticket_id=ticket.id, channel="telegram", chat_id="1001", actor=REQUESTER,
-        documents=documents(files)[1:], identity=None,
+        ticket_id=ticket.id,
+        channel="telegram",
+        chat_id="1001",
+        actor=REQUESTER,
+        documents=documents(files)[1:],
+        identity=None,
     )
     assert ticket.state == TicketState.SUPPLEMENTED
     assert ticket.round == 2
     assert [s.step for s in ticket.steps] == [
-        Step.SUBMIT, Step.CHECK_COMPLETENESS, Step.ASK_TO_COMPLETE, Step.SUPPLEMENT,
+        Step.SUBMIT,
+        Step.CHECK_COMPLETENESS,
+        Step.ASK_TO_COMPLETE,
+        Step.SUPPLEMENT,
         Step.CHECK_COMPLETENESS,
     ]
     assert {d.round for d in ticket.documents} == {1, 2}
@@ -122,8 +139,11 @@ async def test_a_stale_button_is_refused_and_names_who_decided(
     await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
     with pytest.raises(StaleMove) as refused:
         await tickets.mark_incomplete(
-            ticket_id=ticket.id, version=ticket.version, actor=ADMIN_2,
-            missing=[MissingItem.LETTER], note=None,
+            ticket_id=ticket.id,
+            version=ticket.version,
+            actor=ADMIN_2,
+            missing=[MissingItem.LETTER],
+            note=None,
         )
     assert refused.value.ticket is not None
     assert refused.value.ticket.last_actor_name == "Admin Sari"
@@ -137,8 +157,11 @@ async def test_two_admins_at_the_same_moment_yield_exactly_one_decision(
     results = await asyncio.gather(
         tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN),
         tickets.mark_incomplete(
-            ticket_id=ticket.id, version=ticket.version, actor=ADMIN_2,
-            missing=[MissingItem.SK], note=None,
+            ticket_id=ticket.id,
+            version=ticket.version,
+            actor=ADMIN_2,
+            missing=[MissingItem.SK],
+            note=None,
         ),
         return_exceptions=True,
     )
@@ -148,9 +171,9 @@ async def test_two_admins_at_the_same_moment_yield_exactly_one_decision(
     assert len(refused) == 1
     async with sessions() as session:
         moves = await session.scalar(
-            select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.ticket_id == ticket.id, AuditEvent.action != "submitted"
-            )
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.ticket_id == ticket.id, AuditEvent.action != "submitted")
         )
     assert moves == 1
 
@@ -169,7 +192,9 @@ async def test_requester_may_cancel_while_waiting_but_not_after_the_end(
             ticket_id=ticket.id, channel="telegram", chat_id="1001", actor=REQUESTER
         )
     async with sessions() as session:
-        kinds = (await session.scalars(
-            select(OutboxMessage.kind).where(OutboxMessage.ticket_id == ticket.id)
-        )).all()
+        kinds = (
+            await session.scalars(
+                select(OutboxMessage.kind).where(OutboxMessage.ticket_id == ticket.id)
+            )
+        ).all()
     assert kinds == ["new_ticket", "card"]

@@ -113,7 +113,21 @@ class Archiver:
             shutil.copyfile(self._root / doc.stored_path, staging / "documents" / name)
             files[doc.id] = f"documents/{name}"
         data = manifest(ticket, files, self._zone)
-        data["archived_at"] = _iso(self._now())
+        archived_at = self._now()
+        data["archived_at"] = _iso(archived_at)
+        data["steps"].append(
+            {  # step 9 itself: this very archive
+                "step": int(Step.ARCHIVE),
+                "activity": Step.ARCHIVE.name.lower(),
+                "actor": "Sistem",
+                "started_at": _iso(started),
+                "finished_at": _iso(archived_at),
+                "standard_minutes": Step.ARCHIVE.standard_minutes,
+                "actual_minutes": round((archived_at - started).total_seconds() / 60, 1),
+                "outcome": "diarsipkan",
+                "note": str(relative),
+            }
+        )
         (staging / "manifest.json").write_text(
             json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8"
         )

@@ -1,0 +1,91 @@
+"""Both request types end to end: intake, the group's decisions, the private hand-over, the
+one-time link, and the archive."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chatbot.services.enums import TicketState
+from tests.e2e.harness import ADMIN, GROUP, NIP, REQUESTER, Harness
+
+PASSWORD = "Rahasia#2026baru"
+
+
+async def test_reset_password_from_start_to_archive(bot: Harness) -> None:
+    number = await bot.submit_request(kind="Reset password")
+
+    # The group got the documents and one card with the summary and the first buttons.
+    card = bot.card()
+    assert f"Tiket {number}" in card.content
+    assert "Budi Santoso" in card.content and "19850312 201001 1 004" in card.content
+    assert "HP: +6281234567890 ✅" in card.content
+    assert card.buttons() == ["✅ Lengkap", "⚠️ Tidak lengkap"]
+    documents = [m for m in bot.fake.chat_messages(GROUP) if m.document]
+    assert len(documents) == 3
+
+    await bot.press(ADMIN, "Lengkap", chat=GROUP, message=card)
+    assert "menunggu cek keabsahan" in bot.card().content.lower()
+    assert bot.card().message_id == card.message_id  # edited in place
+    await bot.press(ADMIN, "Valid", chat=GROUP, message=bot.card())
+    answer = await bot.press(ADMIN, "Kirim hasil", chat=GROUP, message=bot.card())
+    assert "chat pribadi" in answer["text"]
+    assert "Hasil sedang diisi oleh Sari" in bot.card().content
+    assert f"Tiket {number}" in bot.texts(ADMIN)[-2]
+
+    typed = await bot.say(ADMIN, PASSWORD)
+    assert typed.deleted is False  # the bot's confirmation, not the admin's message
+    password_messages = [m for m in bot.fake.user_messages(ADMIN) if m.text == PASSWORD]
+    assert password_messages and all(m.deleted for m in password_messages)
+    assert "dikirim ke pemohon" in bot.last(ADMIN).content
+    assert PASSWORD not in "".join(bot.texts(ADMIN))
+
+    # The requester gets a one-time link, protected, with no preview, and no password.
+    link_message = bot.last(REQUESTER)
+    assert link_message.protect_content and link_message.link_preview_disabled
+    assert PASSWORD not in link_message.content
+    assert "ganti password" in link_message.content
+    url, link_id, key = bot.link_in(REQUESTER)
+    assert "link hasil dikirim" in bot.card().content.lower()
+
+    # Opening the page (as a link preview would) does not burn it.
+    for _ in range(5):
+        page = await bot.web.get(f"/s/{link_id}")
+        assert page.status_code == 200
+        assert PASSWORD not in page.text
+
+    revealed = await bot.reveal(link_id, key)
+    assert revealed.status_code == 200
+    assert bot.decrypt(revealed, key) == {"password": PASSWORD}
+    again = await bot.reveal(link_id, key)
+    assert again.status_code == 410
+    assert "sudah dibuka" in (await bot.web.get(f"/s/{link_id}")).text
+
+    # Step 8 done and step 9 archived: the ticket, its files and the manifest.
+    ticket = await bot.app.services.tickets.find_by_number(number)
+    assert ticket is not None and ticket.state == TicketState.ARCHIVED
+    archive = Path(bot.settings.storage_dir) / str(ticket.archive_path)
+    manifest = json.loads((archive / "manifest.json").read_text())
+    assert [s["step"] for s in manifest["steps"]] == [1, 2, 5, 6, 8, 9]
+    assert manifest["requester"]["nip"] == NIP
+    assert len(list((archive / "documents").iterdir())) == 3
+    assert all(len(d["sha256"]) == 64 for d in manifest["documents"])
+    await bot.channel.sender.flush()
+    assert "diarsipkan" in bot.card().content.lower()
+    assert bot.card().buttons() == []
+
+    # The status shows the end.
+    status = await bot.say(REQUESTER, "/status")
+    assert number in status.content and "diarsipkan" in status.content.lower()
+
+
+async def test_user_id_information_asks_the_admin_for_the_user_id_only(bot: Harness) -> None:
+    await bot.submit_request(kind="Informasi user ID")
+    await bot.approve_to_valid()
+    await bot.press(ADMIN, "Kirim hasil", chat=GROUP, message=bot.card())
+    assert "user ID SPSE" in bot.last(ADMIN).content
+    done = await bot.say(ADMIN, "budi.pu.2020")
+    assert "dikirim ke pemohon" in done.content
+    _, link_id, key = bot.link_in(REQUESTER)
+    revealed = await bot.reveal(link_id, key)
+    assert bot.decrypt(revealed, key) == {"user_id": "budi.pu.2020"}
