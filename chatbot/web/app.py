@@ -165,6 +165,7 @@ _PAGE = """<!doctype html>
 <meta name="robots" content="noindex, nofollow">
 <meta name="referrer" content="no-referrer">
 <title>{title}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="../static/style.css">
 {script}</head>
 <body>

@@ -429,8 +429,14 @@ class FakeBotApi:
         }
         return self._user_message(user_id, chat_id, {"voice": voice})
 
-    def press_button(self, user_id: int, message: FakeMessage, callback_data: str) -> JsonDict:
-        """The user presses the inline button carrying ``callback_data`` on a bot message."""
+    def press_button(
+        self, user_id: int, message: FakeMessage, callback_data: str, *, stale: bool = False
+    ) -> JsonDict:
+        """The user presses the inline button carrying ``callback_data`` on a bot message.
+
+        ``stale=True``: the user's app has not yet received an edit of the message and still
+        shows an older keyboard, so the button need not be on the message any more.
+        """
         current = self.messages[message.chat_id].get(message.message_id)
         if current is None or current.deleted:
             msg = f"message {message.message_id} in chat {message.chat_id} does not exist"
@@ -440,7 +446,7 @@ class FakeBotApi:
             msg = f"user {user_id} is not in chat {chat.id}"
             raise AssertionError(msg)
         datas = [b.get("callback_data") for row in current.inline_keyboard for b in row]
-        if callback_data not in datas:
+        if callback_data not in datas and not stale:
             msg = (
                 f"message {current.message_id} has no button with callback_data "
                 f"{callback_data!r}; buttons: {current.inline_keyboard}"

@@ -1,0 +1,141 @@
+"""The Admin Agency group: incomplete and supplemented, invalid and rejected, authorisation,
+double taps and stale buttons."""
+
+from __future__ import annotations
+
+from chatbot.services.enums import TicketState
+from tests.e2e.harness import ADMIN, ADMIN_2, GROUP, REQUESTER, STRANGER, Harness
+
+
+async def test_incomplete_then_supplemented_then_valid(bot: Harness) -> None:
+    number = await bot.submit_request()
+    await bot.press(ADMIN, "Tidak lengkap", chat=GROUP, message=bot.card())
+    assert "Pilih yang kurang" in bot.card().content
+    await bot.press(ADMIN, "SK pengangkatan", chat=GROUP, message=bot.card())
+    assert "☑️ SK pengangkatan" in bot.card().buttons()
+
+    # A note, typed as a reply to the bot's question in the group.
+    await bot.press(ADMIN, "Tambah catatan", chat=GROUP, message=bot.card())
+    question = bot.last(GROUP)
+    assert "balas pesan ini" in question.content
+    await bot.say(ADMIN, "SK belum ada tanda tangan", chat=GROUP, reply_to=question.message_id)
+    assert "SK belum ada tanda tangan" in bot.card().content
+    await bot.press(ADMIN, "Kirim ke pemohon", chat=GROUP, message=bot.card())
+
+    notice = bot.last(REQUESTER)
+    assert f"{number}</b>" not in notice.content  # HTML was rendered, not shown
+    assert "belum lengkap" in notice.content
+    assert "SK pengangkatan" in notice.content and "SK belum ada tanda tangan" in notice.content
+    assert "Surat permohonan" not in notice.content
+    assert "menunggu pemohon melengkapi" in bot.card().content.lower()
+
+    # Step 4: the requester sends the SK again in the same chat.
+    await bot.press(REQUESTER, "Lengkapi")
+    assert "SK pengangkatan" in bot.last(REQUESTER).content
+    await bot.upload_pdf(REQUESTER, "SK bertanda tangan")
+    await bot.press(REQUESTER, "Selesai")
+    assert "SK: 1 file" in bot.last(REQUESTER).content
+    await bot.press(REQUESTER, "Kirim permohonan")
+    assert "Kelengkapan tiket" in bot.last(REQUESTER).content
+
+    card = bot.card()
+    assert "cek kelengkapan lagi" in card.content
+    assert "putaran 2" in card.content
+    assert card.buttons() == ["✅ Lengkap", "⚠️ Tidak lengkap"]
+    supplement = [m for m in bot.fake.chat_messages(GROUP) if m.document][-1]
+    assert supplement.reply_to_message_id == card.message_id
+
+    await bot.approve_to_valid()
+    ticket = await bot.app.services.tickets.find_by_number(number)
+    assert ticket is not None and ticket.state == TicketState.VALID
+    assert [s.step for s in ticket.steps] == [1, 2, 3, 4, 2, 5, 6]
+
+
+async def test_invalid_with_a_preset_reason_rejects_and_archives(bot: Harness) -> None:
+    number = await bot.submit_request()
+    await bot.press(ADMIN, "Lengkap", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "Tidak valid", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "SK tidak sah", chat=GROUP, message=bot.card())
+
+    notice = bot.last(REQUESTER)
+    assert "ditolak" in notice.content and "SK tidak sah atau sudah tidak berlaku" in notice.content
+    card = bot.card()
+    assert "diarsipkan" in card.content.lower() and card.buttons() == []
+    ticket = await bot.app.services.tickets.find_by_number(number)
+    assert ticket is not None and ticket.state == TicketState.ARCHIVED
+    assert ticket.rejection_reason == "SK tidak sah atau sudah tidak berlaku"
+
+
+async def test_invalid_with_a_typed_reason(bot: Harness) -> None:
+    await bot.submit_request()
+    await bot.press(ADMIN, "Lengkap", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "Tidak valid", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "Alasan lain", chat=GROUP, message=bot.card())
+    question = bot.last(GROUP)
+    await bot.say(ADMIN, "NIP tidak terdaftar di SPSE", chat=GROUP, reply_to=question.message_id)
+    assert "NIP tidak terdaftar di SPSE" in bot.last(REQUESTER).content
+
+
+async def test_a_stranger_tapping_an_admin_button_changes_nothing(bot: Harness) -> None:
+    number = await bot.submit_request()
+    before = bot.card().content
+    answer = await bot.press(STRANGER, "Lengkap", chat=GROUP, message=bot.card())
+    assert answer["show_alert"] is True
+    assert "hanya admin" in answer["text"]
+    assert bot.card().content == before
+    ticket = await bot.app.services.tickets.find_by_number(number)
+    assert ticket is not None and ticket.state == TicketState.SUBMITTED
+
+
+async def test_two_admins_tapping_at_once_yield_one_decision(bot: Harness) -> None:
+    number = await bot.submit_request()
+    card = bot.card()
+    first = bot.fake.press_button(ADMIN, card, card.button("Lengkap"))
+    second = bot.fake.press_button(ADMIN_2, card, card.button("Tidak lengkap"))
+    await bot.settle()
+    answers = [bot.fake.callback_answers[u["callback_query"]["id"]] for u in (first, second)]
+    assert answers[0].get("text") == "Ditandai lengkap."
+    assert answers[1]["show_alert"] is True
+    assert "sudah ditangani oleh Sari" in answers[1]["text"]
+    ticket = await bot.app.services.tickets.find_by_number(number)
+    assert ticket is not None and ticket.state == TicketState.COMPLETE
+    assert "menunggu cek keabsahan" in bot.card().content.lower()
+
+
+async def test_a_stale_button_says_who_handled_it_and_refreshes_the_card(bot: Harness) -> None:
+    await bot.submit_request()
+    old_card = bot.fake.message(GROUP, bot.card().message_id)
+    old_data = old_card.button("Tidak lengkap")
+    await bot.press(ADMIN, "Lengkap", chat=GROUP, message=old_card)
+    await bot.press(ADMIN, "Valid", chat=GROUP, message=bot.card())
+    update = bot.fake.press_button(ADMIN_2, old_card, old_data, stale=True)
+    await bot.settle()
+    answer = bot.fake.callback_answers[update["callback_query"]["id"]]
+    assert answer["show_alert"] is True
+    assert "sudah ditangani oleh Sari" in answer["text"]
+    assert "Valid" in answer["text"]
+    assert bot.card().buttons() == ["🔑 Kirim hasil"]
+
+
+async def test_an_admin_who_never_started_the_bot_is_told_to(bot: Harness) -> None:
+    bot.fake.users[ADMIN_2].started = False
+    number = await bot.submit_request()
+    await bot.approve_to_valid()
+    answer = await bot.press(ADMIN_2, "Kirim hasil", chat=GROUP, message=bot.card())
+    assert answer["show_alert"] is True
+    assert "chat pribadi" in answer["text"] and "Start" in answer["text"]
+    ticket = await bot.app.services.tickets.find_by_number(number)
+    assert ticket is not None and ticket.result_admin_id is None
+
+
+async def test_only_the_admin_who_took_the_result_can_hand_it_over(bot: Harness) -> None:
+    await bot.submit_request()
+    await bot.approve_to_valid()
+    await bot.press(ADMIN, "Kirim hasil", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN_2, "Kirim hasil", chat=GROUP, message=bot.card())
+    assert "Hasil sedang diisi oleh Joko" in bot.card().content
+    refused = await bot.say(ADMIN, "Rahasia#2026baru")
+    assert "sudah ditangani" in refused.content
+    assert "https://" not in "".join(bot.texts(REQUESTER)[-1:])
+    done = await bot.say(ADMIN_2, "Rahasia#2026lain")
+    assert "dikirim ke pemohon" in done.content
