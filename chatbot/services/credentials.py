@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from chatbot.db.models import utcnow
 from chatbot.store import Store
 
 KEY_HASH_BYTES = 16
+_HEX = re.compile(rf"[0-9a-fA-F]{{{KEY_HASH_BYTES * 2}}}")
 
 
 def b64url(data: bytes) -> str:
@@ -114,6 +116,8 @@ class CredentialVault:
 
     async def reveal(self, link_id: str, presented_key_hash: str) -> Sealed:
         """Hand out the ciphertext once, to a caller that holds the key."""
+        if not _HEX.fullmatch(presented_key_hash):
+            raise RevealRefused("bad_key")
         raw = await self._store.get(self._key(link_id))
         if raw is None:
             raise RevealRefused("gone")
@@ -127,4 +131,5 @@ class CredentialVault:
 
     @staticmethod
     def _key(link_id: str) -> str:
-        return f"cred:{link_id}"
+        # Keyed by the hash, so whoever reads the store cannot rebuild the link path.
+        return f"cred:{link_hash(link_id)}"

@@ -1,0 +1,266 @@
+"""The console channel: the whole SOP typed in a terminal, on the real dialogs and services."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from chatbot.app import App, create_app
+from chatbot.channels.console import ConsoleSession, plain, run_console
+from chatbot.conversations.state import DialogStates
+from chatbot.services.credentials import CredentialVault, key_hash, open_sealed, unb64url
+from chatbot.services.enums import TicketState
+from chatbot.settings import Settings
+from chatbot.store import Store
+from tests.factories import NIP, pdf_bytes, png_bytes
+
+PASSWORD = "Spse#2026-rahasia"
+URL = re.compile(r"https://bot\.example\.go\.id/s/\S+#\S+")
+
+
+@pytest.fixture
+async def app(settings: Settings, engine: AsyncEngine, store: Store) -> AsyncIterator[App]:
+    """The real composition root; `engine` resets PostgreSQL first when tests run on it."""
+    app = await create_app(settings)
+    if not os.environ.get("TEST_REDIS_URL"):
+        yield app
+        await app.close()
+        return
+    # A shared Redis keeps dialog and card keys between runs: use the test's own prefix.
+    await app.store.close()
+    services = replace(
+        app.services,
+        store=store,
+        dialogs=DialogStates(store),
+        vault=CredentialVault(store, settings.public_url, settings.credential_link_ttl),
+    )
+    yield replace(app, store=store, services=services)
+    await app.engine.dispose()
+
+
+@pytest.fixture
+def documents(tmp_path: Path) -> tuple[Path, Path]:
+    letter, sk = tmp_path / "letter.pdf", tmp_path / "sk.png"
+    letter.write_bytes(pdf_bytes())
+    sk.write_bytes(png_bytes())
+    return letter, sk
+
+
+def button(output: str, label: str) -> str:
+    """The number the console printed for a button, as a person would read it."""
+    found = re.findall(r"\[(\d+)\] " + re.escape(label), output)
+    assert found, f"no button {label!r} in:\n{output}"
+    return found[-1]
+
+
+def sections(output: str, chat: str) -> list[str]:
+    """The messages printed under the header of one chat."""
+    parts = re.split(r"\n── ke ([^─]+?) ──\n", output)
+    return [parts[i + 1] for i in range(1, len(parts) - 1, 2) if parts[i].startswith(chat)]
+
+
+class Transcript:
+    """Feeds lines and keeps everything printed, to check nothing leaked anywhere."""
+
+    def __init__(self, session: ConsoleSession) -> None:
+        self.session = session
+        self.all = ""
+
+    async def __call__(self, line: str) -> str:
+        output = await self.session.feed(line)
+        self.all += output
+        return output
+
+    async def tap(self, output: str, label: str) -> str:
+        pressed = await self(button(output, label))
+        assert f"(mengetuk: {label})" in pressed
+        return pressed
+
+
+async def test_plain_strips_tags_and_unescapes() -> None:
+    assert plain("<b>Tiket</b> &lt;3 &amp; <code>1</code>") == "Tiket <3 & 1"
+
+
+async def test_whole_sop_in_the_console(app: App, documents: tuple[Path, Path]) -> None:
+    letter, sk = documents
+    say = Transcript(ConsoleSession(app))
+    assert say.session.prompt == "[pemohon] > "
+
+    # The requester fills in the request.
+    out = await say("/start")
+    assert "── ke pemohon ──" in out
+    assert "Selamat datang" in out
+    assert "<b>" not in out
+    out = await say.tap(out, "📝 Ajukan permohonan")
+    assert "Langkah 1/10" in out
+    out = await say.tap(out, "Reset password")
+    out = await say.tap(out, "PPK")
+    assert "Langkah 3/10" in out
+    out = await say("Budi Santoso")
+    assert "Langkah 4/10" in out
+    out = await say("12345")
+    assert "⚠️ NIP harus 18 angka; yang Anda kirim 5 angka." in out
+    assert "Langkah 4/10" in out
+    out = await say(NIP)
+    assert "Langkah 5/10" in out
+    out = await say("Dinas Pekerjaan Umum")
+    out = await say.tap(out, "Lewati")
+    assert "Langkah 7/10" in out
+    out = await say("budi@magelangkota.go.id")
+    assert "💡 ketik :kontak untuk membagikan nomor" in out
+    out = await say(":kontak")
+    assert "Langkah 9/10" in out
+    out = await say(f":file {letter}")
+    assert "Surat permohonan: 1 file diterima" in out
+    out = await say.tap(out, "✅ Selesai")
+    assert "Langkah 10/10" in out
+    out = await say(f":foto {sk}")
+    assert "SK: 1 file diterima" in out
+    out = await say.tap(out, "✅ Selesai")
+    assert "HP: +6281200001001 (terverifikasi)" in out
+    assert "User ID SPSE: (tidak diisi)" in out
+    out = await say.tap(out, "✅ Kirim permohonan")
+    assert "Permohonan diterima dengan nomor tiket" in out
+    ticket_number = re.search(r"nomor tiket (\S+)\.", out)
+    assert ticket_number is not None
+    number = ticket_number.group(1)
+
+    # The outbox brought the documents and the ticket card to the admin group.
+    group = sections(out, "grup admin")
+    assert len(group) == 2
+    assert f"📎 {number}-letter-1.pdf" in group[0]
+    assert f"📎 {number}-sk-1.png" in group[0]
+    assert f"Tiket {number}" in group[1]
+    assert "[1] ✅ Lengkap  [2] ⚠️ Tidak lengkap" in group[1]
+
+    # An admin checks it in the group.
+    out = await say(":grup")
+    assert say.session.prompt == "[grup admin] > "
+    assert "(diabaikan" in await say("siap, saya cek")
+    out = await say.tap(group[1], "✅ Lengkap")
+    assert "(notifikasi) Ditandai lengkap." in out
+    assert "── ke grup admin (diubah) ──" in out
+    out = await say.tap(out, "✅ Valid")
+    assert "(notifikasi) Ditandai valid." in out
+    out = await say.tap(out, "🔑 Kirim hasil")
+    assert "(notifikasi) Lanjutkan di chat pribadi dengan bot." in out
+    private = sections(out, "admin (pribadi)")
+    assert any(f"Tiket {number}" in m and NIP[:8] in m for m in private)
+    assert "Ketik password baru" in private[-1]
+
+    # ... and hands over the new password in private.
+    await say(":admin")
+    assert say.session.prompt == "[admin pribadi] > "
+    out = await say(PASSWORD)
+    assert "(pesan berisi password dihapus)" in out
+    assert f"✅ Hasil tiket {number} dikirim ke pemohon" in sections(out, "admin (pribadi)")[0]
+    (to_requester,) = sections(out, "pemohon")
+    link = URL.search(to_requester)
+    assert link is not None
+
+    # The requester's chat holds the one-time link; it opens the right password.
+    await say(":pemohon")
+    assert say.session.prompt == "[pemohon] > "
+    shown = say.session.messenger.chats["1001"]
+    assert any(link.group(0) in m.text for m in shown.values())
+    url = urlsplit(link.group(0))
+    link_id = url.path.removeprefix("/s/")
+    key = unb64url(url.fragment)
+    sealed = await app.services.vault.reveal(link_id, key_hash(key))
+    assert open_sealed(sealed, key) == {"password": PASSWORD}
+    ticket = await app.services.tickets.find_by_number(number)
+    assert ticket is not None
+    assert ticket.state == TicketState.DELIVERED
+
+    # The bot never repeated the password, in any chat.
+    assert PASSWORD not in say.all
+    assert all(PASSWORD not in m.text for chat in shown.values() for m in [chat])
+
+
+async def test_a_note_is_a_reply_to_the_bots_question_in_the_group(
+    app: App, documents: tuple[Path, Path]
+) -> None:
+    letter, sk = documents
+    say = Transcript(ConsoleSession(app))
+    out = await say("/ajukan")
+    out = await say.tap(out, "Informasi user ID")
+    out = await say.tap(out, "PP (Pejabat Pengadaan)")
+    for line in (
+        "Sri Wahyuni",
+        NIP,
+        "Bagian Umum",
+        "sri.pp",
+        "sri@magelangkota.go.id",
+        "0812 3456 7890",
+        str(letter),  # a typed path is a file too
+    ):
+        out = await say(line)
+    out = await say.tap(out, "✅ Selesai")
+    out = await say(f":file {sk}")
+    out = await say.tap(out, "✅ Selesai")
+    assert "HP: +6281234567890 (belum terverifikasi)" in out
+    out = await say.tap(out, "✅ Kirim permohonan")
+    card = sections(out, "grup admin")[-1]
+
+    await say(":grup")
+    out = await say.tap(card, "⚠️ Tidak lengkap")
+    assert "(notifikasi) Pilih yang kurang" in out
+    out = await say.tap(out, "⬜ SK pengangkatan")
+    assert "☑️ SK pengangkatan" in out
+    out = await say.tap(out, "✏️ Tambah catatan")
+    assert "↩️ baris berikutnya yang Anda ketik di grup" in out
+    out = await say("ok")  # too short: refused, the question stays open
+    assert "⚠️" in out
+    out = await say("SK yang dikirim sudah kedaluwarsa")
+    assert "Catatan disimpan" in out
+    assert "Catatan: SK yang dikirim sudah kedaluwarsa" in out  # the card, edited
+    assert "(diabaikan" in await say("terima kasih")  # answered: group talk again
+    out = await say.tap(out, "📨 Kirim ke pemohon")
+    assert "(notifikasi) Pemohon diminta melengkapi." in out
+    (notice,) = sections(out, "pemohon")
+    assert "belum lengkap" in notice
+    assert "SK pengangkatan" in notice
+    assert "[1] 📎 Lengkapi" in notice
+
+
+async def test_unsupported_input_gets_a_hint(app: App) -> None:
+    say = Transcript(ConsoleSession(app))
+    out = await say("/ajukan")
+    out = await say.tap(out, "Reset password")
+    out = await say.tap(out, "PPK")
+    out = await say(":stiker")
+    assert "Di langkah ini ketik jawabannya sebagai teks." in out
+    assert "Langkah 3/10" in out
+    assert "tidak ada tombol [7]" in await say("7")
+    assert "perintah konsol tidak dikenal" in await say(":terbang")
+    assert "file tidak ditemukan" in await say(":file /tidak/ada.pdf")
+
+
+async def test_run_console_reads_a_script_and_stops_at_keluar(app: App) -> None:
+    stdin = io.StringIO(":bantuan\n/start\n:admin\nrahasia-sekali-2026\n:keluar\n/status\n")
+    stdout = io.StringIO()
+    await run_console(app, stdin=stdin, stdout=stdout, serve_web=False)
+    printed = stdout.getvalue()
+    assert "Perintah konsol:" in printed
+    assert "[pemohon] > /start" in printed
+    assert "Selamat datang" in printed
+    assert "[admin pribadi] > " in printed
+    assert "rahasia-sekali-2026" not in printed  # a script's admin lines are echoed masked
+    assert printed.endswith("Sampai jumpa.\n")
+    assert "/status" not in printed
+
+
+async def test_run_console_stops_at_end_of_input(app: App) -> None:
+    stdout = io.StringIO()
+    await run_console(app, stdin=io.StringIO("/status\n"), stdout=stdout, serve_web=False)
+    printed = stdout.getvalue()
+    assert "Anda belum punya tiket" in printed
+    assert printed.endswith("Sampai jumpa.\n")
