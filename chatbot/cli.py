@@ -15,9 +15,10 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # httpx logs every request URL at INFO, and Bot API URLs contain the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # These log request URLs (Bot API URLs hold the token) or SQL parameters (which hold
+    # store keys) at INFO/DEBUG: keep them quiet whatever LOG_LEVEL says.
+    for noisy in ("httpx", "httpcore", "aiosqlite", "sqlalchemy.engine", "asyncpg"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 async def _db_upgrade(settings: Settings) -> None:

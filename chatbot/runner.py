@@ -51,6 +51,7 @@ def web_server(app: App) -> uvicorn.Server:
         on_revealed=app.on_revealed,
         readiness=app.ready,
         zone=app.settings.zone,
+        public_url=app.settings.public_url,
     )
     config = uvicorn.Config(
         web,

@@ -203,7 +203,7 @@ class ConsoleMessenger:
         message = self.chats.get(chat_id, {}).get(message_id)
         if message is None or message.deleted:
             return
-        message.deleted = True
+        message.deleted, message.text = True, ""
         if not message.from_bot and chat_id == ADMIN_PRIVATE.chat_id:
             self._write("(pesan berisi password dihapus)\n")
         else:
@@ -538,6 +538,12 @@ async def run_console(
         if printed:
             write(f"\n{printed}{session.prompt}")
 
+    # The banner says where the web app listens; uvicorn's start-up and access lines would
+    # only interleave with the chats (errors still show).
+    quiet = [logging.getLogger(name) for name in ("uvicorn.error", "uvicorn.access")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
     server = web_server(app) if serve_web else None
     tasks = []
     if server is not None:
@@ -570,4 +576,6 @@ async def run_console(
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for logger, level in zip(quiet, levels, strict=True):
+            logger.setLevel(level)
         write("Sampai jumpa.\n")
