@@ -56,7 +56,11 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
     if migrate:
         await upgrade(engine)
     sessions = create_sessionmaker(engine)
-    store: Store = RedisStore(settings.redis_url) if settings.redis_url else SqlStore(sessions)
+    store: Store = (
+        RedisStore(settings.redis_url, prefix=settings.redis_prefix)
+        if settings.redis_url
+        else SqlStore(sessions)
+    )
     tickets = TicketService(sessions, settings.zone)
     settings.storage_dir.mkdir(parents=True, exist_ok=True)
     services = Services(

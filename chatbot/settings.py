@@ -45,6 +45,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///data/chatbot.db"
     redis_url: str = ""
+    redis_prefix: str = Field(default="chatbot:", min_length=1, max_length=64)
     public_url: str = "http://localhost:8080"
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=1, le=65535)

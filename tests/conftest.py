@@ -39,8 +39,9 @@ def redis_prefix() -> str:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(tmp_path: Path, database_url: str, redis_prefix: str) -> Settings:
     return load_settings(
+        redis_prefix=redis_prefix,
         _env_file=None,
         database_url=database_url,
         redis_url=TEST_REDIS_URL,

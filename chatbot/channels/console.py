@@ -17,6 +17,7 @@ import itertools
 import logging
 import os
 import re
+import select
 import sys
 import time
 from collections.abc import Callable
@@ -443,6 +444,10 @@ class _LineReader:
         while b"\n" not in self._buffer and not self._eof:
             await self._ready.wait()
             self._ready.clear()
+            # The reader callback may have fired before a read that took the data: check
+            # again, as a blocking read here would stall the loop (and Ctrl-C with it).
+            if not select.select([self._fd], [], [], 0)[0]:
+                continue
             try:
                 chunk = os.read(self._fd, 4096)
             except BlockingIOError:

@@ -343,7 +343,12 @@ class TelegramChannel:
             if update.callback_query is not None:
                 await update.callback_query.answer()
             return
-        if incoming.in_group and incoming.button is None and not incoming.replied_to_bot:
+        if (
+            incoming.in_group
+            and incoming.button is None
+            and not incoming.replied_to_bot
+            and incoming.command is None
+        ):
             return  # ordinary group talk is none of our business
         response = await self.router.handle(incoming)
         await self.render(incoming, response, update.callback_query)

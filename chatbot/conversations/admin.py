@@ -161,6 +161,8 @@ async def _expect_reply(ctx: Context, inc: Incoming, ticket: Ticket, kind: str) 
 
 async def handle_group_message(ctx: Context, inc: Incoming) -> Response:
     """A reply to the bot's question in the group; everything else there is left alone."""
+    if inc.command == "idgrup":  # helps the operator find TELEGRAM_ADMIN_CHAT_ID
+        return Response(replies=[Reply(t.group_id(inc.chat_id))])
     if inc.chat_id != ctx.messenger.admin_chat_id or not inc.replied_to_bot or not inc.text:
         return Response()
     raw = await ctx.services.store.get(_pending_key(inc))

@@ -331,3 +331,7 @@ def result_failed(reason: str) -> str:
 
 ADMIN_RESULT_CANCELLED = "Pengisian hasil dihentikan. Tiket tetap menunggu hasil."
 ADMIN_IDLE = "Tidak ada tugas yang menunggu di chat ini. Gunakan tombol di grup admin."
+
+
+def group_id(chat_id: str) -> str:
+    return f"ID grup ini: <code>{e(chat_id)}</code> (isi TELEGRAM_ADMIN_CHAT_ID dengan angka ini)."

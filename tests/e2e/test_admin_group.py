@@ -139,3 +139,8 @@ async def test_only_the_admin_who_took_the_result_can_hand_it_over(bot: Harness)
     assert "https://" not in "".join(bot.texts(REQUESTER)[-1:])
     done = await bot.say(ADMIN_2, "Rahasia#2026lain")
     assert "dikirim ke pemohon" in done.content
+
+
+async def test_idgrup_tells_the_operator_the_group_id(bot: Harness) -> None:
+    answer = await bot.say(STRANGER, "/idgrup", chat=GROUP)
+    assert str(GROUP) in answer.content
