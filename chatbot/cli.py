@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 
@@ -72,10 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_db_upgrade(settings))
         print("database is up to date")
         return 0
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(settings, console=args.command == "console"))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -163,6 +163,7 @@ async def test_whole_sop_in_the_console(app: App, documents: tuple[Path, Path]) 
     assert say.session.prompt == "[admin pribadi] > "
     out = await say(PASSWORD)
     assert "(pesan berisi password dihapus)" in out
+    assert say.session.messenger.input_deleted  # run_console then overwrites the typed line
     assert f"✅ Hasil tiket {number} dikirim ke pemohon" in sections(out, "admin (pribadi)")[0]
     (to_requester,) = sections(out, "pemohon")
     link = URL.search(to_requester)
@@ -243,6 +244,9 @@ async def test_unsupported_input_gets_a_hint(app: App) -> None:
     assert "Di langkah ini ketik jawabannya sebagai teks." in out
     assert "Langkah 3/10" in out
     assert "tidak ada tombol [7]" in await say("7")
+    shown = await say(":lihat")
+    assert "── pesan terakhir bertombol di pemohon ──" in shown
+    assert "[1] PPK" in shown
     assert "perintah konsol tidak dikenal" in await say(":terbang")
     assert "file tidak ditemukan" in await say(":file /tidak/ada.pdf")
 

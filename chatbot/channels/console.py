@@ -21,7 +21,7 @@ import select
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
@@ -113,9 +113,14 @@ class Shown:
 
     id: str
     text: str
-    buttons: list[Button] = field(default_factory=list)
+    rows: tuple[tuple[Button, ...], ...] = ()
     from_bot: bool = True
     deleted: bool = False
+
+    @property
+    def buttons(self) -> list[Button]:
+        """Numbered as printed: row by row, left to right."""
+        return [button for row in self.rows for button in row]
 
 
 class ConsoleMessenger:
@@ -126,6 +131,7 @@ class ConsoleMessenger:
         self._admin_chat_id = admin_chat_id
         self.chats: dict[str, dict[str, Shown]] = {}
         self.force_reply: dict[str, str] = {}  # chat id -> the bot question awaiting a reply
+        self.input_deleted = False  # the dialog deleted a message the person typed
         # Ids unique across runs: the database keeps card message ids between sessions.
         self._ids = itertools.count(time.time_ns() // 1000)
 
@@ -171,7 +177,7 @@ class ConsoleMessenger:
     async def send(self, chat_id: str, reply: Reply, reply_to: str | None = None) -> str:
         message = self.keep(
             chat_id,
-            Shown(self.new_id(), reply.text, [b for row in reply.buttons for b in row]),
+            Shown(self.new_id(), reply.text, reply.buttons),
         )
         if reply.force_reply:
             self.force_reply[chat_id] = message.id
@@ -179,13 +185,12 @@ class ConsoleMessenger:
         return message.id
 
     async def edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
-        buttons = [b for row in reply.buttons for b in row]
         message = self.chats.get(chat_id, {}).get(message_id)
         if message is None:  # e.g. a card sent in an earlier console session
             message = self.keep(chat_id, Shown(message_id, ""))
-        elif message.text == reply.text and message.buttons == buttons:
+        elif message.text == reply.text and message.rows == reply.buttons:
             return  # unchanged, as Telegram's "message is not modified"
-        message.text, message.buttons = reply.text, buttons
+        message.text, message.rows = reply.text, reply.buttons
         self._print(chat_id, self.render(reply), edited=True)
 
     async def send_files(
@@ -196,7 +201,7 @@ class ConsoleMessenger:
             message = self.keep(chat_id, Shown(self.new_id(), file.caption or file.name))
             ids.append(message.id)
             caption = f" — {file.caption}" if file.caption else ""
-            lines.append(f"📎 {file.name}{caption}\n   {file.path}")
+            lines.append(f"📎 {file.name}{caption}\n   {_absolute(file.path)}")
         self._print(chat_id, "\n".join(lines))
         return ids
 
@@ -205,6 +210,7 @@ class ConsoleMessenger:
         if message is None or message.deleted:
             return
         message.deleted, message.text = True, ""
+        self.input_deleted = self.input_deleted or not message.from_bot
         if not message.from_bot and chat_id == ADMIN_PRIVATE.chat_id:
             self._write("(pesan berisi password dihapus)\n")
         else:
@@ -253,6 +259,7 @@ class ConsoleSession:
     async def feed(self, line: str) -> str:
         """Handle one typed line and return everything it printed."""
         self.busy = True
+        self.messenger.input_deleted = False
         try:
             await self._feed(line.rstrip("\r\n"))
         finally:
@@ -287,11 +294,13 @@ class ConsoleSession:
         elif name in ("keluar", "exit", "quit"):
             self.finished = True
         elif name == "lihat":
-            latest = self.messenger.latest_with_buttons(self.persona.chat_id)
+            latest_chat = self.persona.chat_id
+            latest = self.messenger.latest_with_buttons(latest_chat)
             if latest is None:
                 self._say("(belum ada pesan bertombol di chat ini)")
             else:
-                self._say(self.messenger.render(Reply(latest.text, (tuple(latest.buttons),))))
+                self._say(f"{RULE} pesan terakhir bertombol di {chat_name(latest_chat)} {RULE}")
+                self._say(self.messenger.render(Reply(latest.text, latest.rows)))
         elif name in ("file", "foto"):
             path = _existing_file(arg, loose=True)
             if path is None:
@@ -397,6 +406,11 @@ class ConsoleSession:
                 await self.messenger.edit(incoming.chat_id, reply.edit_message_id, reply)
             else:
                 await self.messenger.send(incoming.chat_id, reply)
+
+
+def _absolute(path: str) -> str:
+    """Where a file is, so it can be opened from the terminal whatever the working dir."""
+    return os.path.abspath(path)
 
 
 def _existing_file(text: str, *, loose: bool = False) -> Path | None:
@@ -570,7 +584,11 @@ async def run_console(
                 break
             if echo:
                 write(_echo(session, line) + "\n")
-            write(await session.feed(line))
+            printed = await session.feed(line)
+            if session.messenger.input_deleted and not echo:
+                # The terminal echoed what was typed (a password): overwrite that line too.
+                write(f"\x1b[1A\r\x1b[2K{session.prompt}••••••••\n")
+            write(printed)
     finally:
         reader.close()
         if server is not None:

@@ -6,6 +6,8 @@ so this adapter only converts updates and renders replies.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -95,7 +97,7 @@ def _delivery_error(error: TelegramError) -> DeliveryError:
 class TelegramMessenger:
     """The Messenger port over PTB's Bot."""
 
-    def __init__(self, application: PTBApp, admin_chat_id: int) -> None:  # type: ignore[type-arg]
+    def __init__(self, application: PTBApp, admin_chat_id: int) -> None:
         self._app = application
         self._admin_chat_id = str(admin_chat_id)
 
@@ -150,7 +152,7 @@ class TelegramMessenger:
                 only = files[0]
                 message = await self._app.bot.send_document(
                     chat_id=int(chat_id),
-                    document=Path(only.path).read_bytes(),
+                    document=await asyncio.to_thread(Path(only.path).read_bytes),
                     filename=only.name,
                     caption=only.caption,
                     reply_parameters=reply,
@@ -161,11 +163,10 @@ class TelegramMessenger:
                 if len(chunk) == 1:  # an album needs two or more; send the last one alone
                     ids += await self.send_files(chat_id, chunk, reply_to)
                     continue
+                contents = [await asyncio.to_thread(Path(f.path).read_bytes) for f in chunk]
                 media = [
-                    InputMediaDocument(
-                        Path(f.path).read_bytes(), filename=f.name, caption=f.caption
-                    )
-                    for f in chunk
+                    InputMediaDocument(content, filename=f.name, caption=f.caption)
+                    for f, content in zip(chunk, contents, strict=True)
                 ]
                 messages = await self._app.bot.send_media_group(
                     chat_id=int(chat_id), media=media, reply_parameters=reply
@@ -329,13 +330,9 @@ class TelegramChannel:
     async def _on_update(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
         user = update.effective_user
         chat = update.effective_chat
-        needs_admin = (
-            chat is not None
-            and chat.type != ChatType.PRIVATE
-            or (
-                update.callback_query is not None
-                and (update.callback_query.data or "").startswith("a|")
-            )
+        needs_admin = (chat is not None and chat.type != ChatType.PRIVATE) or (
+            update.callback_query is not None
+            and (update.callback_query.data or "").startswith("a|")
         )
         is_admin = bool(user and needs_admin and await self.admins.is_admin(user.id))
         incoming = to_incoming(update, self.application.bot.id, is_admin)
@@ -375,12 +372,10 @@ class TelegramChannel:
         # Never log the update itself: it may hold a NIP or a password.
         log.error("handling an update failed", exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat is not None:
-            try:
+            with contextlib.suppress(TelegramError):
                 await context.bot.send_message(
                     update.effective_chat.id, "Maaf, terjadi gangguan. Silakan coba lagi."
                 )
-            except TelegramError:
-                pass
 
     async def start(self, *, polling: bool = True) -> None:
         await self.application.initialize()

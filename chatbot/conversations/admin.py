@@ -249,13 +249,13 @@ async def handle_result_entry(
     ctx: Context, state: DialogState, inc: Incoming
 ) -> tuple[DialogState, Response]:
     """The admin's private chat while a result is being handed over."""
-    if state.step == "password" and inc.text and not inc.text.startswith("/"):
-        # The message holds a password: delete it before anything else can fail.
-        if inc.message_id:
-            try:
-                await ctx.messenger.delete(inc.chat_id, inc.message_id)
-            except DeliveryError:
-                log.warning("could not delete an admin's password message")
+    holds_password = state.step == "password" and inc.text and not inc.text.startswith("/")
+    if holds_password and inc.message_id:
+        # Delete it before anything else can fail.
+        try:
+            await ctx.messenger.delete(inc.chat_id, inc.message_id)
+        except DeliveryError:
+            log.warning("could not delete an admin's password message")
     if inc.command in ("batal", "cancel"):
         return DialogState(), Response(replies=[Reply(t.ADMIN_RESULT_CANCELLED)])
     if inc.text is None or inc.command is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
-
 from zoneinfo import ZoneInfo
 
 from chatbot.conversations import texts as t

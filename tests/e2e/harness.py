@@ -15,8 +15,7 @@ import httpx
 
 from chatbot.app import App, create_app
 from chatbot.channels.telegram import TelegramChannel
-from chatbot.services.credentials import key_hash, open_sealed, unb64url
-from chatbot.services.credentials import Sealed
+from chatbot.services.credentials import Sealed, key_hash, open_sealed, unb64url
 from chatbot.settings import Settings
 from chatbot.web.app import create_web_app
 from tests.factories import pdf_bytes, png_bytes

@@ -45,7 +45,7 @@ async def test_reset_password_from_start_to_archive(bot: Harness) -> None:
     assert link_message.protect_content and link_message.link_preview_disabled
     assert PASSWORD not in link_message.content
     assert "ganti password" in link_message.content
-    url, link_id, key = bot.link_in(REQUESTER)
+    _url, link_id, key = bot.link_in(REQUESTER)
     assert "link hasil dikirim" in bot.card().content.lower()
 
     # Opening the page (as a link preview would) does not burn it.
