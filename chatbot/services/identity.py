@@ -23,7 +23,7 @@ def normalize_nip(raw: str, today: date | None = None) -> str:
     A NIP (Nomor Induk Pegawai) is birth date YYYYMMDD, appointment YYYYMM, sex 1/2, serial 3.
     """
     digits = re.sub(r"[\s.\-]", "", raw)
-    if not digits.isdigit():
+    if digits and not digits.isdigit():
         raise InvalidInput("NIP hanya berisi angka (spasi boleh).")
     if len(digits) != 18:
         raise InvalidInput(f"NIP harus 18 angka; yang Anda kirim {len(digits)} angka.")

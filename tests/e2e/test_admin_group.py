@@ -4,7 +4,9 @@ double taps and stale buttons."""
 from __future__ import annotations
 
 from chatbot.services.enums import TicketState
-from tests.e2e.harness import ADMIN, ADMIN_2, GROUP, REQUESTER, STRANGER, Harness
+from chatbot.settings import Settings
+from tests.e2e.harness import ADMIN, ADMIN_2, GROUP, REQUESTER, STRANGER, Harness, bot_settings
+from tests.fakes.bot_api import FakeBotApi
 
 
 async def test_incomplete_then_supplemented_then_valid(bot: Harness) -> None:
@@ -144,3 +146,22 @@ async def test_only_the_admin_who_took_the_result_can_hand_it_over(bot: Harness)
 async def test_idgrup_tells_the_operator_the_group_id(bot: Harness) -> None:
     answer = await bot.say(STRANGER, "/idgrup", chat=GROUP)
     assert str(GROUP) in answer.content
+
+
+async def test_with_an_admin_list_only_listed_admins_may_act(
+    fake: FakeBotApi, settings: Settings, engine: object
+) -> None:
+    harness = Harness(
+        fake, bot_settings(settings, fake, telegram_admin_user_ids=frozenset({ADMIN}))
+    )
+    await harness.start()
+    try:
+        number = await harness.submit_request()
+        refused = await harness.press(ADMIN_2, "Lengkap", chat=GROUP, message=harness.card())
+        assert refused["show_alert"] is True and "hanya admin" in refused["text"]
+        await harness.press(ADMIN, "Lengkap", chat=GROUP, message=harness.card())
+        ticket = await harness.app.services.tickets.find_by_number(number)
+        assert ticket is not None and ticket.state == TicketState.COMPLETE
+        assert not fake.calls_of("getChatAdministrators")
+    finally:
+        await harness.stop()

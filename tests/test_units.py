@@ -1,0 +1,154 @@
+"""Small rules users notice: settings errors, NIP checks, button sizes, file types."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from chatbot.conversations.payloads import (
+    AdminAction,
+    AdminPayload,
+    DialogPayload,
+    PayloadError,
+    RequesterAction,
+    RequesterPayload,
+    decode,
+)
+from chatbot.services.documents import DocumentStore
+from chatbot.services.identity import (
+    InvalidInput,
+    mask_nip,
+    normalize_email,
+    normalize_nip,
+    normalize_phone,
+)
+from chatbot.services.tickets import parse_ticket_number
+from chatbot.settings import SettingsError, load_settings
+from tests.factories import JPEG_1PX, pdf_bytes, png_bytes
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"TELEGRAM_BOT_TOKEN": "1:x"}, "TELEGRAM_ADMIN_CHAT_ID is required"),
+        ({"TELEGRAM_ADMIN_CHAT_ID": "grup"}, "setting TELEGRAM_ADMIN_CHAT_ID"),
+        ({"CREDENTIAL_LINK_TTL": "48h"}, "setting CREDENTIAL_LINK_TTL: must be between"),
+        ({"CREDENTIAL_LINK_TTL": "sehari"}, "setting CREDENTIAL_LINK_TTL: use a number"),
+        ({"DATABASE_URL": "mysql://x"}, "setting DATABASE_URL"),
+        ({"TIMEZONE": "Asia/Magelang"}, "setting TIMEZONE: unknown time zone"),
+        ({"PUBLIC_URL": "bot.example"}, "setting PUBLIC_URL"),
+        ({"WEB_PORT": "99999"}, "setting WEB_PORT"),
+    ],
+)
+def test_a_bad_setting_is_named_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SettingsError) as error:
+        load_settings(_env_file=None)
+    assert named in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_settings_accept_what_operators_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_ADMIN_USER_IDS", "11, 22;33")
+    monkeypatch.setenv("CREDENTIAL_LINK_TTL", "90m")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot@db/spse")
+    settings = load_settings(_env_file=None)
+    assert settings.telegram_admin_user_ids == {11, 22, 33}
+    assert settings.credential_link_ttl == timedelta(minutes=90)
+    assert settings.database_url == "postgresql+asyncpg://bot@db/spse"
+
+
+def test_the_cli_stops_with_the_settings_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chatbot.cli import main
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:x")
+    monkeypatch.delenv("TELEGRAM_ADMIN_CHAT_ID", raising=False)
+    monkeypatch.chdir("/")
+    assert main(["db", "upgrade"]) == 2
+    assert "TELEGRAM_ADMIN_CHAT_ID is required" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "raw", ["198503122010011004", "19850312 201001 1 004", "19850312.201001.1.004"]
+)
+def test_a_nip_may_be_written_with_spaces_or_dots(raw: str) -> None:
+    assert normalize_nip(raw, today=date(2026, 11, 23)) == "198503122010011004"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("19850312201001100", "harus 18 angka; yang Anda kirim 17"),
+        ("1985031220100110045", "harus 18 angka; yang Anda kirim 19"),
+        ("19850312201001100X", "hanya berisi angka"),
+        ("198502302010011004", "tanggal lahir"),
+        ("203001012010011004", "tanggal lahir"),
+        ("", "harus 18 angka"),
+    ],
+)
+def test_a_malformed_nip_says_why(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidInput) as bad:
+        normalize_nip(raw, today=date(2026, 11, 23))
+    assert reason in bad.value.reason
+
+
+def test_nips_are_masked_for_display() -> None:
+    assert mask_nip("198503122010011004") == "1985***********004"
+
+
+def test_emails_and_phones_are_normalised() -> None:
+    assert normalize_email(" Budi@MagelangKota.go.id ") == "Budi@magelangkota.go.id"
+    assert normalize_phone("0812-3456-7890") == "+6281234567890"
+    with pytest.raises(InvalidInput):
+        normalize_email("budi@")
+    with pytest.raises(InvalidInput):
+        normalize_phone("12")
+
+
+def test_the_largest_button_payloads_fit_telegram() -> None:
+    huge = 10**12 - 1
+    payloads = [AdminPayload(action, huge, huge, "identity").encode() for action in AdminAction] + [
+        RequesterPayload(action, huge).encode() for action in RequesterAction
+    ]
+    assert max(len(p.encode()) for p in payloads) <= 64
+    assert decode(AdminPayload(AdminAction.TOGGLE, 7, 3, "sk").encode()) == AdminPayload(
+        AdminAction.TOGGLE, 7, 3, "sk"
+    )
+    with pytest.raises(PayloadError):
+        DialogPayload("type", "x" * 80).encode()
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["", "a|ok|1|2", "a|zz|1|2|", "a|ok|-1|2|", "a|ok|1|x|", "r|cx", "d||x", "x" * 65, "{}"],
+)
+def test_malformed_payloads_are_refused(data: str) -> None:
+    with pytest.raises(PayloadError):
+        decode(data)
+
+
+def test_ticket_numbers_are_understood_with_or_without_the_dash() -> None:
+    assert parse_ticket_number("2611-0042") == "2611-0042"
+    assert parse_ticket_number("tiket 26110042") == "2611-0042"
+    assert parse_ticket_number("halo") is None
+
+
+def test_files_are_judged_by_content_not_by_name(tmp_path: object) -> None:
+    from pathlib import Path
+
+    store = DocumentStore(Path(str(tmp_path)), max_bytes=1024 * 1024)
+    assert store.keep(pdf_bytes()).mime == "application/pdf"
+    assert store.keep(png_bytes()).mime == "image/png"
+    assert store.keep(JPEG_1PX, original_name="scan.pdf").mime == "image/jpeg"
+    with pytest.raises(InvalidInput, match="tidak diterima"):
+        store.keep(b"PK\x03\x04" + b"\x00" * 100, original_name="surat.pdf")
+    with pytest.raises(InvalidInput, match="terlalu besar"):
+        store.check_size(2 * 1024 * 1024)
+    same = store.keep(pdf_bytes())
+    assert (Path(str(tmp_path)) / same.path).read_bytes() == pdf_bytes()
