@@ -399,8 +399,6 @@ class ConsoleSession:
         if response.toast:
             kind = "peringatan" if response.alert else "notifikasi"
             self._say(f"({kind}) {plain(response.toast)}")
-        if response.delete_incoming and incoming.message_id:
-            await self.messenger.delete(incoming.chat_id, incoming.message_id)
         for reply in response.replies:
             if reply.edit_message_id:
                 await self.messenger.edit(incoming.chat_id, reply.edit_message_id, reply)

@@ -85,7 +85,6 @@ class Response:
     replies: list[Reply] = field(default_factory=list)
     toast: str | None = None
     alert: bool = False
-    delete_incoming: bool = False
 
 
 @dataclass(frozen=True)
