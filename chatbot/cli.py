@@ -18,7 +18,9 @@ def _configure_logging(settings: Settings) -> None:
     )
     # These log request URLs (Bot API URLs hold the token) or SQL parameters (which hold
     # store keys) at INFO/DEBUG: keep them quiet whatever LOG_LEVEL says.
-    for noisy in ("httpx", "httpcore", "aiosqlite", "sqlalchemy.engine", "asyncpg"):
+    # python-telegram-bot logs the token URL and every call's parameters (link keys, the
+    # admin's password message) at DEBUG.
+    for noisy in ("httpx", "httpcore", "aiosqlite", "sqlalchemy.engine", "asyncpg", "telegram"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -341,8 +341,9 @@ class ConsoleSession:
     ) -> None:
         persona = self.persona
         replied = False
+        question = self.messenger.force_reply.get(persona.chat_id)
         if persona.in_group:
-            replied = persona.chat_id in self.messenger.force_reply
+            replied = question is not None
             if not replied:
                 self._say(
                     "(diabaikan: di grup bot hanya membaca tombol dan balasan atas pertanyaannya)"
@@ -358,6 +359,7 @@ class ConsoleSession:
             other=other,
             message_id=own.id,
             replied_to_bot=replied,
+            reply_to_message_id=question if replied else None,
         )
         response = await self._handle(incoming)
         if replied and text is not None and response is not None:

@@ -39,6 +39,7 @@ from chatbot.conversations.messages import (
     Incoming,
     IncomingFile,
     Keyboard,
+    MessageGone,
     OutgoingFile,
     Reply,
     Response,
@@ -136,6 +137,8 @@ class TelegramMessenger:
         except BadRequest as error:
             if "message is not modified" in error.message.lower():
                 return
+            if "message to edit not found" in error.message.lower():
+                raise MessageGone(error.message) from None
             raise _delivery_error(error) from None
         except TelegramError as error:
             raise _delivery_error(error) from None
@@ -284,6 +287,7 @@ def to_incoming(update: Update, bot_id: int, is_admin: bool) -> Incoming | None:
     fields: dict[str, object] = {
         "message_id": str(message.message_id),
         "replied_to_bot": bool(replied and replied.from_user and replied.from_user.id == bot_id),
+        "reply_to_message_id": str(replied.message_id) if replied else None,
     }
     if message.text is not None:
         fields["text"] = message.text
@@ -356,7 +360,10 @@ class TelegramChannel:
     ) -> None:
         if query is not None:
             try:
-                await query.answer(text=response.toast, show_alert=response.alert)
+                toast = response.toast
+                if toast and len(toast) > 200:  # Telegram's limit for callback answers
+                    toast = toast[:199] + "…"
+                await query.answer(text=toast, show_alert=response.alert)
             except BadRequest:
                 log.info("callback query too old to answer")
         for reply in response.replies:

@@ -100,10 +100,9 @@ async def _act(
         view.missing = sorted(set(view.missing) ^ {item.value})
         return await show(view)
     if action is AdminAction.NOTE:
-        await _expect_reply(ctx, inc, ticket, "note")
-        return Response(
-            replies=[Reply(t.ask_note(inc.user_name, str(ticket.number)), force_reply=True)]
-        )
+        question = t.ask_note(inc.user_id, inc.user_name, str(ticket.number))
+        await _ask_in_group(ctx, inc, ticket, "note", question)
+        return Response()
     if action is AdminAction.SEND_INCOMPLETE:
         view = await views.get(ticket.id)
         if not view.missing:
@@ -119,6 +118,7 @@ async def _act(
         return Response(toast="Pemohon diminta melengkapi.")
     if action is AdminAction.BACK:
         await views.clear(ticket.id)
+        await ctx.services.store.delete(_pending_key(inc))
         return await show(CardView())
     if action is AdminAction.VALID:
         await tickets.mark_valid(ticket_id=ticket.id, version=ticket.version, actor=actor)
@@ -134,10 +134,9 @@ async def _act(
         await views.clear(ticket.id)
         return Response(toast="Permohonan ditolak; pemohon diberi tahu.")
     if action is AdminAction.REASON_OTHER:
-        await _expect_reply(ctx, inc, ticket, "reason")
-        return Response(
-            replies=[Reply(t.ask_reason(inc.user_name, str(ticket.number)), force_reply=True)]
-        )
+        question = t.ask_reason(inc.user_id, inc.user_name, str(ticket.number))
+        await _ask_in_group(ctx, inc, ticket, "reason", question)
+        return Response()
     if action is AdminAction.PHONE:
         await tickets.confirm_by_phone(ticket_id=ticket.id, version=ticket.version, actor=actor)
         return Response(toast="Konfirmasi telepon dicatat.")
@@ -151,8 +150,17 @@ async def _reject(ctx: Context, ticket: Ticket, actor: Actor, reason: str) -> No
     await archive_quietly(ctx.services, ticket.id)
 
 
-async def _expect_reply(ctx: Context, inc: Incoming, ticket: Ticket, kind: str) -> None:
-    data = {"ticket_id": ticket.id, "version": ticket.version, "kind": kind}
+async def _ask_in_group(
+    ctx: Context, inc: Incoming, ticket: Ticket, kind: str, question: str
+) -> None:
+    """Ask the admin for a text; only a reply to this very question counts as the answer."""
+    question_id = await ctx.messenger.send(inc.chat_id, Reply(question, force_reply=True))
+    data = {
+        "ticket_id": ticket.id,
+        "version": ticket.version,
+        "kind": kind,
+        "question_id": question_id,
+    }
     await ctx.services.store.set(_pending_key(inc), json.dumps(data).encode(), PENDING_TTL)
 
 
@@ -171,6 +179,8 @@ async def handle_group_message(ctx: Context, inc: Incoming) -> Response:
     if not inc.sender_is_admin:
         return Response(replies=[Reply(t.NOT_ADMIN)])
     pending = json.loads(raw)
+    if inc.reply_to_message_id != pending.get("question_id"):
+        return Response()  # a reply to something else is not the answer we asked for
     try:
         text = clean_text(inc.text, field="Teks", min_len=3, max_len=500)
     except InvalidInput as bad:

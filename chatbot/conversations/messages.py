@@ -36,6 +36,7 @@ class Incoming:
     button: str | None = None
     message_id: str | None = None  # the user's message, or the message a button sits on
     replied_to_bot: bool = False
+    reply_to_message_id: str | None = None  # the bot message this one replies to
     file: IncomingFile | None = None
     contact: SharedContact | None = None
     other: str | None = None  # sticker, voice, video, location, ...
@@ -104,6 +105,13 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
 
 
+class MessageGone(DeliveryError):
+    """The message to edit no longer exists (deleted in the chat)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, permanent=True)
+
+
 class Messenger(Protocol):
     """The port a channel implements so dialogs and the outbox can reach any chat."""
 
@@ -114,7 +122,7 @@ class Messenger(Protocol):
         """Send and return the platform message id."""
 
     async def edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
-        """Edit in place; an unchanged message is not an error."""
+        """Edit in place; an unchanged message is not an error; MessageGone if deleted."""
 
     async def send_files(
         self, chat_id: str, files: list[OutgoingFile], reply_to: str | None = None

@@ -11,6 +11,7 @@ from chatbot.conversations.context import Services
 from chatbot.conversations.messages import (
     Button,
     DeliveryError,
+    MessageGone,
     Messenger,
     OutgoingFile,
     Reply,
@@ -50,6 +51,10 @@ class OutboxSender:
                     if message.audience == "admins":
                         break  # keep the group's messages in order
                     continue
+                except Exception as error:  # a bug in one row must not block the queue
+                    log.exception("outbox %s (%s) failed", message.id, message.kind)
+                    await self._outbox.retry_later(message.id, type(error).__name__, permanent=True)
+                    continue
                 sent += 1
         return sent
 
@@ -65,15 +70,20 @@ class OutboxSender:
                 await self._outbox.set_admin_message(ticket.id, card_id)
             await self._outbox.mark_sent(message.id)
         elif message.kind == "supplement":
-            await self._send_documents(
-                ticket, int(message.payload["round"]), ticket.admin_message_id
-            )
+            round_ = int(message.payload["round"])
+            if any(doc.round == round_ for doc in ticket.documents):  # not for identity only
+                await self._send_documents(ticket, round_, ticket.admin_message_id)
             await self._outbox.mark_sent(message.id)
         elif message.kind == "card":
             card = await self._card(ticket)
+            edited = False
             if ticket.admin_message_id:
-                await self._messenger.edit(admin_chat, ticket.admin_message_id, card)
-            else:
+                try:
+                    await self._messenger.edit(admin_chat, ticket.admin_message_id, card)
+                    edited = True
+                except MessageGone:  # deleted in the group: post it anew below
+                    log.warning("card of ticket %s was deleted; sending a new one", ticket.id)
+            if not edited:
                 card_id = await self._messenger.send(admin_chat, card)
                 await self._outbox.set_admin_message(ticket.id, card_id)
             await self._outbox.mark_card_rows_sent(ticket.id, message.id)

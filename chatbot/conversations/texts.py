@@ -271,18 +271,26 @@ PICK_REASON = "Pilih alasan penolakan."
 
 
 def stale(number: str, state: TicketState, by: str | None) -> str:
-    who = f" oleh {by}" if by else ""
-    return f"Tiket {number} sudah ditangani{who}: {STATE_FOR_ADMINS[state]}."
+    who = f" oleh {e(by)}" if by else ""
+    return f"Tiket {e(number)} sudah ditangani{who}: {STATE_FOR_ADMINS[state]}."
 
 
-def ask_note(admin: str, number: str) -> str:
-    return f"{e(admin)}, balas pesan ini dengan catatan untuk pemohon tiket <b>{e(number)}</b>."
+def mention(user_id: str, name: str) -> str:
+    """A mention, so that a selective ForceReply opens the reply box for this admin only."""
+    return f'<a href="tg://user?id={e(user_id)}">{e(name)}</a>'
 
 
-def ask_reason(admin: str, number: str) -> str:
+def ask_note(user_id: str, admin: str, number: str) -> str:
     return (
-        f"{e(admin)}, balas pesan ini dengan alasan penolakan tiket <b>{e(number)}</b>. "
-        "Pemohon akan menerima alasan ini."
+        f"{mention(user_id, admin)}, balas pesan ini dengan catatan untuk pemohon tiket "
+        f"<b>{e(number)}</b>."
+    )
+
+
+def ask_reason(user_id: str, admin: str, number: str) -> str:
+    return (
+        f"{mention(user_id, admin)}, balas pesan ini dengan alasan penolakan tiket "
+        f"<b>{e(number)}</b>. Pemohon akan menerima alasan ini."
     )
 
 

@@ -5,6 +5,7 @@ The sender (conversations.outbox_sender) delivers them in order, retrying with b
 
 from __future__ import annotations
 
+import logging
 import random
 from datetime import timedelta
 
@@ -13,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.db.models import OutboxMessage, Ticket, utcnow
 
-MAX_ATTEMPTS = 8
+MAX_DELAY = 300.0
+
+log = logging.getLogger(__name__)
 
 
 class Outbox:
@@ -57,17 +60,21 @@ class Outbox:
     async def retry_later(
         self, message_id: int, error: str, *, permanent: bool, retry_after: float | None = None
     ) -> None:
-        """Back off exponentially with jitter; give up after MAX_ATTEMPTS or a permanent error."""
+        """Back off exponentially with jitter, at most MAX_DELAY apart; a transient failure
+        (network, 429, Telegram down) is retried for as long as it lasts, a permanent one
+        (blocked, refused) is marked failed."""
         async with self._sessions.begin() as session:
             message = await session.get(OutboxMessage, message_id)
             if message is None:
                 return
             message.attempts += 1
             message.last_error = error[:500]
-            if permanent or message.attempts >= MAX_ATTEMPTS:
+            if permanent:
                 message.failed_at = utcnow()
+                log.error("outbox %s (%s) failed for good: %s", message.id, message.kind, error)
                 return
-            delay = retry_after or min(300.0, 2.0**message.attempts) * random.uniform(0.5, 1.5)  # noqa: S311
+            backoff = min(MAX_DELAY, 2.0 ** min(message.attempts, 16))
+            delay = retry_after or backoff * random.uniform(0.5, 1.0)  # noqa: S311
             message.next_attempt_at = utcnow() + timedelta(seconds=delay)
 
     async def set_admin_message(self, ticket_id: int, message_id: str) -> None:

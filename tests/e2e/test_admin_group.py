@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from chatbot.services.enums import TicketState
 from chatbot.settings import Settings
-from tests.e2e.harness import ADMIN, ADMIN_2, GROUP, REQUESTER, STRANGER, Harness, bot_settings
+from tests.e2e.harness import (
+    ADMIN,
+    ADMIN_2,
+    GROUP,
+    OTHER_REQUESTER,
+    REQUESTER,
+    STRANGER,
+    Harness,
+    bot_settings,
+)
 from tests.fakes.bot_api import FakeBotApi
 
 
@@ -165,3 +174,48 @@ async def test_with_an_admin_list_only_listed_admins_may_act(
         assert not fake.calls_of("getChatAdministrators")
     finally:
         await harness.stop()
+
+
+async def test_only_a_reply_to_the_bots_question_counts_as_a_reason(bot: Harness) -> None:
+    number = await bot.submit_request()
+    await bot.press(ADMIN, "Lengkap", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "Tidak valid", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "Alasan lain", chat=GROUP, message=bot.card())
+    question = bot.last(GROUP)
+    assert 'href="tg://user?id=9001"' in str(question.source_text)
+    await bot.press(ADMIN, "Kembali", chat=GROUP, message=bot.card())
+    # Later the admin replies to the card (or to the old question) about something else.
+    bot.fake.send_text(
+        ADMIN,
+        "oke nanti saya telepon dulu",
+        chat_id=GROUP,
+        reply_to_message_id=bot.card().message_id,
+    )
+    bot.fake.send_text(ADMIN, "sebentar ya", chat_id=GROUP, reply_to_message_id=question.message_id)
+    await bot.settle()
+    ticket = await bot.app.services.tickets.find_by_number(number)
+    assert ticket is not None and ticket.state == TicketState.COMPLETE
+    assert "ditolak" not in bot.last(REQUESTER).content
+
+
+async def test_a_supplement_of_identity_data_only_reaches_the_group(bot: Harness) -> None:
+    number = await bot.submit_request()
+    await bot.press(ADMIN, "Tidak lengkap", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "Data identitas", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "Kirim ke pemohon", chat=GROUP, message=bot.card())
+    await bot.press(REQUESTER, "Lengkapi")
+    await bot.say(REQUESTER, "Budi Santoso, S.T.")
+    await bot.say(REQUESTER, "198503122010011004")
+    await bot.say(REQUESTER, "Dinas PUPR")
+    await bot.press(REQUESTER, "Lewati")
+    await bot.say(REQUESTER, "budi.st@magelangkota.go.id")
+    await bot.press(REQUESTER, "Kirim permohonan")
+    assert "Kelengkapan tiket" in bot.last(REQUESTER).content
+    card = bot.card()
+    assert "Budi Santoso, S.T." in card.content and "Dinas PUPR" in card.content
+    assert "cek kelengkapan lagi" in card.content
+    ticket = await bot.app.services.tickets.find_by_number(number)
+    assert ticket is not None and ticket.state == TicketState.SUPPLEMENTED
+    # The queue is not blocked: the next ticket still reaches the group.
+    second = await bot.submit_request(user=OTHER_REQUESTER)
+    assert f"Tiket {second}" in bot.card().content
