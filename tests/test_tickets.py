@@ -198,3 +198,23 @@ async def test_requester_may_cancel_while_waiting_but_not_after_the_end(
             )
         ).all()
     assert kinds == ["new_ticket", "card"]
+
+
+async def test_each_ticket_keeps_the_identity_it_was_submitted_with(
+    tickets: TicketService, files: DocumentStore
+) -> None:
+    from tests.factories import identity
+
+    first = await submitted_ticket(tickets, files)
+    second = await tickets.submit(
+        channel="telegram",
+        chat_id="1001",  # the same office account asks for a colleague
+        actor=REQUESTER,
+        identity=identity(name="Sari Wulandari", nip="199001012015032002"),
+        request_type=RequestType.USER_ID,
+        documents=documents(files),
+    )
+    first = await tickets.get(first.id)
+    assert (first.full_name, first.nip) == ("Budi Santoso", "198503122010011004")
+    assert (second.full_name, second.nip) == ("Sari Wulandari", "199001012015032002")
+    assert first.requester_id == second.requester_id

@@ -214,13 +214,12 @@ async def handle_group_message(ctx: Context, inc: Incoming) -> Response:
 
 async def _claim_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response:
     """Ask the admin in private for the result; only then claim the ticket for them."""
-    requester = ticket.requester
     prompt = t.result_prompt(
         str(ticket.number),
         ticket.request_type,
-        requester.name,
-        format_nip(requester.nip),
-        requester.spse_user_id,
+        ticket.full_name,
+        format_nip(ticket.nip),
+        ticket.spse_user_id,
     )
     try:
         await ctx.messenger.send(inc.user_id, Reply(prompt, protect=True))

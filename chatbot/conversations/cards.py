@@ -82,21 +82,20 @@ def _history(ticket: Ticket, zone: ZoneInfo) -> list[str]:
 def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Reply:
     """The card's text and buttons for the ticket's current state and view."""
     view = view or CardView()
-    requester = ticket.requester
     pages = dict.fromkeys(DocumentKind, 0)
     for doc in ticket.documents:
         pages[doc.kind] += 1
-    phone = t.e(requester.phone or "-")
-    phone += " ✅" if requester.phone_verified else " (belum terverifikasi)"
+    phone = t.e(ticket.phone or "-")
+    phone += " ✅" if ticket.phone_verified else " (belum terverifikasi)"
     lines = [
         f"🎫 <b>Tiket {t.e(ticket.number)}</b> · {t.e(t.REQUEST_TYPES[ticket.request_type])}",
         f"<b>{t.STATE_FOR_ADMINS[ticket.state]}</b>",
         "",
-        f"Pemohon: <b>{t.e(requester.name)}</b> ({t.ROLE_SHORT[requester.role]})",
-        f"NIP: <code>{format_nip(requester.nip)}</code>",
-        f"Unit kerja: {t.e(requester.work_unit)}",
-        f"User ID SPSE: {t.e(requester.spse_user_id or '(tidak diisi)')}",
-        f"Email: {t.e(requester.email)}",
+        f"Pemohon: <b>{t.e(ticket.full_name)}</b> ({t.ROLE_SHORT[ticket.role]})",
+        f"NIP: <code>{format_nip(ticket.nip)}</code>",
+        f"Unit kerja: {t.e(ticket.work_unit)}",
+        f"User ID SPSE: {t.e(ticket.spse_user_id or '(tidak diisi)')}",
+        f"Email: {t.e(ticket.email)}",
         f"HP: {phone}",
         f"Dokumen: surat {pages[DocumentKind.LETTER]} file, SK {pages[DocumentKind.SK]} file"
         + (f" (putaran {ticket.round})" if ticket.round > 1 else ""),

@@ -416,17 +416,7 @@ async def _on_supplement_confirm(
     data = state.data
     identity = None
     if "name" in data:
-        profile = await ctx.services.tickets.requester_profile(
-            channel=inc.channel, chat_id=inc.chat_id
-        )
-        identity = _identity(
-            {
-                "role": profile.role if profile else Role.PPK.value,
-                "phone": profile.phone if profile else None,
-                "phone_verified": profile.phone_verified if profile else False,
-                **{k: v for k, v in data.items() if k != "phone"},
-            }
-        )
+        identity = _identity(data)  # role and phone were copied from the ticket
     try:
         ticket = await ctx.services.tickets.supplement(
             ticket_id=int(data["ticket_id"]),
@@ -592,14 +582,16 @@ def _start_supplement(ticket: Ticket) -> Result:
         },
     )
     if MissingItem.IDENTITY in missing:
-        requester = ticket.requester
         state.data.update(
             {
-                "name": requester.name,
-                "nip": requester.nip,
-                "unit": requester.work_unit,
-                "spse_id": requester.spse_user_id,
-                "email": requester.email,
+                "name": ticket.full_name,
+                "nip": ticket.nip,
+                "unit": ticket.work_unit,
+                "spse_id": ticket.spse_user_id,
+                "email": ticket.email,
+                "role": ticket.role.value,
+                "phone": ticket.phone,
+                "phone_verified": ticket.phone_verified,
             }
         )
     intro = Reply(

@@ -27,7 +27,6 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def manifest(ticket: Ticket, files: dict[int, str], zone: ZoneInfo) -> dict[str, Any]:
-    requester = ticket.requester
     return {
         "ticket": ticket.number,
         "request_type": ticket.request_type,
@@ -37,15 +36,15 @@ def manifest(ticket: Ticket, files: dict[int, str], zone: ZoneInfo) -> dict[str,
         "closed_at": _iso(ticket.closed_at),
         "timezone": str(zone),
         "requester": {
-            "name": requester.name,
-            "nip": requester.nip,
-            "role": requester.role,
-            "work_unit": requester.work_unit,
-            "spse_user_id": requester.spse_user_id,
-            "email": requester.email,
-            "phone": requester.phone,
-            "phone_verified": requester.phone_verified,
-            "channel": requester.channel,
+            "name": ticket.full_name,
+            "nip": ticket.nip,
+            "role": ticket.role,
+            "work_unit": ticket.work_unit,
+            "spse_user_id": ticket.spse_user_id,
+            "email": ticket.email,
+            "phone": ticket.phone,
+            "phone_verified": ticket.phone_verified,
+            "channel": ticket.requester.channel,
         },
         "missing_at_check": ticket.missing,
         "incomplete_note": ticket.incomplete_note,

@@ -32,6 +32,7 @@ from chatbot.services.enums import (
     MissingItem,
     Outcome,
     RequestType,
+    Role,
     Step,
     TicketState,
 )
@@ -208,6 +209,7 @@ class TicketService:
                 state_since=now,
                 last_actor_name=actor.name,
             )
+            self._snapshot(ticket, identity)
             session.add(ticket)
             await session.flush()
             ticket.number = ticket_number(ticket.id, now, self._zone)
@@ -258,7 +260,7 @@ class TicketService:
                 ticket,
                 Step.SUPPLEMENT,
                 now,
-                actor=Actor(ticket.requester.platform_user_id, ticket.requester.name),
+                actor=self._requester_actor(ticket),
             )
             self._notify(session, ticket, "requester", "incomplete")
             self._notify(session, ticket, "admins", "card")
@@ -285,6 +287,7 @@ class TicketService:
             self._add_documents(session, ticket, documents, round_=ticket.round)
             if identity is not None:
                 self._apply_identity(ticket.requester, identity)
+                self._snapshot(ticket, identity)
             sent = sorted({d.kind.value for d in documents} | ({"identity"} if identity else set()))
             self._finish(
                 session, ticket, Step.SUPPLEMENT, actor, now, "dilengkapi", note=", ".join(sent)
@@ -401,10 +404,7 @@ class TicketService:
             if link is None or link.opened_at is not None:
                 return None
             ticket = await self._load(session, link.ticket_id)
-            requester = Actor(
-                f"{ticket.requester.channel}:{ticket.requester.platform_user_id}",
-                ticket.requester.name,
-            )
+            requester = self._requester_actor(ticket)
             ticket, now = await self._move(
                 session, ticket.id, ticket.version, Move.RECEIVE, requester
             )
@@ -520,6 +520,11 @@ class TicketService:
         return ticket
 
     @staticmethod
+    def _requester_actor(ticket: Ticket) -> Actor:
+        who = ticket.requester
+        return Actor(f"{who.channel}:{who.platform_user_id}", ticket.full_name)
+
+    @staticmethod
     def _check_owner(ticket: Ticket, channel: str, chat_id: str) -> None:
         if (ticket.requester.channel, ticket.requester.chat_id) != (channel, chat_id):
             raise NotYours("Tiket ini bukan milik Anda.")
@@ -547,15 +552,29 @@ class TicketService:
 
     @staticmethod
     def _apply_identity(requester: Requester, identity: Identity) -> None:
+        """The requester row keeps the latest identity given in that chat."""
         requester.name = identity.name
         requester.nip = identity.nip
-        requester.role = identity.role  # type: ignore[assignment]
+        requester.role = Role(identity.role)
         requester.work_unit = identity.work_unit
         requester.email = identity.email
         requester.spse_user_id = identity.spse_user_id
         if identity.phone is not None:
             requester.phone = identity.phone
             requester.phone_verified = identity.phone_verified
+
+    @staticmethod
+    def _snapshot(ticket: Ticket, identity: Identity) -> None:
+        """The ticket keeps the identity it was submitted (or supplemented) with."""
+        ticket.full_name = identity.name
+        ticket.nip = identity.nip
+        ticket.role = Role(identity.role)
+        ticket.work_unit = identity.work_unit
+        ticket.email = identity.email
+        ticket.spse_user_id = identity.spse_user_id
+        if identity.phone is not None:
+            ticket.phone = identity.phone
+            ticket.phone_verified = identity.phone_verified
 
     @staticmethod
     def _add_documents(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 23:24:32.019761
+Create Date: 2026-11-23 23:47:40.936279
 """
 
 from collections.abc import Sequence
@@ -36,7 +36,11 @@ def upgrade() -> None:
         sa.Column("platform_user_id", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("nip", sa.String(length=18), nullable=False),
-        sa.Column("role", sa.String(length=8), nullable=False),
+        sa.Column(
+            "role",
+            sa.Enum("ppk", "pp", "pokja", name="role", native_enum=False, length=8),
+            nullable=False,
+        ),
         sa.Column("work_unit", sa.String(length=200), nullable=False),
         sa.Column("spse_user_id", sa.String(length=100), nullable=True),
         sa.Column("email", sa.String(length=254), nullable=False),
@@ -55,10 +59,56 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("number", sa.String(length=20), nullable=True),
         sa.Column("requester_id", sa.Integer(), nullable=False),
-        sa.Column("request_type", sa.String(length=16), nullable=False),
-        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column(
+            "request_type",
+            sa.Enum(
+                "reset_password",
+                "user_id",
+                "both",
+                name="requesttype",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
+        sa.Column("full_name", sa.String(length=200), nullable=False),
+        sa.Column("nip", sa.String(length=18), nullable=False),
+        sa.Column(
+            "role",
+            sa.Enum("ppk", "pp", "pokja", name="role", native_enum=False, length=8),
+            nullable=False,
+        ),
+        sa.Column("work_unit", sa.String(length=200), nullable=False),
+        sa.Column("spse_user_id", sa.String(length=100), nullable=True),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("phone", sa.String(length=32), nullable=True),
+        sa.Column("phone_verified", sa.Boolean(), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum(
+                "submitted",
+                "incomplete",
+                "supplemented",
+                "complete",
+                "valid",
+                "delivered",
+                "rejected",
+                "cancelled",
+                "archived",
+                name="ticketstate",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("outcome", sa.String(length=16), nullable=True),
+        sa.Column(
+            "outcome",
+            sa.Enum(
+                "completed", "rejected", "cancelled", name="outcome", native_enum=False, length=16
+            ),
+            nullable=True,
+        ),
         sa.Column("round", sa.Integer(), nullable=False),
         sa.Column("missing", sa.JSON(), nullable=False),
         sa.Column("incomplete_note", sa.Text(), nullable=True),
@@ -79,6 +129,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("number", name=op.f("uq_tickets_number")),
     )
     with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_tickets_nip"), ["nip"], unique=False)
         batch_op.create_index(batch_op.f("ix_tickets_requester_id"), ["requester_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_tickets_state"), ["state"], unique=False)
 
@@ -125,7 +176,11 @@ def upgrade() -> None:
         "documents",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ticket_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("letter", "sk", name="documentkind", native_enum=False, length=8),
+            nullable=False,
+        ),
         sa.Column("round", sa.Integer(), nullable=False),
         sa.Column("page", sa.Integer(), nullable=False),
         sa.Column("mime", sa.String(length=64), nullable=False),
@@ -215,6 +270,7 @@ def downgrade() -> None:
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tickets_state"))
         batch_op.drop_index(batch_op.f("ix_tickets_requester_id"))
+        batch_op.drop_index(batch_op.f("ix_tickets_nip"))
 
     op.drop_table("tickets")
     with op.batch_alter_table("requesters", schema=None) as batch_op:
