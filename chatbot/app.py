@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -35,9 +36,22 @@ class App:
     services: Services
     outbox: Outbox
 
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+
     async def on_revealed(self, ticket: Ticket) -> None:
-        """The requester opened the result link: step 8 is done, archive the ticket."""
-        await archive_quietly(self.services, ticket.id)
+        """The requester opened the result link: step 8 is done, archive the ticket.
+
+        In the background, so the reveal answers at once; if the process stops first, the
+        housekeeping sweep archives it.
+        """
+        task = asyncio.create_task(archive_quietly(self.services, ticket.id))
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def settle(self) -> None:
+        """Wait for background work (tests, and a clean shutdown)."""
+        while self.background:
+            await asyncio.gather(*self.background, return_exceptions=True)
 
     async def ready(self) -> bool:
         try:
@@ -47,6 +61,7 @@ class App:
             return False
 
     async def close(self) -> None:
+        await self.settle()
         await self.store.close()
         await self.engine.dispose()
 

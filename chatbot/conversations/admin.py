@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 PENDING_TTL = timedelta(hours=2)
 MIN_PASSWORD = 8
+STOP = ("batal", "cancel")
 
 
 def _actor(inc: Incoming) -> Actor:
@@ -258,16 +259,17 @@ async def handle_result_entry(
     ctx: Context, state: DialogState, inc: Incoming
 ) -> tuple[DialogState, Response]:
     """The admin's private chat while a result is being handed over."""
-    holds_password = state.step == "password" and inc.text and not inc.text.startswith("/")
+    # At the password step every text but /batal is the password (it may start with "/").
+    holds_password = state.step == "password" and inc.text and inc.command not in STOP
     if holds_password and inc.message_id:
         # Delete it before anything else can fail.
         try:
             await ctx.messenger.delete(inc.chat_id, inc.message_id)
         except DeliveryError:
             log.warning("could not delete an admin's password message")
-    if inc.command in ("batal", "cancel"):
+    if inc.command in STOP:
         return DialogState(), Response(replies=[Reply(t.ADMIN_RESULT_CANCELLED)])
-    if inc.text is None or inc.command is not None:
+    if inc.text is None or (inc.command is not None and not holds_password):
         ask = t.ASK_PASSWORD if state.step == "password" else t.ASK_USER_ID
         return state, Response(replies=[Reply(t.TEXT_EXPECTED), Reply(ask)])
     if state.step == "user_id":
@@ -326,4 +328,9 @@ async def _deliver(
     except (StaleMove, NotYours) as moved:
         await services.vault.revoke(link.link_id)
         return DialogState(), Response(replies=[Reply(f"⚠️ {t.e(moved)}")])
+    except Exception:
+        # The requester holds a link we could not record: make it dead, let the admin retry.
+        log.exception("recording the hand-over of ticket %s failed", ticket.number)
+        await services.vault.revoke(link.link_id)
+        return state, Response(replies=[Reply(t.result_failed("gangguan penyimpanan data"))])
     return DialogState(), Response(replies=[Reply(t.result_sent(str(ticket.number), expires))])

@@ -32,7 +32,13 @@ from chatbot.services.identity import (
     normalize_nip,
     normalize_phone,
 )
-from chatbot.services.tickets import Actor, NewDocument, TicketError, parse_ticket_number
+from chatbot.services.tickets import (
+    Actor,
+    NewDocument,
+    TicketError,
+    TicketNotFound,
+    parse_ticket_number,
+)
 
 log = logging.getLogger(__name__)
 
@@ -522,9 +528,11 @@ def _ticket_status(ctx: Context, ticket: Ticket) -> Reply:
 async def _ticket_button(
     ctx: Context, state: DialogState, inc: Incoming, payload: RequesterPayload
 ) -> Result:
-    owned = {x.id: x for x in await _own_tickets(ctx, inc)}
-    ticket = owned.get(payload.ticket_id)
-    if ticket is None:
+    try:
+        ticket = await ctx.services.tickets.get(payload.ticket_id)
+    except TicketNotFound:
+        return state, Response(toast=t.TICKET_NOT_FOUND, alert=True)
+    if (ticket.requester.channel, ticket.requester.chat_id) != (inc.channel, inc.chat_id):
         return state, Response(toast=t.TICKET_NOT_FOUND, alert=True)
     if payload.action is RequesterAction.STATUS:
         return state, _say(_ticket_status(ctx, ticket))

@@ -11,6 +11,8 @@ from chatbot.store import Store
 
 # A chat that goes quiet keeps its half-filled request this long.
 DIALOG_TTL = timedelta(days=30)
+# A result hand-over holds the SPSE user id until the password comes: keep that short.
+FLOW_TTL = {"admin_result": timedelta(hours=2)}
 
 
 @dataclass
@@ -43,5 +45,7 @@ class DialogStates:
             await self._store.delete(self._key(channel, chat_id))
         else:
             await self._store.set(
-                self._key(channel, chat_id), json.dumps(asdict(state)).encode(), ttl=DIALOG_TTL
+                self._key(channel, chat_id),
+                json.dumps(asdict(state)).encode(),
+                ttl=FLOW_TTL.get(state.flow, DIALOG_TTL),
             )

@@ -8,6 +8,7 @@ leaves half an archive that looks whole.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import Callable
@@ -97,11 +98,17 @@ class Archiver:
         self._now = clock
 
     async def archive(self, ticket_id: int) -> Ticket:
-        """Write the archive folder and record step 9."""
+        """Write the archive folder (file work off the event loop) and record step 9."""
         started = self._now()
         ticket = await self._tickets.get(ticket_id)
         year = ticket.created_at.astimezone(self._zone).year
         relative = Path("archive") / str(year) / str(ticket.number)
+        await asyncio.to_thread(self._write, ticket, relative, started)
+        return await self._tickets.mark_archived(
+            ticket_id=ticket_id, archive_path=str(relative), started_at=started
+        )
+
+    def _write(self, ticket: Ticket, relative: Path, started: datetime) -> None:
         final = self._root / relative
         staging = final.with_name(final.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
@@ -133,6 +140,3 @@ class Archiver:
         if final.exists():
             shutil.rmtree(final)
         staging.rename(final)
-        return await self._tickets.mark_archived(
-            ticket_id=ticket_id, archive_path=str(relative), started_at=started
-        )

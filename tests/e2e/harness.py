@@ -198,9 +198,12 @@ class Harness:
         raise AssertionError(f"no one-time link in chat {chat}: {self.texts(chat)}")
 
     async def reveal(self, link_id: str, key: str) -> httpx.Response:
-        return await self.web.post(
+        """Press Tampilkan as the page's script does; wait for the archive it triggers."""
+        response = await self.web.post(
             f"/s/{link_id}/reveal", json={"key_hash": key_hash(unb64url(key))}
         )
+        await self.app.settle()
+        return response
 
     @staticmethod
     def decrypt(response: httpx.Response, key: str) -> dict[str, str]:

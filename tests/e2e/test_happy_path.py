@@ -89,3 +89,14 @@ async def test_user_id_information_asks_the_admin_for_the_user_id_only(bot: Harn
     _, link_id, key = bot.link_in(REQUESTER)
     revealed = await bot.reveal(link_id, key)
     assert bot.decrypt(revealed, key) == {"user_id": "budi.pu.2020"}
+
+
+async def test_a_password_that_starts_with_a_slash_is_still_a_password(bot: Harness) -> None:
+    await bot.submit_request()
+    await bot.approve_to_valid()
+    await bot.press(ADMIN, "Kirim hasil", chat=GROUP, message=bot.card())
+    await bot.say(ADMIN, "/Mulai2026x")
+    typed = [m for m in bot.fake.user_messages(ADMIN) if m.text == "/Mulai2026x"]
+    assert typed and all(m.deleted for m in typed)
+    _, link_id, key = bot.link_in(REQUESTER)
+    assert bot.decrypt(await bot.reveal(link_id, key), key) == {"password": "/Mulai2026x"}
