@@ -1,4 +1,5 @@
 # The README's commands. `make run` and `make test` work on a fresh machine with python3.
+PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
@@ -7,7 +8,8 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 .PHONY: install run test test-real lint format clean
 
 $(BIN)/.installed: pyproject.toml
-	python3 -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; try: make PYTHON=python3.11 ...")'
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
