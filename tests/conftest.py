@@ -53,6 +53,20 @@ def settings(tmp_path: Path, database_url: str, redis_prefix: str) -> Settings:
     )
 
 
+_fresh_schema = False
+
+
+async def _recreate_schema(engine: AsyncEngine) -> None:
+    """Once per run: an empty schema, so the migrations build everything from nothing."""
+    global _fresh_schema
+    if _fresh_schema:
+        return
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    _fresh_schema = True
+
+
 async def _reset_postgres(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
@@ -62,6 +76,8 @@ async def _reset_postgres(engine: AsyncEngine) -> None:
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)
+    if engine.dialect.name == "postgresql":
+        await _recreate_schema(engine)
     await upgrade(engine)
     if engine.dialect.name == "postgresql":
         await _reset_postgres(engine)

@@ -183,17 +183,7 @@ async def handle(ctx: Context, state: DialogState, inc: Incoming) -> Result:
 async def _command(ctx: Context, state: DialogState, inc: Incoming, command: str) -> Result:
     if command in ("start", "mulai", "menu"):
         if not state.idle:
-            return state, _say(
-                Reply(
-                    t.IN_DIALOG,
-                    buttons=(
-                        (
-                            _choice("menu", "resume", t.CONTINUE),
-                            _choice("menu", "restart", t.RESTART),
-                        ),
-                    ),
-                )
-            )
+            return state, _say(_continue_or_restart())
         return state, _say(_menu())
     if command in ("batal", "cancel"):
         if state.idle:
@@ -205,19 +195,16 @@ async def _command(ctx: Context, state: DialogState, inc: Incoming, command: str
         return state, _say(*await _status(ctx, inc), *([] if state.idle else [prompt(state)]))
     if command in ("ajukan", "baru"):
         if not state.idle:
-            return state, _say(
-                Reply(
-                    t.IN_DIALOG,
-                    buttons=(
-                        (
-                            _choice("menu", "resume", t.CONTINUE),
-                            _choice("menu", "restart", t.RESTART),
-                        ),
-                    ),
-                )
-            )
+            return state, _say(_continue_or_restart())
         return _start_intake()
     return state, _say(Reply(t.IDLE_HINT), *([] if state.idle else [prompt(state)]))
+
+
+def _continue_or_restart() -> Reply:
+    return Reply(
+        t.IN_DIALOG,
+        buttons=((_choice("menu", "resume", t.CONTINUE), _choice("menu", "restart", t.RESTART)),),
+    )
 
 
 def _menu() -> Reply:

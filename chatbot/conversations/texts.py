@@ -61,10 +61,16 @@ def e(value: object) -> str:
     return escape(str(value), quote=False)
 
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+
+
 def clock(moment: datetime, zone: ZoneInfo) -> str:
+    """E.g. "23 Nov 2026 14.05 WIB" (the zone's own abbreviation: WIB, WITA or WIT)."""
     local = moment.astimezone(zone)
-    months = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"]
-    return f"{local.day} {months[local.month - 1]} {local:%Y %H.%M} WIB"
+    return (
+        f"{local.day} {MONTHS[local.month - 1]} {local.year} "
+        f"{local:%H.%M} {local.tzname() or zone.key}"
+    )
 
 
 def short_clock(moment: datetime, zone: ZoneInfo) -> str:

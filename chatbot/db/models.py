@@ -86,7 +86,21 @@ class Base(DeclarativeBase):
     }
 
 
-class Requester(Base):
+class IdentityColumns:
+    """Who a request is for: the requester row keeps the latest, each ticket its own copy
+    (one chat may ask for several people, and a ticket must show whom it was for)."""
+
+    full_name: Mapped[str] = mapped_column(String(200))
+    nip: Mapped[str] = mapped_column(String(18), index=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, 8))
+    work_unit: Mapped[str] = mapped_column(String(200))
+    spse_user_id: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Requester(IdentityColumns, Base):
     """A PPK, PP or Pokja member as known on one chat channel."""
 
     __tablename__ = "requesters"
@@ -96,21 +110,13 @@ class Requester(Base):
     channel: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(64))
     platform_user_id: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(200))
-    nip: Mapped[str] = mapped_column(String(18), index=True)
-    role: Mapped[Role] = mapped_column(_enum(Role, 8))
-    work_unit: Mapped[str] = mapped_column(String(200))
-    spse_user_id: Mapped[str | None] = mapped_column(String(100))
-    email: Mapped[str] = mapped_column(String(254))
-    phone: Mapped[str | None] = mapped_column(String(32))
-    phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     tickets: Mapped[list[Ticket]] = relationship(back_populates="requester")
 
 
-class Ticket(Base):
+class Ticket(IdentityColumns, Base):
     """One request for a password reset and/or user-ID information."""
 
     __tablename__ = "tickets"
@@ -119,16 +125,6 @@ class Ticket(Base):
     number: Mapped[str | None] = mapped_column(String(20), unique=True)
     requester_id: Mapped[int] = mapped_column(ForeignKey("requesters.id"), index=True)
     request_type: Mapped[RequestType] = mapped_column(_enum(RequestType))
-    # The identity as given for this ticket: one chat may ask for several people over time,
-    # and a ticket's card, hand-over and archive must show whom it was really for.
-    full_name: Mapped[str] = mapped_column(String(200))
-    nip: Mapped[str] = mapped_column(String(18), index=True)
-    role: Mapped[Role] = mapped_column(_enum(Role, 8))
-    work_unit: Mapped[str] = mapped_column(String(200))
-    spse_user_id: Mapped[str | None] = mapped_column(String(100))
-    email: Mapped[str] = mapped_column(String(254))
-    phone: Mapped[str | None] = mapped_column(String(32))
-    phone_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[TicketState] = mapped_column(_enum(TicketState), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     outcome: Mapped[Outcome | None] = mapped_column(_enum(Outcome))

@@ -209,7 +209,7 @@ class TicketService:
                 state_since=now,
                 last_actor_name=actor.name,
             )
-            self._snapshot(ticket, identity)
+            self._apply_identity(ticket, identity)
             session.add(ticket)
             await session.flush()
             ticket.number = ticket_number(ticket.id, now, self._zone)
@@ -287,7 +287,7 @@ class TicketService:
             self._add_documents(session, ticket, documents, round_=ticket.round)
             if identity is not None:
                 self._apply_identity(ticket.requester, identity)
-                self._snapshot(ticket, identity)
+                self._apply_identity(ticket, identity)
             sent = sorted({d.kind.value for d in documents} | ({"identity"} if identity else set()))
             self._finish(
                 session, ticket, Step.SUPPLEMENT, actor, now, "dilengkapi", note=", ".join(sent)
@@ -551,30 +551,17 @@ class TicketService:
         return requester
 
     @staticmethod
-    def _apply_identity(requester: Requester, identity: Identity) -> None:
-        """The requester row keeps the latest identity given in that chat."""
-        requester.name = identity.name
-        requester.nip = identity.nip
-        requester.role = Role(identity.role)
-        requester.work_unit = identity.work_unit
-        requester.email = identity.email
-        requester.spse_user_id = identity.spse_user_id
+    def _apply_identity(target: Requester | Ticket, identity: Identity) -> None:
+        """Copy an identity onto the requester (the latest) or a ticket (its own copy)."""
+        target.full_name = identity.name
+        target.nip = identity.nip
+        target.role = Role(identity.role)
+        target.work_unit = identity.work_unit
+        target.email = identity.email
+        target.spse_user_id = identity.spse_user_id
         if identity.phone is not None:
-            requester.phone = identity.phone
-            requester.phone_verified = identity.phone_verified
-
-    @staticmethod
-    def _snapshot(ticket: Ticket, identity: Identity) -> None:
-        """The ticket keeps the identity it was submitted (or supplemented) with."""
-        ticket.full_name = identity.name
-        ticket.nip = identity.nip
-        ticket.role = Role(identity.role)
-        ticket.work_unit = identity.work_unit
-        ticket.email = identity.email
-        ticket.spse_user_id = identity.spse_user_id
-        if identity.phone is not None:
-            ticket.phone = identity.phone
-            ticket.phone_verified = identity.phone_verified
+            target.phone = identity.phone
+            target.phone_verified = identity.phone_verified
 
     @staticmethod
     def _add_documents(

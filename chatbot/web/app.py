@@ -28,6 +28,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chatbot.conversations.texts import clock
 from chatbot.db.models import CredentialLink, Ticket, utcnow
 from chatbot.services.credentials import CredentialVault, RevealRefused, link_hash
 from chatbot.services.tickets import TicketService
@@ -56,7 +57,6 @@ SECURITY_HEADERS: dict[str, str] = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 
 TEXT_NOT_FOUND = "Link tidak ditemukan"
 TEXT_REVOKED = "Link dibatalkan"
@@ -71,13 +71,7 @@ TEXT_BAD_ORIGIN = "Permintaan ditolak. Buka link langsung dari pesan yang Anda t
 TEXT_UNAVAILABLE = "Layanan sedang bermasalah. Coba lagi beberapa saat lagi."
 
 
-def format_time(moment: datetime, zone: ZoneInfo) -> str:
-    """E.g. "23 Nov 2026 14.05 WIB" (the zone's own abbreviation: WIB, WITA or WIT)."""
-    local = moment.astimezone(zone)
-    return (
-        f"{local.day} {MONTHS[local.month - 1]} {local.year} "
-        f"{local:%H.%M} {local.tzname() or zone.key}"
-    )
+format_time = clock  # one date format for chat and pages
 
 
 # ---- logging -------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 23:47:40.936279
+Create Date: 2026-11-23 23:51:29.730782
 """
 
 from collections.abc import Sequence
@@ -34,7 +34,9 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("chat_id", sa.String(length=64), nullable=False),
         sa.Column("platform_user_id", sa.String(length=64), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("full_name", sa.String(length=200), nullable=False),
         sa.Column("nip", sa.String(length=18), nullable=False),
         sa.Column(
             "role",
@@ -46,8 +48,6 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("phone", sa.String(length=32), nullable=True),
         sa.Column("phone_verified", sa.Boolean(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_requesters")),
         sa.UniqueConstraint("channel", "chat_id", name=op.f("uq_requesters_channel")),
     )
@@ -71,18 +71,6 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("full_name", sa.String(length=200), nullable=False),
-        sa.Column("nip", sa.String(length=18), nullable=False),
-        sa.Column(
-            "role",
-            sa.Enum("ppk", "pp", "pokja", name="role", native_enum=False, length=8),
-            nullable=False,
-        ),
-        sa.Column("work_unit", sa.String(length=200), nullable=False),
-        sa.Column("spse_user_id", sa.String(length=100), nullable=True),
-        sa.Column("email", sa.String(length=254), nullable=False),
-        sa.Column("phone", sa.String(length=32), nullable=True),
-        sa.Column("phone_verified", sa.Boolean(), nullable=False),
         sa.Column(
             "state",
             sa.Enum(
@@ -122,6 +110,18 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("state_since", sa.DateTime(timezone=True), nullable=False),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("full_name", sa.String(length=200), nullable=False),
+        sa.Column("nip", sa.String(length=18), nullable=False),
+        sa.Column(
+            "role",
+            sa.Enum("ppk", "pp", "pokja", name="role", native_enum=False, length=8),
+            nullable=False,
+        ),
+        sa.Column("work_unit", sa.String(length=200), nullable=False),
+        sa.Column("spse_user_id", sa.String(length=100), nullable=True),
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("phone", sa.String(length=32), nullable=True),
+        sa.Column("phone_verified", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["requester_id"], ["requesters.id"], name=op.f("fk_tickets_requester_id_requesters")
         ),
