@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -218,3 +219,32 @@ async def test_each_ticket_keeps_the_identity_it_was_submitted_with(
     assert (first.full_name, first.nip) == ("Budi Santoso", "198503122010011004")
     assert (second.full_name, second.nip) == ("Sari Wulandari", "199001012015032002")
     assert first.requester_id == second.requester_id
+
+
+async def test_a_ticket_bounced_many_times_keeps_its_card_within_telegram_limits(
+    tickets: TicketService, files: DocumentStore
+) -> None:
+    from chatbot.conversations.cards import render
+    from tests.factories import identity
+
+    ticket = await submitted_ticket(tickets, files)
+    long_note = "Mohon lengkapi tanda tangan dan stempel pada halaman terakhir. " * 7
+    for _ in range(15):
+        ticket = await tickets.mark_incomplete(
+            ticket_id=ticket.id,
+            version=ticket.version,
+            actor=ADMIN,
+            missing=[MissingItem.SK, MissingItem.IDENTITY],
+            note=long_note[:500],
+        )
+        ticket = await tickets.supplement(
+            ticket_id=ticket.id,
+            channel="telegram",
+            chat_id="1001",
+            actor=REQUESTER,
+            documents=documents(files)[1:],
+            identity=identity(name="N" * 200, work_unit="U" * 200, email="e@x.go.id"),
+        )
+    card = render(ticket, ZoneInfo("Asia/Jakarta"))
+    assert len(card.text) < 4096
+    assert "langkah sebelumnya" in card.text

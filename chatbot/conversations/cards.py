@@ -20,6 +20,7 @@ from chatbot.services.identity import format_nip
 from chatbot.store import Store
 
 VIEW_TTL = timedelta(days=2)
+HISTORY_LINES = 12
 
 STEP_LABELS = {
     Step.SUBMIT: "Diajukan",
@@ -111,6 +112,9 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
     if ticket.state == TicketState.VALID and ticket.result_admin_name:
         lines.append(f"🔧 Hasil sedang diisi oleh {t.e(ticket.result_admin_name)}")
     history = _history(ticket, zone)
+    if len(history) > HISTORY_LINES:  # keep the card far below Telegram's 4096 characters
+        hidden = len(history) - HISTORY_LINES + 1
+        history = [f"• … {hidden} langkah sebelumnya (lihat arsip)", *history[-HISTORY_LINES + 1 :]]
     if history:
         lines += ["", "<b>Riwayat</b>", *history]
     buttons = _buttons(ticket, view)
