@@ -229,7 +229,7 @@ async def test_a_ticket_bounced_many_times_keeps_its_card_within_telegram_limits
 
     ticket = await submitted_ticket(tickets, files)
     long_note = "Mohon lengkapi tanda tangan dan stempel pada halaman terakhir. " * 7
-    for _ in range(15):
+    for _ in range(30):
         ticket = await tickets.mark_incomplete(
             ticket_id=ticket.id,
             version=ticket.version,
