@@ -18,7 +18,6 @@ from chatbot.conversations.payloads import (
 from chatbot.services.documents import DocumentStore
 from chatbot.services.identity import (
     InvalidInput,
-    mask_nip,
     normalize_email,
     normalize_nip,
     normalize_phone,
@@ -96,10 +95,6 @@ def test_a_malformed_nip_says_why(raw: str, reason: str) -> None:
     with pytest.raises(InvalidInput) as bad:
         normalize_nip(raw, today=date(2026, 11, 23))
     assert reason in bad.value.reason
-
-
-def test_nips_are_masked_for_display() -> None:
-    assert mask_nip("198503122010011004") == "1985***********004"
 
 
 def test_emails_and_phones_are_normalised() -> None:

@@ -589,9 +589,5 @@ def _start_supplement(ticket: Ticket) -> Result:
                 "phone_verified": ticket.phone_verified,
             }
         )
-    intro = Reply(
-        t.incomplete_notice(str(ticket.number), ticket.missing, ticket.incomplete_note).rsplit(
-            "\n\n", 1
-        )[0]
-    )
+    intro = Reply(t.what_is_missing(str(ticket.number), ticket.missing, ticket.incomplete_note))
     return state, _say(intro, prompt(state))

@@ -210,12 +210,19 @@ def submitted(number: str) -> str:
     )
 
 
-def incomplete_notice(number: str, missing: list[str], note: str | None) -> str:
+def what_is_missing(number: str, missing: list[str], note: str | None) -> str:
     items = "\n".join(f"• {e(MISSING[MissingItem(m)])}" for m in missing)
     text = f"⚠️ Permohonan <b>{e(number)}</b> belum lengkap. Yang perlu dilengkapi:\n{items}"
     if note:
         text += f"\n\nCatatan admin: <i>{e(note)}</i>"
-    return text + "\n\nKetuk <b>Lengkapi</b> untuk mengirimnya di chat ini."
+    return text
+
+
+def incomplete_notice(number: str, missing: list[str], note: str | None) -> str:
+    return (
+        what_is_missing(number, missing, note)
+        + "\n\nKetuk <b>Lengkapi</b> untuk mengirimnya di chat ini."
+    )
 
 
 SUPPLEMENT_BUTTON = "📎 Lengkapi"
@@ -344,7 +351,6 @@ def result_failed(reason: str) -> str:
 
 
 ADMIN_RESULT_CANCELLED = "Pengisian hasil dihentikan. Tiket tetap menunggu hasil."
-ADMIN_IDLE = "Tidak ada tugas yang menunggu di chat ini. Gunakan tombol di grup admin."
 
 
 def group_id(chat_id: str) -> str:

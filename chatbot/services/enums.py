@@ -117,9 +117,3 @@ _STANDARD_MINUTES: dict[Step, int | None] = {
     Step.DELIVER_RESULT: 10,
     Step.ARCHIVE: 5,
 }
-
-
-class Channel(StrEnum):
-    TELEGRAM = "telegram"
-    WHATSAPP = "whatsapp"
-    CONSOLE = "console"

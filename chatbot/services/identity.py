@@ -39,13 +39,6 @@ def normalize_nip(raw: str, today: date | None = None) -> str:
     return digits
 
 
-def mask_nip(nip: str) -> str:
-    """Show only what a human needs to recognise a NIP: the first 4 and last 3 digits."""
-    if len(nip) < 8:
-        return "*" * len(nip)
-    return nip[:4] + "*" * (len(nip) - 7) + nip[-3:]
-
-
 def format_nip(nip: str) -> str:
     """The usual written grouping: 8 6 1 3."""
     if len(nip) != 18:

@@ -160,13 +160,6 @@ class TicketService:
             )
             return list(result.unique().scalars())
 
-    async def requester_profile(self, *, channel: str, chat_id: str) -> Requester | None:
-        async with self._sessions() as session:
-            result = await session.execute(
-                select(Requester).where(Requester.channel == channel, Requester.chat_id == chat_id)
-            )
-            return result.scalar_one_or_none()
-
     async def unarchived_ended(self) -> list[int]:
         """Tickets that ended but whose archive was not written (e.g. a crash in between)."""
         async with self._sessions() as session:
