@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chatbot.conversations.context import Services
-from chatbot.conversations.endings import archive_quietly
 from chatbot.conversations.state import DialogStates
 from chatbot.db.engine import create_engine, create_sessionmaker
 from chatbot.db.migrate import is_current, upgrade
-from chatbot.db.models import Ticket
 from chatbot.services.archive import Archiver
 from chatbot.services.credentials import CredentialVault
 from chatbot.services.documents import DocumentStore
+from chatbot.services.forms import AdminForms
 from chatbot.services.outbox import Outbox
 from chatbot.services.tickets import TicketService
 from chatbot.settings import Settings
@@ -36,23 +34,6 @@ class App:
     services: Services
     outbox: Outbox
 
-    background: set[asyncio.Task[None]] = field(default_factory=set)
-
-    async def on_revealed(self, ticket: Ticket) -> None:
-        """The requester opened the result link: step 8 is done, archive the ticket.
-
-        In the background, so the reveal answers at once; if the process stops first, the
-        housekeeping sweep archives it.
-        """
-        task = asyncio.create_task(archive_quietly(self.services, ticket.id))
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
-
-    async def settle(self) -> None:
-        """Wait for background work (tests, and a clean shutdown)."""
-        while self.background:
-            await asyncio.gather(*self.background, return_exceptions=True)
-
     async def ready(self) -> bool:
         try:
             return await is_current(self.engine)
@@ -61,7 +42,6 @@ class App:
             return False
 
     async def close(self) -> None:
-        await self.settle()
         await self.store.close()
         await self.engine.dispose()
 
@@ -86,6 +66,9 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
         store=store,
         dialogs=DialogStates(store),
         zone=settings.zone,
+        forms=AdminForms(store, settings.public_url, settings.admin_form_ttl),
+        https_links=settings.public_url.startswith("https://"),
+        web_app=settings.webapp_binding,
     )
     return App(
         settings=settings,

@@ -12,13 +12,15 @@ from datetime import timedelta
 import uvicorn
 
 from chatbot.app import App
-from chatbot.conversations.endings import sweep_unarchived
+from chatbot.conversations.endings import sweep_handovers, sweep_unarchived
+from chatbot.conversations.messages import Messenger
 from chatbot.web.app import RedactLinkPaths, create_web_app
 
 log = logging.getLogger(__name__)
 
 OUTBOX_EVERY = timedelta(seconds=5)
 HOUSEKEEPING_EVERY = timedelta(minutes=15)
+DEADLINES_EVERY = timedelta(minutes=1)
 
 
 async def every(interval: timedelta, job: Callable[[], Awaitable[object]], name: str) -> None:
@@ -36,6 +38,17 @@ async def housekeeping(app: App) -> None:
     await sweep_unarchived(app.services)
 
 
+async def deadlines(app: App) -> None:
+    """Expired links, confirmation reminders and closing, from the database (not timers)."""
+    settings = app.settings
+    await sweep_handovers(
+        app.services,
+        remind_every=settings.confirm_reminder_every,
+        max_reminders=settings.confirm_max_reminders,
+        close_after=settings.confirm_close_after,
+    )
+
+
 class EmbeddedServer(uvicorn.Server):
     """uvicorn inside our process: the runner, not uvicorn, owns SIGINT/SIGTERM."""
 
@@ -44,14 +57,15 @@ class EmbeddedServer(uvicorn.Server):
         yield
 
 
-def web_server(app: App) -> uvicorn.Server:
+def web_server(app: App, messenger: Messenger | None) -> uvicorn.Server:
+    token = app.settings.telegram_bot_token
     web = create_web_app(
-        vault=app.services.vault,
-        tickets=app.services.tickets,
-        on_revealed=app.on_revealed,
+        app.services,
+        messenger=messenger,
         readiness=app.ready,
-        zone=app.settings.zone,
         public_url=app.settings.public_url,
+        bot_token=token.get_secret_value() if token else None,
+        require_webapp=app.settings.webapp_binding,
     )
     config = uvicorn.Config(
         web,
@@ -74,7 +88,7 @@ async def run_telegram(app: App) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    server = web_server(app)
+    server = web_server(app, channel.messenger)
     await channel.start(polling=True)
     tasks = [
         asyncio.create_task(server.serve(), name="web"),
@@ -82,6 +96,9 @@ async def run_telegram(app: App) -> None:
         asyncio.create_task(
             every(HOUSEKEEPING_EVERY, lambda: housekeeping(app), "housekeeping"),
             name="housekeeping",
+        ),
+        asyncio.create_task(
+            every(DEADLINES_EVERY, lambda: deadlines(app), "deadlines"), name="deadlines"
         ),
     ]
     log.info(

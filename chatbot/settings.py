@@ -27,6 +27,21 @@ def parse_duration(value: object) -> timedelta:
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 
 
+def _within(value: object, low: timedelta, high: timedelta) -> timedelta:
+    duration = parse_duration(value)
+    if not low <= duration <= high:
+        raise ValueError(f"must be between {_human(low)} and {_human(high)}")
+    return duration
+
+
+def _human(duration: timedelta) -> str:
+    seconds = int(duration.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 class SettingsError(Exception):
     """A setting is missing or wrong; the message is one line naming it."""
 
@@ -50,7 +65,12 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=1, le=65535)
     storage_dir: Path = Path("data/files")
-    credential_link_ttl: timedelta = timedelta(hours=24)
+    credential_link_ttl: timedelta = timedelta(hours=2)
+    admin_form_ttl: timedelta = timedelta(minutes=15)
+    confirm_reminder_every: timedelta = timedelta(hours=4)
+    confirm_max_reminders: int = Field(default=2, ge=0, le=10)
+    confirm_close_after: timedelta = timedelta(hours=24)
+    webapp_binding: bool = False
     timezone: str = "Asia/Jakarta"
     max_upload_mb: int = Field(default=20, ge=1, le=20)
     log_level: str = "INFO"
@@ -75,11 +95,18 @@ class Settings(BaseSettings):
 
     @field_validator("credential_link_ttl", mode="before")
     @classmethod
-    def _duration(cls, value: object) -> timedelta:
-        ttl = parse_duration(value)
-        if not timedelta(minutes=1) <= ttl <= timedelta(hours=24):
-            raise ValueError("must be between 1m and 24h")
-        return ttl
+    def _link_ttl(cls, value: object) -> timedelta:
+        return _within(value, timedelta(minutes=1), timedelta(hours=24))
+
+    @field_validator("admin_form_ttl", mode="before")
+    @classmethod
+    def _form_ttl(cls, value: object) -> timedelta:
+        return _within(value, timedelta(minutes=2), timedelta(hours=2))
+
+    @field_validator("confirm_reminder_every", "confirm_close_after", mode="before")
+    @classmethod
+    def _confirm_durations(cls, value: object) -> timedelta:
+        return _within(value, timedelta(minutes=1), timedelta(days=30))
 
     @field_validator("timezone")
     @classmethod
@@ -112,6 +139,12 @@ class Settings(BaseSettings):
     def _telegram_needs_group(self) -> Settings:
         if self.telegram_bot_token is not None and self.telegram_admin_chat_id is None:
             raise ValueError("TELEGRAM_ADMIN_CHAT_ID is required when TELEGRAM_BOT_TOKEN is set")
+        return self
+
+    @model_validator(mode="after")
+    def _webapp_needs_https(self) -> Settings:
+        if self.webapp_binding and not self.public_url.startswith("https://"):
+            raise ValueError("WEBAPP_BINDING needs an https:// PUBLIC_URL (Telegram's rule)")
         return self
 
     @property

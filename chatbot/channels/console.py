@@ -44,7 +44,15 @@ from chatbot.conversations.messages import (
 )
 from chatbot.conversations.outbox_sender import OutboxSender
 from chatbot.conversations.router import Router
-from chatbot.runner import HOUSEKEEPING_EVERY, OUTBOX_EVERY, every, housekeeping, web_server
+from chatbot.runner import (
+    DEADLINES_EVERY,
+    HOUSEKEEPING_EVERY,
+    OUTBOX_EVERY,
+    deadlines,
+    every,
+    housekeeping,
+    web_server,
+)
 
 log = logging.getLogger(__name__)
 
@@ -563,7 +571,7 @@ async def run_console(
     levels = [logger.level for logger in quiet]
     for logger in quiet:
         logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
-    server = web_server(app) if serve_web else None
+    server = web_server(app, session.messenger) if serve_web else None
     tasks = []
     if server is not None:
         tasks.append(asyncio.create_task(_serve(server), name="web"))
@@ -572,6 +580,9 @@ async def run_console(
         asyncio.create_task(
             every(HOUSEKEEPING_EVERY, lambda: housekeeping(app), "housekeeping"),
             name="housekeeping",
+        ),
+        asyncio.create_task(
+            every(DEADLINES_EVERY, lambda: deadlines(app), "deadlines"), name="deadlines"
         ),
     ]
     write(_banner(app, serve_web))

@@ -26,6 +26,7 @@ from telegram import (
     ReplyKeyboardRemove,
     ReplyParameters,
     Update,
+    WebAppInfo,
 )
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -62,7 +63,9 @@ def _markup(reply: Reply) -> Markup:
         return InlineKeyboardMarkup(
             [
                 [
-                    InlineKeyboardButton(b.label, url=b.url)
+                    InlineKeyboardButton(b.label, web_app=WebAppInfo(url=b.url))
+                    if b.url and b.web_app
+                    else InlineKeyboardButton(b.label, url=b.url)
                     if b.url
                     else InlineKeyboardButton(b.label, callback_data=b.data)
                     for b in row

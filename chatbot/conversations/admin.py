@@ -6,24 +6,26 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from chatbot.conversations import texts as t
 from chatbot.conversations.cards import CardView, CardViews, render
 from chatbot.conversations.context import Context
 from chatbot.conversations.endings import archive_quietly
-from chatbot.conversations.messages import DeliveryError, Incoming, Reply, Response
+from chatbot.conversations.handover import Handover
+from chatbot.conversations.messages import Button, DeliveryError, Incoming, Reply, Response
 from chatbot.conversations.payloads import AdminAction, AdminPayload, PayloadError, decode
 from chatbot.conversations.state import DialogState
 from chatbot.db.models import Ticket
-from chatbot.services.enums import MissingItem, TicketState
+from chatbot.services import passwords
+from chatbot.services.enums import MissingItem
+from chatbot.services.forms import token_hash
 from chatbot.services.identity import InvalidInput, clean_text, format_nip
-from chatbot.services.tickets import Actor, NotYours, StaleMove, TicketError, TicketNotFound
+from chatbot.services.tickets import Actor, StaleMove, TicketError, TicketNotFound
 
 log = logging.getLogger(__name__)
 
 PENDING_TTL = timedelta(hours=2)
-MIN_PASSWORD = 8
 STOP = ("batal", "cancel")
 
 
@@ -141,6 +143,10 @@ async def _act(
     if action is AdminAction.PHONE:
         await tickets.confirm_by_phone(ticket_id=ticket.id, version=ticket.version, actor=actor)
         return Response(toast="Konfirmasi telepon dicatat.")
+    if action is AdminAction.REVOKE:
+        return await show(CardView(mode="revoke"))
+    if action is AdminAction.REVOKE_CONFIRM:
+        return await _revoke(ctx, inc, ticket, views)
     return await _claim_result(ctx, inc, ticket)
 
 
@@ -213,6 +219,10 @@ async def handle_group_message(ctx: Context, inc: Incoming) -> Response:
 # ---- the result, handed over in private (steps 6 and 8) ----------------------------------------
 
 
+def _handover(ctx: Context) -> Handover:
+    return Handover(ctx.services, ctx.messenger, web_app=ctx.services.web_app)
+
+
 async def _claim_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response:
     """Ask the admin in private for the result; only then claim the ticket for them."""
     prompt = t.result_prompt(
@@ -239,6 +249,17 @@ async def _claim_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response
         )
         if wanted
     ]
+    form = await ctx.services.forms.issue(
+        ticket_id=ticket.id,
+        version=claimed.version,
+        number=str(ticket.number),
+        need=need,
+        admin_id=inc.actor_id,
+        admin_user_id=inc.user_id,
+        admin_name=inc.user_name,
+        channel=inc.channel,
+        chat_id=inc.user_id,
+    )
     state = DialogState(
         flow="admin_result",
         step=need[0],
@@ -247,18 +268,29 @@ async def _claim_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response
             "version": claimed.version,
             "number": ticket.number,
             "need": need,
+            "form": token_hash(form.token),
         },
     )
     await ctx.services.dialogs.save(inc.channel, inc.user_id, state)
+    await ctx.messenger.send(inc.user_id, _form_offer(ctx, form.url, form.expires_at))
     first = t.ASK_USER_ID if need[0] == "user_id" else t.ASK_PASSWORD
     await ctx.messenger.send(inc.user_id, Reply(first))
     return Response(toast="Lanjutkan di chat pribadi dengan bot.")
 
 
+def _form_offer(ctx: Context, url: str, expires_at: datetime) -> Reply:
+    text = t.form_offer(t.clock(expires_at, ctx.services.zone))
+    if ctx.services.https_links:
+        button = Button(t.OPEN_FORM, url=url, web_app=ctx.services.web_app)
+        return Reply(text, buttons=((button,),), protect=True)
+    # Telegram refuses buttons to plain-http addresses (local trials): the link goes in text.
+    return Reply(f"{text}\n\n{t.e(url)}", protect=True)
+
+
 async def handle_result_entry(
     ctx: Context, state: DialogState, inc: Incoming
 ) -> tuple[DialogState, Response]:
-    """The admin's private chat while a result is being handed over."""
+    """The admin's private chat while a result is being handed over (the chat fallback)."""
     # At the password step every text but /batal is the password (it may start with "/").
     holds_password = state.step == "password" and inc.text and inc.command not in STOP
     if holds_password and inc.message_id:
@@ -268,6 +300,7 @@ async def handle_result_entry(
         except DeliveryError:
             log.warning("could not delete an admin's password message")
     if inc.command in STOP:
+        await _void_form(ctx, state)
         return DialogState(), Response(replies=[Reply(t.ADMIN_RESULT_CANCELLED)])
     if inc.text is None or (inc.command is not None and not holds_password):
         ask = t.ASK_PASSWORD if state.step == "password" else t.ASK_USER_ID
@@ -282,55 +315,47 @@ async def handle_result_entry(
             return state, Response(replies=[Reply(t.ASK_PASSWORD)])
         return await _deliver(ctx, state, inc, password=None)
     password = inc.text.strip()
-    if len(password) < MIN_PASSWORD or any(ch.isspace() for ch in password):
-        return state, Response(replies=[Reply(t.PASSWORD_TOO_SHORT)])
+    wrong = passwords.problem(password)
+    if wrong is not None:
+        return state, Response(replies=[Reply(f"⚠️ {t.e(wrong)} Ketik lagi.")])
     return await _deliver(ctx, state, inc, password=password)
+
+
+async def _void_form(ctx: Context, state: DialogState) -> None:
+    if state.data.get("form"):
+        await ctx.services.forms.discard(str(state.data["form"]))
 
 
 async def _deliver(
     ctx: Context, state: DialogState, inc: Incoming, password: str | None
 ) -> tuple[DialogState, Response]:
-    services = ctx.services
-    actor = _actor(inc)
-    ticket = await services.tickets.get(int(state.data["ticket_id"]))
-    if (
-        ticket.state != TicketState.VALID
-        or ticket.version != state.data["version"]
-        or ticket.result_admin_id != actor.id
-    ):
-        who = ticket.result_admin_name if ticket.state == TicketState.VALID else None
-        message = t.stale(str(ticket.number), ticket.state, who or ticket.last_actor_name)
-        return DialogState(), Response(replies=[Reply(message)])
     secret = {
         key: value
         for key, value in (("user_id", state.data.get("user_id")), ("password", password))
         if value
     }
-    link = await services.vault.issue(ticket_number=str(ticket.number), secret=secret)
-    expires = t.clock(link.expires_at, services.zone)
-    requester = ticket.requester
-    try:
-        await ctx.messenger.send(
-            requester.chat_id,
-            Reply(t.result_link(str(ticket.number), link.url, expires), protect=True),
-        )
-    except DeliveryError as failed:
-        await services.vault.revoke(link.link_id)
-        return state, Response(replies=[Reply(t.result_failed(failed.reason))])
-    try:
-        await services.tickets.deliver_result(
-            ticket_id=ticket.id,
-            version=ticket.version,
-            actor=actor,
-            link_hash=link.link_hash,
-            expires_at=link.expires_at,
-        )
-    except (StaleMove, NotYours) as moved:
-        await services.vault.revoke(link.link_id)
-        return DialogState(), Response(replies=[Reply(f"⚠️ {t.e(moved)}")])
-    except Exception:
-        # The requester holds a link we could not record: make it dead, let the admin retry.
-        log.exception("recording the hand-over of ticket %s failed", ticket.number)
-        await services.vault.revoke(link.link_id)
-        return state, Response(replies=[Reply(t.result_failed("gangguan penyimpanan data"))])
-    return DialogState(), Response(replies=[Reply(t.result_sent(str(ticket.number), expires))])
+    handed = await _handover(ctx).deliver(
+        ticket_id=int(state.data["ticket_id"]),
+        version=int(state.data["version"]),
+        actor=_actor(inc),
+        secret=secret,
+    )
+    if handed.ok or not handed.retry:
+        await _void_form(ctx, state)
+        return DialogState(), Response(replies=[Reply(handed.text)])
+    return state, Response(replies=[Reply(handed.text)])
+
+
+# ---- "Batalkan link" ------------------------------------------------------------------------
+
+
+async def _revoke(ctx: Context, inc: Incoming, ticket: Ticket, views: CardViews) -> Response:
+    link = ticket.latest_link
+    if link is None or not await ctx.services.vault.withdraw(link.link_hash):
+        await views.clear(ticket.id)
+        return Response(toast=t.LINK_ALREADY_GONE, alert=True)
+    await ctx.services.tickets.revoke_link(
+        ticket_id=ticket.id, version=ticket.version, actor=_actor(inc)
+    )
+    await views.clear(ticket.id)
+    return Response(toast=t.LINK_REVOKED, alert=True)

@@ -39,7 +39,7 @@ STEP_LABELS = {
 class CardView:
     """A transient picking view of a card, shared by the admins of the group."""
 
-    mode: str = ""  # "" | missing | reasons
+    mode: str = ""  # "" | missing | reasons | revoke
     missing: list[str] = field(default_factory=list)
     note: str | None = None
 
@@ -111,6 +111,7 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
         lines.append(f"Alasan tolak: <i>{t.e(ticket.rejection_reason)}</i>")
     if ticket.state == TicketState.VALID and ticket.result_admin_name:
         lines.append(f"🔧 Hasil sedang diisi oleh {t.e(ticket.result_admin_name)}")
+    lines += _link_lines(ticket, zone)
     history = _history(ticket, zone)
     if len(history) > HISTORY_LINES:  # keep the card far below Telegram's 4096 characters
         hidden = len(history) - HISTORY_LINES + 1
@@ -124,7 +125,41 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
             lines.append(f"Catatan: <i>{t.e(view.note)}</i>")
     elif view.mode == "reasons":
         lines += ["", f"<i>{t.PICK_REASON}</i>"]
+    elif view.mode == "revoke" and ticket.state == TicketState.DELIVERED:
+        lines += ["", "<i>Batalkan link? Pemohon tidak bisa membukanya lagi.</i>"]
     return Reply("\n".join(lines), buttons=buttons)
+
+
+def _link_lines(ticket: Ticket, zone: ZoneInfo) -> list[str]:
+    """The one-time link as the admins may see it: its state, never the link itself."""
+    lines = []
+    if ticket.incidents:
+        lines.append(f"🚨 Insiden: link dibuka bukan oleh pemohon ({ticket.incidents}x)")
+    link = ticket.latest_link
+    if link is None:
+        return lines
+    state = link.state
+    nth = f" ke-{len(ticket.links)}" if len(ticket.links) > 1 else ""
+    if state == "opened" and link.opened_at is not None:
+        detail = f"dibuka {t.short_clock(link.opened_at, zone)}"
+    elif state == "revoked" and link.revoked_at is not None:
+        who = f" oleh {t.e(link.revoked_by)}" if link.revoked_by else ""
+        detail = f"dibatalkan {t.short_clock(link.revoked_at, zone)}{who}"
+    elif state == "expired":
+        detail = f"kedaluwarsa {t.short_clock(link.expires_at, zone)} tanpa dibuka"
+    else:
+        detail = f"terkirim, berlaku s.d. {t.short_clock(link.expires_at, zone)}"
+        if link.views:
+            detail += f", halaman dilihat {link.views}x"
+    lines.append(f"🔗 Link{nth}: {detail}")
+    if ticket.confirmed_at is not None:
+        lines.append(f"✅ Pemohon sudah login ({t.short_clock(ticket.confirmed_at, zone)})")
+    elif ticket.state == TicketState.RECEIVED and ticket.outcome is None:
+        reminded = f", diingatkan {ticket.confirm_reminders}x" if ticket.confirm_reminders else ""
+        lines.append(f"⏳ Menunggu konfirmasi login pemohon{reminded}")
+    elif state == "opened" and ticket.outcome and ticket.state != TicketState.VALID:
+        lines.append("Ditutup tanpa konfirmasi login pemohon")
+    return lines
 
 
 def _buttons(ticket: Ticket, view: CardView) -> tuple[tuple[Button, ...], ...]:
@@ -174,5 +209,15 @@ def _buttons(ticket: Ticket, view: CardView) -> tuple[tuple[Button, ...], ...]:
             rows.append((_button(t.PHONE_CONFIRMED, AdminAction.PHONE, ticket),))
         return tuple(rows)
     if state == TicketState.VALID:
-        return ((_button(t.KIRIM_HASIL, AdminAction.RESULT, ticket),),)
+        label = t.KIRIM_ULANG if ticket.links else t.KIRIM_HASIL
+        return ((_button(label, AdminAction.RESULT, ticket),),)
+    if state == TicketState.DELIVERED:
+        if view.mode == "revoke":
+            return (
+                (
+                    _button(t.REVOKE_CONFIRM, AdminAction.REVOKE_CONFIRM, ticket),
+                    _button(t.BACK, AdminAction.BACK, ticket),
+                ),
+            )
+        return ((_button(t.REVOKE_LINK, AdminAction.REVOKE, ticket),),)
     return ()

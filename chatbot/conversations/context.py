@@ -10,6 +10,7 @@ from chatbot.conversations.state import DialogStates
 from chatbot.services.archive import Archiver
 from chatbot.services.credentials import CredentialVault
 from chatbot.services.documents import DocumentStore
+from chatbot.services.forms import AdminForms
 from chatbot.services.tickets import TicketService
 from chatbot.store import Store
 
@@ -23,6 +24,11 @@ class Services:
     store: Store
     dialogs: DialogStates
     zone: ZoneInfo
+    forms: AdminForms
+    # Links may sit on buttons only when PUBLIC_URL is https (Telegram refuses others);
+    # web_app: open them as Telegram Web Apps, bound to the user (WEBAPP_BINDING).
+    https_links: bool = False
+    web_app: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from chatbot.conversations.context import Services
 from chatbot.services.tickets import TicketError
@@ -24,3 +25,15 @@ async def sweep_unarchived(services: Services) -> int:
     for ticket_id in ids:
         await archive_quietly(services, ticket_id)
     return len(ids)
+
+
+async def sweep_handovers(
+    services: Services, *, remind_every: timedelta, max_reminders: int, close_after: timedelta
+) -> None:
+    """Step 8's deadlines: links that expired unopened go back for a re-issue; requesters who
+    opened the result but did not confirm the login are reminded, then the ticket closes."""
+    tickets = services.tickets
+    await tickets.expire_links()
+    await tickets.remind_unconfirmed(every=remind_every, at_most=max_reminders)
+    for ticket in await tickets.close_unconfirmed(after=close_after):
+        await archive_quietly(services, ticket.id)

@@ -58,6 +58,7 @@ class Button:
     label: str
     data: str = ""
     url: str | None = None
+    web_app: bool = False  # open `url` inside Telegram (signed init data), not a browser
 
 
 class Keyboard(StrEnum):

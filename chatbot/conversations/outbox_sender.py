@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from chatbot.conversations import texts as t
@@ -22,6 +23,22 @@ from chatbot.services.documents import ACCEPTED
 from chatbot.services.outbox import Outbox
 
 log = logging.getLogger(__name__)
+
+# Notices to the requester that are text only, and those that carry the confirmation buttons.
+_REQUESTER_TEXTS: dict[str, Callable[[Ticket], str]] = {
+    "rejected": lambda ticket: t.rejected_notice(
+        str(ticket.number), ticket.rejection_reason or "-"
+    ),
+    "link_expired": lambda ticket: t.link_expired_notice(str(ticket.number)),
+    "link_revoked": lambda ticket: t.link_revoked_notice(str(ticket.number)),
+    "closed_unconfirmed": lambda ticket: t.closed_unconfirmed(str(ticket.number)),
+}
+_CONFIRM_TEXTS: dict[str, Callable[[Ticket], str]] = {
+    "received": lambda ticket: "",  # built with the opening time in _requester_reply
+    "confirm_reminder": lambda ticket: t.confirm_reminder(
+        str(ticket.number), ticket.request_type.needs_password
+    ),
+}
 
 
 class OutboxSender:
@@ -95,13 +112,43 @@ class OutboxSender:
             )
             await self._messenger.send(str(message.chat_id), reply)
             await self._outbox.mark_sent(message.id)
-        elif message.kind == "rejected":
-            reply = Reply(t.rejected_notice(str(ticket.number), ticket.rejection_reason or "-"))
-            await self._messenger.send(str(message.chat_id), reply)
+        elif message.kind in _REQUESTER_TEXTS or message.kind in _CONFIRM_TEXTS:
+            await self._messenger.send(str(message.chat_id), self._requester_reply(message, ticket))
+            await self._outbox.mark_sent(message.id)
+        elif message.kind in ("incident", "link_expired") and message.audience == "admins":
+            await self._messenger.send(
+                admin_chat, self._alert(message.kind, ticket), reply_to=ticket.admin_message_id
+            )
             await self._outbox.mark_sent(message.id)
         else:
             log.error("outbox %s has unknown kind %s", message.id, message.kind)
             await self._outbox.retry_later(message.id, "unknown kind", permanent=True)
+
+    def _requester_reply(self, message: OutboxMessage, ticket: Ticket) -> Reply:
+        number = str(ticket.number)
+        if message.kind in _REQUESTER_TEXTS:
+            return Reply(_REQUESTER_TEXTS[message.kind](ticket))
+        password = ticket.request_type.needs_password
+        if message.kind == "received":
+            link = ticket.latest_link
+            opened = link.opened_at if link and link.opened_at else ticket.state_since
+            text = t.received_receipt(number, t.clock(opened, self._services.zone), password)
+        else:
+            text = _CONFIRM_TEXTS[message.kind](ticket)
+        confirm = t.CONFIRM_LOGIN if password else t.CONFIRM_LOGIN_USER_ID
+        buttons = (
+            (Button(confirm, RequesterPayload(RequesterAction.CONFIRM_LOGIN, ticket.id).encode()),),
+            (Button(t.NOT_ME, RequesterPayload(RequesterAction.NOT_ME, ticket.id).encode()),),
+        )
+        return Reply(text, buttons=buttons)
+
+    def _alert(self, kind: str, ticket: Ticket) -> Reply:
+        number = str(ticket.number)
+        if kind == "link_expired":
+            return Reply(t.link_expired_alert(number))
+        link = next((x for x in reversed(ticket.links) if x.opened_at is not None), None)
+        opened = t.clock(link.opened_at, self._services.zone) if link and link.opened_at else None
+        return Reply(t.incident_alert(number, opened, None))
 
     async def _card(self, ticket: Ticket) -> Reply:
         return render(ticket, self._services.zone, await self._views.get(ticket.id))

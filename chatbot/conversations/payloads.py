@@ -25,6 +25,8 @@ class AdminAction(StrEnum):
     REASON_OTHER = "ro"
     PHONE = "ph"
     RESULT = "re"
+    REVOKE = "rv"
+    REVOKE_CONFIRM = "rc"
 
 
 class RequesterAction(StrEnum):
@@ -32,6 +34,8 @@ class RequesterAction(StrEnum):
     CANCEL_CONFIRM = "cy"
     SUPPLEMENT = "sp"
     STATUS = "st"
+    CONFIRM_LOGIN = "ok"
+    NOT_ME = "nm"
 
 
 class PayloadError(ValueError):

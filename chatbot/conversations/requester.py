@@ -523,6 +523,8 @@ async def _ticket_button(
         return state, Response(toast=t.TICKET_NOT_FOUND, alert=True)
     if payload.action is RequesterAction.STATUS:
         return state, _say(_ticket_status(ctx, ticket))
+    if payload.action in (RequesterAction.CONFIRM_LOGIN, RequesterAction.NOT_ME):
+        return state, await _close_the_loop(ctx, inc, ticket, payload.action)
     if payload.action is RequesterAction.CANCEL:
         if not ticket.state.cancellable:
             return state, Response(toast=t.NOT_CANCELLABLE, alert=True)
@@ -558,6 +560,40 @@ async def _ticket_button(
     if ticket.state != TicketState.INCOMPLETE:
         return state, Response(toast=t.NOT_INCOMPLETE, alert=True)
     return _start_supplement(ticket)
+
+
+async def _close_the_loop(
+    ctx: Context, inc: Incoming, ticket: Ticket, action: RequesterAction
+) -> Response:
+    """The receipt's buttons: "logged in and changed it" closes the ticket; "Bukan saya"
+    makes it an incident and sends it back to the admins for a new reset."""
+    actor = Actor(inc.actor_id, inc.user_name)
+    tickets = ctx.services.tickets
+    waiting = ticket.state == TicketState.RECEIVED and ticket.outcome is None
+    if action is RequesterAction.CONFIRM_LOGIN:
+        if ticket.confirmed_at is not None:
+            return Response(toast=t.ALREADY_CONFIRMED)
+        if not waiting:
+            return Response(toast=t.NOT_RECEIVED, alert=True)
+        try:
+            await tickets.confirm_login(
+                ticket_id=ticket.id, channel=inc.channel, chat_id=inc.chat_id, actor=actor
+            )
+        except TicketError:
+            return Response(toast=t.NOT_RECEIVED, alert=True)
+        await archive_quietly(ctx.services, ticket.id)
+        return _say(Reply(t.login_confirmed(str(ticket.number))))
+    if ticket.state != TicketState.RECEIVED:
+        if ticket.incidents and ticket.state in (TicketState.VALID, TicketState.DELIVERED):
+            return Response(toast=t.INCIDENT_ALREADY, alert=True)
+        return Response(toast=t.NOT_RECEIVED, alert=True)
+    try:
+        await tickets.report_incident(
+            ticket_id=ticket.id, channel=inc.channel, chat_id=inc.chat_id, actor=actor
+        )
+    except TicketError as refused:
+        return Response(toast=str(refused), alert=True)
+    return _say(Reply(t.incident_ack(str(ticket.number))))
 
 
 def _start_supplement(ticket: Ticket) -> Result:

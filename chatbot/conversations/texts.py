@@ -34,6 +34,7 @@ STATE_FOR_REQUESTER = {
     TicketState.COMPLETE: "Berkas lengkap, menunggu pemeriksaan keabsahan data",
     TicketState.VALID: "Data valid, admin sedang memproses di SPSE",
     TicketState.DELIVERED: "Hasil sudah dikirim lewat link sekali pakai, menunggu Anda membukanya",
+    TicketState.RECEIVED: "Hasil sudah Anda buka, menunggu konfirmasi bahwa Anda sudah login",
     TicketState.REJECTED: "Ditolak",
     TicketState.CANCELLED: "Dibatalkan",
     TicketState.ARCHIVED: "Selesai dan diarsipkan",
@@ -45,6 +46,7 @@ STATE_FOR_ADMINS = {
     TicketState.COMPLETE: "⏳ Lengkap, menunggu cek keabsahan (langkah 5)",
     TicketState.VALID: "🔧 Valid, menunggu reset di SPSE (langkah 6)",
     TicketState.DELIVERED: "📨 Link hasil dikirim, menunggu dibuka pemohon (langkah 8)",
+    TicketState.RECEIVED: "📬 Diterima pemohon, menunggu konfirmasi login (langkah 8)",
     TicketState.REJECTED: "❌ Ditolak (langkah 7)",
     TicketState.CANCELLED: "🚫 Dibatalkan pemohon",
     TicketState.ARCHIVED: "🗄️ Selesai, diarsipkan (langkah 9)",
@@ -252,6 +254,86 @@ def result_link(number: str, url: str, expires: str) -> str:
     )
 
 
+def result_link_short(number: str, expires: str) -> str:
+    """The result message when the link sits on a Web App button instead of in the text."""
+    return (
+        f"🔐 Hasil permohonan <b>{e(number)}</b> sudah siap.\n\n"
+        "Ketuk tombol di bawah untuk melihatnya di Telegram. Hanya bisa dibuka <b>satu kali</b> "
+        f"dan berlaku sampai {e(expires)}.\n\n"
+        "Setelah melihatnya, <b>segera login ke SPSE dan ganti password</b>."
+    )
+
+
+OPEN_RESULT = "🔐 Buka hasil"
+CONFIRM_LOGIN = "✅ Sudah login & ganti password"
+CONFIRM_LOGIN_USER_ID = "✅ Sudah berhasil login"
+NOT_ME = "🚨 Bukan saya"
+
+
+def received_receipt(number: str, opened: str, password: bool) -> str:
+    then = (
+        "login ke SPSE sekarang dan ganti password tersebut, lalu ketuk "
+        "<b>Sudah login &amp; ganti password</b>."
+        if password
+        else "login ke SPSE dengan user ID tersebut, lalu ketuk <b>Sudah berhasil login</b>."
+    )
+    return (
+        f"🧾 Hasil tiket <b>{e(number)}</b> dibuka pukul {e(opened)}.\n\n"
+        f"Silakan {then}\n\n"
+        "Jika <b>bukan Anda</b> yang membukanya, ketuk <b>Bukan saya</b>: admin akan segera "
+        "mereset ulang dan kejadian ini dicatat."
+    )
+
+
+def confirm_reminder(number: str, password: bool) -> str:
+    what = "login ke SPSE dan mengganti password" if password else "login ke SPSE"
+    return (
+        f"⏰ Pengingat tiket <b>{e(number)}</b>: apakah Anda sudah {what}? "
+        "Ketuk tombol di bawah. Jika bukan Anda yang membuka link hasil, ketuk Bukan saya."
+    )
+
+
+def login_confirmed(number: str) -> str:
+    return (
+        f"✅ Terima kasih. Tiket <b>{e(number)}</b> selesai dan diarsipkan. "
+        "Jaga kerahasiaan password Anda."
+    )
+
+
+def closed_unconfirmed(number: str) -> str:
+    return (
+        f"Tiket <b>{e(number)}</b> ditutup dan diarsipkan tanpa konfirmasi login dari Anda. "
+        "Jika Anda belum bisa login ke SPSE, ajukan permohonan baru (/ajukan)."
+    )
+
+
+def incident_ack(number: str) -> str:
+    return (
+        f"🚨 Dicatat: link hasil tiket <b>{e(number)}</b> dibuka bukan oleh Anda. Admin sudah "
+        "diberi tahu dan akan mereset ulang password Anda; link baru akan dikirim ke chat ini. "
+        "Jangan gunakan password yang tadi."
+    )
+
+
+def link_expired_notice(number: str) -> str:
+    return (
+        f"⌛ Link hasil tiket <b>{e(number)}</b> kedaluwarsa sebelum dibuka. Tidak perlu "
+        "mengajukan ulang: admin akan mengirim link baru ke chat ini."
+    )
+
+
+def link_revoked_notice(number: str) -> str:
+    return (
+        f"🚫 Link hasil tiket <b>{e(number)}</b> dibatalkan oleh admin dan tidak bisa dibuka "
+        "lagi. Admin akan mengirim link baru ke chat ini."
+    )
+
+
+NOT_RECEIVED = "Tiket ini tidak sedang menunggu konfirmasi Anda."
+ALREADY_CONFIRMED = "Sudah dikonfirmasi. Terima kasih."
+INCIDENT_ALREADY = "Sudah dicatat; admin sedang mereset ulang password Anda."
+
+
 def cancelled(number: str) -> str:
     return f"Tiket <b>{e(number)}</b> dibatalkan."
 
@@ -351,6 +433,44 @@ def result_failed(reason: str) -> str:
 
 
 ADMIN_RESULT_CANCELLED = "Pengisian hasil dihentikan. Tiket tetap menunggu hasil."
+REVOKE_LINK = "🚫 Batalkan link"
+REVOKE_CONFIRM = "Ya, batalkan link"
+KIRIM_ULANG = "🔑 Kirim ulang hasil"
+LINK_REVOKED = "Link dibatalkan; pemohon diberi tahu. Ketuk Kirim ulang hasil bila siap."
+LINK_ALREADY_GONE = "Link ini sudah dibuka atau kedaluwarsa; tidak ada yang dibatalkan."
+OPEN_FORM = "📝 Buka formulir hasil"
+
+LINK_STATES = {
+    "sent": "terkirim",
+    "opened": "dibuka",
+    "revoked": "dibatalkan",
+    "expired": "kedaluwarsa",
+}
+
+
+def form_offer(expires: str) -> str:
+    return (
+        "Isi hasilnya lewat <b>formulir aman</b> (tombol di bawah; sekali pakai, berlaku sampai "
+        f"{e(expires)}). Di sana Anda juga bisa membuat password kuat sesuai aturan SPSE.\n\n"
+        "Atau ketik di chat ini (pesan berisi password langsung dihapus)."
+    )
+
+
+def incident_alert(number: str, opened: str | None, who: str | None) -> str:
+    tag = f" {who}" if who else ""
+    at = f" (dibuka {e(opened)})" if opened else ""
+    return (
+        f"🚨 <b>INSIDEN tiket {e(number)}</b>: pemohon menyatakan bukan dia yang membuka link "
+        f"hasil{at}.{tag}\nSegera <b>reset ulang password di SPSE</b>, lalu ketuk Kirim ulang "
+        "hasil di kartu tiket."
+    )
+
+
+def link_expired_alert(number: str) -> str:
+    return (
+        f"⌛ Link hasil tiket <b>{e(number)}</b> kedaluwarsa tanpa dibuka. Ketuk Kirim ulang "
+        "hasil di kartu tiket untuk mengirim link baru."
+    )
 
 
 def group_id(chat_id: str) -> str:

@@ -141,6 +141,10 @@ class Ticket(IdentityColumns, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     state_since: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()
+    # Closing the loop of step 8: the requester says they logged in and changed the password.
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    confirm_reminders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    incidents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     requester: Mapped[Requester] = relationship(back_populates="tickets", lazy="joined")
     documents: Mapped[list[Document]] = relationship(
@@ -149,6 +153,13 @@ class Ticket(IdentityColumns, Base):
     steps: Mapped[list[StepRecord]] = relationship(
         back_populates="ticket", order_by="StepRecord.id", lazy="selectin"
     )
+    links: Mapped[list[CredentialLink]] = relationship(
+        order_by="CredentialLink.id", lazy="selectin"
+    )
+
+    @property
+    def latest_link(self) -> CredentialLink | None:
+        return self.links[-1] if self.links else None
 
 
 class Document(Base):
@@ -237,8 +248,25 @@ class CredentialLink(Base):
     created_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
-    opened_at: Mapped[datetime | None] = mapped_column()
+    opened_at: Mapped[datetime | None] = mapped_column()  # revealed (the secret was taken)
     revoked_at: Mapped[datetime | None] = mapped_column()
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+    expired_at: Mapped[datetime | None] = mapped_column()  # the sweep found it expired unopened
+    first_viewed_at: Mapped[datetime | None] = mapped_column()  # the page (GET), not the secret
+    views: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    refusals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    @property
+    def state(self) -> str:
+        """sent | opened | revoked | expired, as the admins see it (expired even before the
+        sweep noticed)."""
+        if self.opened_at is not None:
+            return "opened"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expired_at is not None or self.expires_at <= utcnow():
+            return "expired"
+        return "sent"
 
 
 class KeyValueEntry(Base):

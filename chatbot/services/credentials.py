@@ -114,6 +114,14 @@ class CredentialVault:
     async def revoke(self, link_id: str) -> None:
         await self._store.delete(self._key(link_id))
 
+    async def withdraw(self, hashed: str) -> bool:
+        """Take a link's ciphertext away (an admin's "Batalkan link"), by the link's hash.
+
+        Atomic like a reveal: True when this call removed it, False when a reveal (or the
+        expiry) came first, so a link is never both revoked and revealed.
+        """
+        return await self._store.get_and_delete(f"cred:{hashed}") is not None
+
     async def reveal(self, link_id: str, presented_key_hash: str) -> Sealed:
         """Hand out the ciphertext once, to a caller that holds the key."""
         if not _HEX.fullmatch(presented_key_hash):

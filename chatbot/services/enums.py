@@ -45,6 +45,7 @@ class TicketState(StrEnum):
     COMPLETE = "complete"  # waits for the validity check (step 5)
     VALID = "valid"  # waits for the reset in SPSE and the result (step 6)
     DELIVERED = "delivered"  # one-time link sent, waits for the requester to open it (step 8)
+    RECEIVED = "received"  # opened (step 8 done); waits for "logged in and changed it"
     REJECTED = "rejected"  # invalid (step 7); waits for the archive
     CANCELLED = "cancelled"  # cancelled by the requester; waits for the archive
     ARCHIVED = "archived"  # the file is archived (step 9); the end
@@ -66,6 +67,7 @@ OPEN_STATES = frozenset(
         TicketState.COMPLETE,
         TicketState.VALID,
         TicketState.DELIVERED,
+        TicketState.RECEIVED,
     }
 )
 CANCELLABLE_STATES = frozenset(

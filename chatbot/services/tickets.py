@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -62,6 +62,11 @@ class Move(StrEnum):
     CLAIM_RESULT = "claim_result"
     DELIVER = "deliver"
     RECEIVE = "receive"
+    CONFIRM_LOGIN = "confirm_login"
+    CLOSE_UNCONFIRMED = "close_unconfirmed"
+    INCIDENT = "incident"
+    EXPIRE_LINK = "expire_link"
+    REVOKE_LINK = "revoke_link"
     CANCEL = "cancel"
     ARCHIVE = "archive"
 
@@ -76,12 +81,18 @@ MOVES: dict[Move, tuple[frozenset[TicketState], TicketState]] = {
     Move.INVALID: (frozenset({S.COMPLETE}), S.REJECTED),
     Move.CLAIM_RESULT: (frozenset({S.VALID}), S.VALID),
     Move.DELIVER: (frozenset({S.VALID}), S.DELIVERED),
-    Move.RECEIVE: (frozenset({S.DELIVERED}), S.DELIVERED),
+    Move.RECEIVE: (frozenset({S.DELIVERED}), S.RECEIVED),
+    Move.CONFIRM_LOGIN: (frozenset({S.RECEIVED}), S.RECEIVED),
+    Move.CLOSE_UNCONFIRMED: (frozenset({S.RECEIVED}), S.RECEIVED),
+    # A link that died unopened, or one opened by someone else: back to step 6, re-issue.
+    Move.INCIDENT: (frozenset({S.RECEIVED}), S.VALID),
+    Move.EXPIRE_LINK: (frozenset({S.DELIVERED}), S.VALID),
+    Move.REVOKE_LINK: (frozenset({S.DELIVERED}), S.VALID),
     Move.CANCEL: (
         frozenset({S.SUBMITTED, S.INCOMPLETE, S.SUPPLEMENTED, S.COMPLETE, S.VALID}),
         S.CANCELLED,
     ),
-    Move.ARCHIVE: (frozenset({S.DELIVERED, S.REJECTED, S.CANCELLED}), S.ARCHIVED),
+    Move.ARCHIVE: (frozenset({S.RECEIVED, S.REJECTED, S.CANCELLED}), S.ARCHIVED),
 }
 
 
@@ -166,7 +177,7 @@ class TicketService:
             result = await session.execute(
                 select(Ticket.id).where(
                     Ticket.state.in_([S.REJECTED, S.CANCELLED])
-                    | ((Ticket.state == S.DELIVERED) & (Ticket.outcome == Outcome.COMPLETED))
+                    | ((Ticket.state == S.RECEIVED) & (Ticket.outcome == Outcome.COMPLETED))
                 )
             )
             return list(result.scalars())
@@ -374,47 +385,251 @@ class TicketService:
                 actor=actor,
                 note="link sekali pakai dikirim",
             )
-            session.add(
+            ticket.links.append(
                 CredentialLink(
-                    ticket_id=ticket.id,
                     link_hash=link_hash,
                     created_by=actor.name,
                     created_at=now,
                     expires_at=expires_at,
                 )
             )
+            self._audit(
+                session,
+                ticket,
+                actor,
+                "link_created",
+                link=link_hash[:12],
+                expires_at=expires_at.isoformat(),
+            )
             self._notify(session, ticket, "admins", "card")
         return await self.get(ticket_id)
 
     async def mark_received(self, *, link_hash: str) -> Ticket | None:
-        """The requester opened the link: step 8's output ("diterima oleh PPK")."""
+        """The requester revealed the secret: step 8's output ("diterima oleh PPK").
+
+        The receipt goes to the requester, with "Bukan saya" and the login confirmation.
+        None when the link is unknown or was already marked. A reveal that raced a revoke or
+        the expiry sweep is still recorded on the link: the secret did leave.
+        """
         async with self._sessions.begin() as session:
-            link = (
-                await session.execute(
-                    select(CredentialLink).where(CredentialLink.link_hash == link_hash)
-                )
-            ).scalar_one_or_none()
+            link = await self._link(session, link_hash)
             if link is None or link.opened_at is not None:
                 return None
             ticket = await self._load(session, link.ticket_id)
             requester = self._requester_actor(ticket)
+            now = self._now()
+            link.opened_at = now
+            self._audit(session, ticket, requester, "link_revealed", link=link_hash[:12])
+            if ticket.state != S.DELIVERED or ticket.latest_link is not link:
+                self._audit(session, ticket, SYSTEM, "link_revealed_late", state=ticket.state)
+                self._notify(session, ticket, "admins", "card")
+                return None
             ticket, now = await self._move(
                 session, ticket.id, ticket.version, Move.RECEIVE, requester
             )
-            link.opened_at = now
-            ticket.outcome = Outcome.COMPLETED
-            ticket.closed_at = now
             self._finish(session, ticket, Step.DELIVER_RESULT, None, now, "diterima_pemohon")
+            self._notify(session, ticket, "requester", "received")
             self._notify(session, ticket, "admins", "card")
         return await self.get(ticket.id)
 
+    async def confirm_login(
+        self, *, ticket_id: int, channel: str, chat_id: str, actor: Actor
+    ) -> Ticket:
+        """The requester logged in to SPSE and changed the password: the ticket may close."""
+        async with self._sessions.begin() as session:
+            ticket = await self._load(session, ticket_id)
+            self._check_owner(ticket, channel, chat_id)
+            ticket, now = await self._move(
+                session, ticket_id, ticket.version, Move.CONFIRM_LOGIN, actor
+            )
+            if ticket.confirmed_at is None:
+                ticket.confirmed_at = now
+                ticket.outcome = Outcome.COMPLETED
+                ticket.closed_at = now
+            self._notify(session, ticket, "admins", "card")
+        return await self.get(ticket_id)
+
+    async def report_incident(
+        self, *, ticket_id: int, channel: str, chat_id: str, actor: Actor
+    ) -> Ticket:
+        """ "Bukan saya": someone else opened the link. Back to step 6: reset again."""
+        async with self._sessions.begin() as session:
+            ticket = await self._load(session, ticket_id)
+            self._check_owner(ticket, channel, chat_id)
+            if ticket.confirmed_at is not None:
+                raise IllegalMove(
+                    f"Tiket {ticket.number} sudah Anda konfirmasi. Jika akun Anda disalahgunakan, "
+                    "segera hubungi Admin Agency.",
+                    ticket,
+                )
+            link = ticket.latest_link
+            ticket, now = await self._move(session, ticket_id, ticket.version, Move.INCIDENT, actor)
+            ticket.incidents += 1
+            ticket.result_admin_id = ticket.result_admin_name = None
+            self._audit(
+                session,
+                ticket,
+                actor,
+                "incident",
+                opened_at=link.opened_at.isoformat() if link and link.opened_at else None,
+            )
+            self._open(session, ticket, Step.RESET_IN_SPSE, now, note="reset ulang: insiden")
+            self._notify(session, ticket, "admins", "incident")
+            self._notify(session, ticket, "admins", "card")
+        return await self.get(ticket_id)
+
+    async def revoke_link(self, *, ticket_id: int, version: int, actor: Actor) -> Ticket:
+        """An admin cancels the link before it is opened; the ticket waits for a re-issue.
+
+        The caller deletes the ciphertext from the store first (atomically, so a reveal and a
+        revoke cannot both win) and calls this only when that succeeded.
+        """
+        async with self._sessions.begin() as session:
+            ticket, now = await self._move(session, ticket_id, version, Move.REVOKE_LINK, actor)
+            link = ticket.latest_link
+            if link is not None and link.opened_at is None:
+                link.revoked_at, link.revoked_by = now, actor.name
+            self._link_died(session, ticket, actor, now, "link_dibatalkan")
+            self._audit(session, ticket, actor, "link_revoked")
+            self._notify(session, ticket, "requester", "link_revoked")
+            self._notify(session, ticket, "admins", "card")
+        return await self.get(ticket_id)
+
+    async def expire_links(self) -> list[Ticket]:
+        """The sweep: links that expired unopened send their tickets back for a re-issue.
+
+        Safe with several workers: each ticket moves once (version-checked), the loser skips.
+        """
+        now = self._now()
+        async with self._sessions() as session:
+            due = (
+                await session.execute(
+                    select(Ticket.id, Ticket.version)
+                    .join(CredentialLink, CredentialLink.ticket_id == Ticket.id)
+                    .where(
+                        Ticket.state == S.DELIVERED,
+                        CredentialLink.expires_at <= now,
+                        CredentialLink.opened_at.is_(None),
+                        CredentialLink.revoked_at.is_(None),
+                        CredentialLink.expired_at.is_(None),
+                    )
+                )
+            ).all()
+        expired = []
+        for ticket_id, version in due:
+            try:
+                async with self._sessions.begin() as session:
+                    ticket, at = await self._move(
+                        session, ticket_id, version, Move.EXPIRE_LINK, SYSTEM
+                    )
+                    link = ticket.latest_link
+                    if link is not None:
+                        link.expired_at = at
+                    self._link_died(session, ticket, SYSTEM, at, "link_kedaluwarsa")
+                    self._audit(session, ticket, SYSTEM, "link_expired")
+                    self._notify(session, ticket, "requester", "link_expired")
+                    self._notify(session, ticket, "admins", "link_expired")
+                    self._notify(session, ticket, "admins", "card")
+            except (StaleMove, IllegalMove):
+                continue  # another worker, or the requester opened it just now
+            expired.append(await self.get(ticket_id))
+        return expired
+
+    async def remind_unconfirmed(self, *, every: timedelta, at_most: int) -> list[Ticket]:
+        """Remind requesters who opened the result but did not confirm the login; each
+        reminder is claimed by one conditional UPDATE, so two workers never both send it."""
+        now = self._now()
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Ticket.id, Ticket.state_since, Ticket.confirm_reminders).where(
+                        Ticket.state == S.RECEIVED,
+                        Ticket.confirmed_at.is_(None),
+                        Ticket.outcome.is_(None),
+                        Ticket.confirm_reminders < at_most,
+                    )
+                )
+            ).all()
+        reminded = []
+        for ticket_id, since, sent in rows:
+            if since + every * (sent + 1) > now:
+                continue
+            async with self._sessions.begin() as session:
+                claimed = await session.execute(
+                    update(Ticket)
+                    .where(
+                        Ticket.id == ticket_id,
+                        Ticket.state == S.RECEIVED,
+                        Ticket.confirmed_at.is_(None),
+                        Ticket.confirm_reminders == sent,
+                    )
+                    .values(confirm_reminders=sent + 1)
+                    .execution_options(synchronize_session=False)
+                )
+                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+                ticket = await self._load(session, ticket_id)
+                self._audit(session, ticket, SYSTEM, "confirm_reminder", number=sent + 1)
+                self._notify(session, ticket, "requester", "confirm_reminder")
+            reminded.append(ticket)
+        return reminded
+
+    async def close_unconfirmed(self, *, after: timedelta) -> list[Ticket]:
+        """Opened long ago and never confirmed: the ticket goes to the archive anyway."""
+        now = self._now()
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Ticket.id, Ticket.version).where(
+                        Ticket.state == S.RECEIVED,
+                        Ticket.outcome.is_(None),
+                        Ticket.state_since <= now - after,
+                    )
+                )
+            ).all()
+        closed = []
+        for ticket_id, version in rows:
+            try:
+                async with self._sessions.begin() as session:
+                    ticket, at = await self._move(
+                        session, ticket_id, version, Move.CLOSE_UNCONFIRMED, SYSTEM
+                    )
+                    ticket.outcome = Outcome.COMPLETED
+                    ticket.closed_at = at
+                    self._notify(session, ticket, "requester", "closed_unconfirmed")
+                    self._notify(session, ticket, "admins", "card")
+            except (StaleMove, IllegalMove):
+                continue
+            closed.append(await self.get(ticket_id))
+        return closed
+
+    async def link_viewed(self, link_hash: str) -> None:
+        """The page was fetched (a person or a preview bot); the secret was not touched."""
+        async with self._sessions.begin() as session:
+            link = await self._link(session, link_hash)
+            if link is None:
+                return
+            link.views += 1
+            if link.first_viewed_at is None:
+                link.first_viewed_at = self._now()
+                ticket = await self._load(session, link.ticket_id)
+                self._audit(session, ticket, SYSTEM, "link_opened", link=link_hash[:12])
+
+    async def reveal_refused(self, link_hash: str, reason: str) -> None:
+        """Record a refused reveal on the link's ticket (unknown links are not recorded)."""
+        async with self._sessions.begin() as session:
+            link = await self._link(session, link_hash)
+            if link is None:
+                return
+            link.refusals += 1
+            ticket = await self._load(session, link.ticket_id)
+            self._audit(
+                session, ticket, SYSTEM, "reveal_refused", reason=reason, link=link_hash[:12]
+            )
+
     async def link_status(self, link_hash: str) -> CredentialLink | None:
         async with self._sessions() as session:
-            return (
-                await session.execute(
-                    select(CredentialLink).where(CredentialLink.link_hash == link_hash)
-                )
-            ).scalar_one_or_none()
+            return await self._link(session, link_hash)
 
     # ---- cancel and archive (step 9) -----------------------------------------------------------
 
@@ -436,6 +651,8 @@ class TicketService:
     ) -> Ticket:
         async with self._sessions.begin() as session:
             ticket = await self._load(session, ticket_id)
+            if ticket.state == S.RECEIVED and ticket.outcome is None:
+                raise IllegalMove(f"Tiket {ticket.number} menunggu konfirmasi pemohon.", ticket)
             ticket, now = await self._move(
                 session, ticket_id, ticket.version, Move.ARCHIVE, SYSTEM, path=archive_path
             )
@@ -511,6 +728,22 @@ class TicketService:
         if ticket is None:
             raise TicketNotFound("Tiket tidak ditemukan.")
         return ticket
+
+    @staticmethod
+    async def _link(session: AsyncSession, link_hash: str) -> CredentialLink | None:
+        return (
+            await session.execute(
+                select(CredentialLink).where(CredentialLink.link_hash == link_hash)
+            )
+        ).scalar_one_or_none()
+
+    def _link_died(
+        self, session: AsyncSession, ticket: Ticket, actor: Actor, at: datetime, outcome: str
+    ) -> None:
+        """Step 8 ends without the requester; step 6 opens again for anyone to re-issue."""
+        self._finish(session, ticket, Step.DELIVER_RESULT, actor, at, outcome)
+        ticket.result_admin_id = ticket.result_admin_name = None
+        self._open(session, ticket, Step.RESET_IN_SPSE, at, note=f"kirim ulang: {outcome}")
 
     @staticmethod
     def _requester_actor(ticket: Ticket) -> Actor:

@@ -1,4 +1,4 @@
-"""The store port every implementation honours (TTL, atomic get-and-delete, locks)."""
+"""The store port every implementation honours (TTL, atomic get-and-delete, counters, locks)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,13 @@ class Store(Protocol):
 
     async def delete(self, key: str) -> None:
         """Remove the key if present."""
+
+    async def incr(self, key: str, ttl: timedelta) -> int:
+        """Atomically add 1 to an integer counter and return the new value.
+
+        An absent or expired counter starts at 1 and expires `ttl` later; later increments
+        do not move that expiry (a fixed window). The count is kept as ASCII digits.
+        """
 
     def lock(self, name: str, timeout: timedelta) -> AbstractAsyncContextManager[None]:
         """Mutual exclusion on `name`; released after `timeout` even if the holder died."""

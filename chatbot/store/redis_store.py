@@ -8,6 +8,16 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 
+# INCR, then give the counter its window's expiry only if it has none (a new counter, or a
+# value stored without one); later increments leave the expiry alone. One round trip, atomic.
+_INCR_FIXED_WINDOW = """
+local count = redis.call('INCR', KEYS[1])
+if redis.call('PTTL', KEYS[1]) == -1 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return count
+"""
+
 
 def _as_bytes(value: bytes | str | None) -> bytes | None:
     return value.encode() if isinstance(value, str) else value
@@ -17,6 +27,7 @@ class RedisStore:
     def __init__(self, url: str, prefix: str = "chatbot:") -> None:
         self._redis: Redis = Redis.from_url(url, decode_responses=False)
         self._prefix = prefix
+        self._incr = self._redis.register_script(_INCR_FIXED_WINDOW)
 
     def _k(self, key: str) -> str:
         return self._prefix + key
@@ -37,6 +48,10 @@ class RedisStore:
 
     async def delete(self, key: str) -> None:
         await self._redis.delete(self._k(key))
+
+    async def incr(self, key: str, ttl: timedelta) -> int:
+        milliseconds = max(1, ttl // timedelta(milliseconds=1))
+        return int(await self._incr(keys=[self._k(key)], args=[milliseconds]))
 
     @asynccontextmanager
     async def lock(self, name: str, timeout: timedelta) -> AsyncIterator[None]:

@@ -12,7 +12,20 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from weakref import WeakValueDictionary
 
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    LargeBinary,
+    Text,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -77,6 +90,40 @@ class SqlStore:
     async def delete(self, key: str) -> None:
         async with self._sessions.begin() as session:
             await session.execute(delete(KeyValueEntry).where(KeyValueEntry.key == key))
+
+    @staticmethod
+    def _plus_one(dialect: str) -> ColumnElement[bytes]:
+        """The stored ASCII count plus one, as ASCII again, in the dialect's own terms."""
+        if dialect == "postgresql":
+            count = cast(func.convert_from(KeyValueEntry.value, "UTF8"), BigInteger) + 1
+            return func.convert_to(cast(count, Text), "UTF8", type_=LargeBinary)
+        # SQLite reads a BLOB as text when casting it to a number, and back.
+        return cast(cast(KeyValueEntry.value, Integer) + 1, LargeBinary)
+
+    async def incr(self, key: str, ttl: timedelta) -> int:
+        now = utcnow()
+        one = literal(b"1", LargeBinary)
+        new_expiry = literal(now + ttl, KeyValueEntry.expires_at.type)
+        expired = KeyValueEntry.expires_at <= now
+        async with self._sessions.begin() as session:
+            dialect = session.get_bind().dialect.name
+            insert = self._insert(session).values(key=key, value=b"1", expires_at=now + ttl)
+            # One statement: a new key starts at 1; a live one counts on and keeps its
+            # expiry; an expired one starts again at 1 with a fresh window. A value stored
+            # without expiry counts on and gets the window's expiry, as on Redis.
+            result = await session.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[KeyValueEntry.key],
+                    set_={
+                        "value": case((expired, one), else_=self._plus_one(dialect)),
+                        "expires_at": case(
+                            (or_(KeyValueEntry.expires_at.is_(None), expired), new_expiry),
+                            else_=KeyValueEntry.expires_at,
+                        ),
+                    },
+                ).returning(KeyValueEntry.value)
+            )
+            return int(result.scalar_one())
 
     @asynccontextmanager
     async def lock(self, name: str, timeout: timedelta) -> AsyncIterator[None]:

@@ -81,12 +81,12 @@ class Harness:
         self.channel = TelegramChannel(self.app)
         await self.channel.start(polling=True)
         web = create_web_app(
-            vault=self.app.services.vault,
-            tickets=self.app.services.tickets,
-            on_revealed=self.app.on_revealed,
+            self.app.services,
+            messenger=self.channel.messenger,
             readiness=self.app.ready,
-            zone=self.app.settings.zone,
             public_url=self.settings.public_url,
+            bot_token=TOKEN,
+            require_webapp=self.settings.webapp_binding,
         )
         self.web = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=web), base_url=self.settings.public_url
@@ -198,11 +198,11 @@ class Harness:
         raise AssertionError(f"no one-time link in chat {chat}: {self.texts(chat)}")
 
     async def reveal(self, link_id: str, key: str) -> httpx.Response:
-        """Press Tampilkan as the page's script does; wait for the archive it triggers."""
+        """Press Tampilkan as the page's script does; deliver the receipt it causes."""
         response = await self.web.post(
             f"/s/{link_id}/reveal", json={"key_hash": key_hash(unb64url(key))}
         )
-        await self.app.settle()
+        await self.channel.sender.flush()
         return response
 
     @staticmethod

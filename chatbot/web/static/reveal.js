@@ -76,6 +76,24 @@
     return { linkId: linkId, path: path, key: key, keyText: match ? match[0] : "", mangled: mangled };
   }
 
+  // Opened as a Telegram Web App, the client appends "?tgWebAppData=..." (signed init data)
+  // after our key in the #fragment; the server checks it belongs to the requester.
+  function initData() {
+    var hash = location.hash ? location.hash.slice(1) : "";
+    var at = hash.indexOf("?");
+    if (at < 0) {
+      at = hash.indexOf("&");
+    }
+    if (at < 0) {
+      return "";
+    }
+    try {
+      return new URLSearchParams(hash.slice(at + 1)).get("tgWebAppData") || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
   function setUrl(path, fragment) {
     try {
       history.replaceState(null, "", path + (fragment ? "#" + fragment : ""));
@@ -166,12 +184,16 @@
     }
     var digest = new Uint8Array(await subtle.digest("SHA-256", where.key));
     var keyHash = hex(digest.slice(0, 16));
+    var body = { key_hash: keyHash };
+    if (where.initData) {
+      body.init_data = where.initData;
+    }
     var response;
     try {
       response = await fetch(encodeURIComponent(where.linkId) + "/reveal", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ key_hash: keyHash }),
+        body: JSON.stringify(body),
         cache: "no-store",
         credentials: "omit",
         // The page says no-referrer; that would make the browser send "Origin: null".
@@ -194,7 +216,7 @@
         ? data.error
         : "Terjadi kesalahan (" + response.status + "). Coba lagi beberapa saat lagi.";
       showMessage(text);
-      if (response.status >= 500) {
+      if (response.status >= 500 || response.status === 429) {
         button.textContent = "Tampilkan";
         button.disabled = false;
       } else {
@@ -226,6 +248,7 @@
   }
 
   var where = parseLocation();
+  where.initData = initData();
   if (where.mangled && where.key) {
     setUrl(where.path, where.keyText);
   }

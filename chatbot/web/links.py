@@ -1,0 +1,192 @@
+"""The requester's one-time link (SOP step 8).
+
+`GET /s/{link_id}` only shows a page; it never consumes the link, so link-preview fetchers
+(Telegram, WhatsApp, mail scanners) cannot burn it. The page's script reads the key from the
+#fragment, which the browser never sends here, and proves it holds the key with a deliberate
+`POST /s/{link_id}/reveal` carrying only the key's hash. The answer is ciphertext, decrypted
+in the browser. Neither the link id nor the key is ever logged; every refusal is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from chatbot.conversations.context import Services
+from chatbot.conversations.texts import clock
+from chatbot.db.models import CredentialLink, utcnow
+from chatbot.services.credentials import RevealRefused, link_hash
+from chatbot.services.webapp_auth import WebAppUser
+from chatbot.web.guards import (
+    CLIENT_LIMIT,
+    TARGET_LIMIT,
+    TEXT_BAD_REQUEST,
+    TEXT_UNAVAILABLE,
+    TEXT_WRONG_USER,
+    Guard,
+    client_address,
+    error,
+    read_json,
+    telegram_user,
+)
+from chatbot.web.pages import REVEAL_BODY, closed_page, page
+
+log = logging.getLogger(__name__)
+
+# 16 random bytes in base64url, as CredentialVault.issue makes them.
+LINK_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
+KEY_HASH = re.compile(r"^[0-9a-fA-F]{32}$")
+
+TEXT_NOT_FOUND = "Link tidak ditemukan"
+TEXT_REVOKED = "Link dibatalkan"
+TEXT_EXPIRED = "Link kedaluwarsa, minta admin mengirim ulang"
+TEXT_GONE = "Link sudah dibuka atau kedaluwarsa"
+TEXT_BAD_KEY = (
+    "Link tidak lengkap. Salin seluruh link dari pesan, termasuk bagian setelah tanda #, "
+    "lalu buka lagi."
+)
+
+
+class LinkPages:
+    def __init__(
+        self,
+        services: Services,
+        guard: Guard,
+        *,
+        bot_token: str | None,
+        require_webapp: bool,
+    ) -> None:
+        self._services = services
+        self._guard = guard
+        self._bot_token = bot_token
+        self._require_webapp = require_webapp
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/s/{link_id}", self.page, methods=["GET"]),
+            Route("/s/{link_id}/reveal", self.reveal, methods=["POST"]),
+        ]
+
+    def _closed(self, link: CredentialLink | None, now: datetime) -> tuple[int, str] | None:
+        """Why the link can no longer be opened (status code, Indonesian text); None if it can."""
+        if link is None:
+            return 404, TEXT_NOT_FOUND
+        if link.opened_at is not None:
+            return 410, f"Link ini sudah dibuka pada {clock(link.opened_at, self._services.zone)}"
+        if link.revoked_at is not None:
+            return 410, TEXT_REVOKED
+        if link.expired_at is not None or link.expires_at <= now:
+            return 410, TEXT_EXPIRED
+        return None
+
+    async def page(self, request: Request) -> Response:
+        # A chat app may have turned "#" into "%23": the key then arrives in the path. Ignore
+        # it here (the page's script repairs the URL); never log it.
+        link_id = str(request.path_params["link_id"]).split("#", 1)[0]
+        if not LINK_ID.fullmatch(link_id):
+            return closed_page(TEXT_NOT_FOUND, "Periksa kembali link yang Anda terima.", 404)
+        tickets = self._services.tickets
+        try:
+            if not await self._guard.hit_page(request):
+                return closed_page("Terlalu banyak permintaan", "Tunggu sebentar.", 429)
+            hashed = link_hash(link_id)
+            link = await tickets.link_status(hashed)
+            if link is not None and self._closed(link, utcnow()) is None:
+                await tickets.link_viewed(hashed)
+        except Exception as exc:
+            log.error("link page: lookup failed: %s", type(exc).__name__)
+            return closed_page("Layanan sedang bermasalah", TEXT_UNAVAILABLE, 503)
+        closed = self._closed(link, utcnow())
+        if closed is not None:
+            status_code, text = closed
+            if status_code == 404:
+                return closed_page(text, "Periksa kembali link yang Anda terima.", 404)
+            return closed_page("Link tidak bisa dibuka", text + ".", status_code)
+        return page("Hasil permintaan Anda", REVEAL_BODY, script="reveal.js")
+
+    async def reveal(self, request: Request) -> Response:
+        refused = self._guard.bad_origin(request)
+        if refused is not None:
+            return refused
+        link_id = str(request.path_params["link_id"])
+        if not LINK_ID.fullmatch(link_id):
+            return error(404, TEXT_NOT_FOUND)
+        hashed = link_hash(link_id)
+        tickets = self._services.tickets
+        try:
+            limited = await self._guard.limited(
+                (f"reveal-client:{client_address(request)}", CLIENT_LIMIT),
+                (f"reveal-link:{hashed}", TARGET_LIMIT),
+            )
+            if limited is not None:
+                await tickets.reveal_refused(hashed, "rate_limited")
+                return limited
+            data = await read_json(request)
+            presented = data.get("key_hash") if data else None
+            if data is None or not isinstance(presented, str) or not KEY_HASH.fullmatch(presented):
+                await tickets.reveal_refused(hashed, "bad_request")
+                return error(400, TEXT_BAD_REQUEST)
+            link = await tickets.link_status(hashed)
+            # The database has the last word on revoked or expired links, even while the
+            # store still holds the ciphertext.
+            closed = self._closed(link, utcnow())
+            if closed is not None:
+                if link is not None:
+                    await tickets.reveal_refused(hashed, _reason(link))
+                return error(*closed)
+            assert link is not None
+            wrong_user = await self._check_user(data, link)
+            if wrong_user is not None:
+                return wrong_user
+            try:
+                sealed = await self._services.vault.reveal(link_id, presented.lower())
+            except RevealRefused as no:
+                await tickets.reveal_refused(hashed, no.reason)
+                if no.reason == "bad_key":
+                    return error(403, TEXT_BAD_KEY)
+                closed = self._closed(await tickets.link_status(hashed), utcnow())
+                return error(*(closed or (410, TEXT_GONE)))
+        except Exception as exc:
+            # Exception texts may quote the store key, which holds the link id: keep them out.
+            log.error("reveal failed: %s", type(exc).__name__)
+            return error(503, TEXT_UNAVAILABLE)
+
+        # The ciphertext is gone from the store now: whatever happens below, the requester
+        # must get it.
+        response = JSONResponse(
+            {"ciphertext": sealed.ciphertext, "iv": sealed.iv, "aad": sealed.aad}
+        )
+        try:
+            await tickets.mark_received(link_hash=hashed)
+        except Exception as exc:
+            log.error("revealed ticket %s not marked received: %s", sealed.aad, type(exc).__name__)
+        return response
+
+    async def _check_user(self, data: dict[str, object], link: CredentialLink) -> Response | None:
+        """With Web App init data (required by WEBAPP_BINDING), only the requester may reveal."""
+        user = telegram_user(data, self._bot_token, required=self._require_webapp)
+        if user is None:
+            return None
+        tickets = self._services.tickets
+        if not isinstance(user, WebAppUser):
+            await tickets.reveal_refused(link.link_hash, "webapp_invalid")
+            return user
+        ticket = await tickets.get(link.ticket_id)
+        requester = ticket.requester
+        if requester.channel != "telegram" or requester.platform_user_id != str(user.id):
+            await tickets.reveal_refused(link.link_hash, "wrong_user")
+            return error(403, TEXT_WRONG_USER)
+        return None
+
+
+def _reason(link: CredentialLink) -> str:
+    if link.opened_at is not None:
+        return "already_opened"
+    if link.revoked_at is not None:
+        return "revoked"
+    return "expired"
