@@ -14,10 +14,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from chatbot.conversations.context import Services
+from chatbot.conversations.state import DialogStates
 from chatbot.db.engine import create_engine, create_sessionmaker
 from chatbot.db.migrate import upgrade
 from chatbot.db.models import Base
+from chatbot.services.archive import Archiver
+from chatbot.services.credentials import CredentialVault
 from chatbot.services.documents import DocumentStore
+from chatbot.services.forms import AdminForms
 from chatbot.services.tickets import TicketService
 from chatbot.settings import Settings, load_settings
 from chatbot.store import Store
@@ -114,3 +119,30 @@ def files(settings: Settings) -> DocumentStore:
 @pytest.fixture
 def tickets(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> TicketService:
     return TicketService(sessions, settings.zone)
+
+
+@pytest.fixture
+def vault(store: Store, settings: Settings) -> CredentialVault:
+    return CredentialVault(store, settings.public_url, settings.credential_link_ttl)
+
+
+@pytest.fixture
+def services(
+    tickets: TicketService,
+    files: DocumentStore,
+    vault: CredentialVault,
+    store: Store,
+    settings: Settings,
+) -> Services:
+    """What the dialogs and the web app use, on the backends under test."""
+    return Services(
+        tickets=tickets,
+        files=files,
+        vault=vault,
+        archiver=Archiver(tickets, settings.storage_dir, settings.zone),
+        store=store,
+        dialogs=DialogStates(store),
+        zone=settings.zone,
+        forms=AdminForms(store, settings.public_url, settings.admin_form_ttl),
+        https_links=settings.public_url.startswith("https://"),
+    )

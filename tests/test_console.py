@@ -18,6 +18,7 @@ from chatbot.channels.console import ConsoleSession, plain, run_console
 from chatbot.conversations.state import DialogStates
 from chatbot.services.credentials import CredentialVault, key_hash, open_sealed, unb64url
 from chatbot.services.enums import TicketState
+from chatbot.services.forms import AdminForms
 from chatbot.settings import Settings
 from chatbot.store import Store
 from tests.factories import NIP, pdf_bytes, png_bytes
@@ -41,6 +42,7 @@ async def app(settings: Settings, engine: AsyncEngine, store: Store) -> AsyncIte
         store=store,
         dialogs=DialogStates(store),
         vault=CredentialVault(store, settings.public_url, settings.credential_link_ttl),
+        forms=AdminForms(store, settings.public_url, settings.admin_form_ttl),
     )
     yield replace(app, store=store, services=services)
     await app.engine.dispose()

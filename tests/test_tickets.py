@@ -32,7 +32,7 @@ async def test_submit_records_step_one_and_opens_the_completeness_check(
     assert [(d.kind, d.page) for d in ticket.documents] == [("letter", 1), ("sk", 1), ("sk", 2)]
 
 
-async def test_full_happy_path_reaches_delivered_with_every_step_recorded(
+async def test_full_happy_path_reaches_the_confirmation_with_every_step_recorded(
     tickets: TicketService, files: DocumentStore
 ) -> None:
     ticket = await submitted_ticket(tickets, files, RequestType.BOTH)
@@ -49,7 +49,8 @@ async def test_full_happy_path_reaches_delivered_with_every_step_recorded(
     assert ticket.state == TicketState.DELIVERED
     ticket = await tickets.mark_received(link_hash="ab" * 32)
     assert ticket is not None
-    assert ticket.outcome == Outcome.COMPLETED
+    assert ticket.state == TicketState.RECEIVED
+    assert ticket.outcome is None  # not closed until the requester confirms the login
     steps = [(s.step, s.outcome, s.actor_name) for s in ticket.steps]
     assert steps == [
         (Step.SUBMIT, "diajukan", "Budi Santoso"),
@@ -60,6 +61,11 @@ async def test_full_happy_path_reaches_delivered_with_every_step_recorded(
     ]
     assert all(s.finished_at is not None for s in ticket.steps)
     assert await tickets.mark_received(link_hash="ab" * 32) is None
+    ticket = await tickets.confirm_login(
+        ticket_id=ticket.id, channel="telegram", chat_id="1001", actor=REQUESTER
+    )
+    assert ticket.outcome == Outcome.COMPLETED
+    assert ticket.confirmed_at is not None
 
 
 async def test_incomplete_then_supplemented_returns_to_the_completeness_check(

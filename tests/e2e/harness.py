@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
 
 from chatbot.app import App, create_app
 from chatbot.channels.telegram import TelegramChannel
@@ -75,12 +76,13 @@ class Harness:
     app: App = field(init=False)
     channel: TelegramChannel = field(init=False)
     web: httpx.AsyncClient = field(init=False)
+    web_app: Starlette = field(init=False)  # for a live server (browser tests)
 
     async def start(self) -> None:
         self.app = await create_app(self.settings)
         self.channel = TelegramChannel(self.app)
         await self.channel.start(polling=True)
-        web = create_web_app(
+        self.web_app = web = create_web_app(
             self.app.services,
             messenger=self.channel.messenger,
             readiness=self.app.ready,

@@ -31,7 +31,11 @@ async def test_reset_password_from_start_to_archive(bot: Harness) -> None:
     answer = await bot.press(ADMIN, "Kirim hasil", chat=GROUP, message=bot.card())
     assert "chat pribadi" in answer["text"]
     assert "Hasil sedang diisi oleh Sari" in bot.card().content
-    assert f"Tiket {number}" in bot.texts(ADMIN)[-2]
+    assert f"Tiket {number}" in bot.texts(ADMIN)[-3]
+    # The safe way first: a single-use form link on a button; typing here is the fallback.
+    offer = bot.fake.chat_messages(ADMIN)[-2]
+    assert offer.buttons() == ["📝 Buka formulir hasil"]
+    assert offer.inline_keyboard[0][0]["url"].startswith("https://bot.example.go.id/f/")
 
     typed = await bot.say(ADMIN, PASSWORD)
     assert typed.deleted is False  # the bot's confirmation, not the admin's message
@@ -47,6 +51,9 @@ async def test_reset_password_from_start_to_archive(bot: Harness) -> None:
     assert "ganti password" in link_message.content
     _url, link_id, key = bot.link_in(REQUESTER)
     assert "link hasil dikirim" in bot.card().content.lower()
+    assert "Link: terkirim" in bot.card().content
+    assert link_id not in bot.card().content and key not in bot.card().content
+    assert bot.card().buttons() == ["🚫 Batalkan link"]
 
     # Opening the page (as a link preview would) does not burn it.
     for _ in range(5):
@@ -61,7 +68,16 @@ async def test_reset_password_from_start_to_archive(bot: Harness) -> None:
     assert again.status_code == 410
     assert "sudah dibuka" in (await bot.web.get(f"/s/{link_id}")).text
 
-    # Step 8 done and step 9 archived: the ticket, its files and the manifest.
+    # Step 8's output: the requester gets a receipt, the group sees the link was opened.
+    receipt = bot.last(REQUESTER)
+    assert "dibuka pukul" in receipt.content and "WIB" in receipt.content
+    assert receipt.buttons() == ["✅ Sudah login & ganti password", "🚨 Bukan saya"]
+    assert "Link: dibuka" in bot.card().content
+    assert "menunggu konfirmasi login" in bot.card().content.lower()
+    await bot.press(REQUESTER, "Sudah login", message=receipt)
+    assert "selesai dan diarsipkan" in bot.last(REQUESTER).content
+
+    # Step 9 archived: the ticket, its files and the manifest.
     ticket = await bot.app.services.tickets.find_by_number(number)
     assert ticket is not None and ticket.state == TicketState.ARCHIVED
     archive = Path(bot.settings.storage_dir) / str(ticket.archive_path)
@@ -72,6 +88,7 @@ async def test_reset_password_from_start_to_archive(bot: Harness) -> None:
     assert all(len(d["sha256"]) == 64 for d in manifest["documents"])
     await bot.channel.sender.flush()
     assert "diarsipkan" in bot.card().content.lower()
+    assert "Pemohon sudah login" in bot.card().content
     assert bot.card().buttons() == []
 
     # The status shows the end.
