@@ -5,23 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import sys
 
+from chatbot.logs import configure_logging
 from chatbot.settings import Settings, SettingsError, load_settings
-
-
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # These log request URLs (Bot API URLs hold the token) or SQL parameters (which hold
-    # store keys) at INFO/DEBUG: keep them quiet whatever LOG_LEVEL says.
-    # python-telegram-bot logs the token URL and every call's parameters (link keys, the
-    # admin's password message) at DEBUG.
-    for noisy in ("httpx", "httpcore", "aiosqlite", "sqlalchemy.engine", "asyncpg", "telegram"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 async def _db_upgrade(settings: Settings) -> None:
@@ -70,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"chatbot: {error}", file=sys.stderr)
         return 2
-    _configure_logging(settings)
+    configure_logging(settings.log_level)
     if args.command == "db":
         asyncio.run(_db_upgrade(settings))
         print("database is up to date")

@@ -87,4 +87,5 @@ class Handover:
             log.exception("recording the hand-over of ticket %s failed", number)
             await services.vault.revoke(link.link_id)
             return Handed(False, t.result_failed("gangguan penyimpanan data"), retry=True)
+        log.info("ticket %s: result handed over by %s; link expires %s", number, actor.id, expires)
         return Handed(True, t.result_sent(number, expires))

@@ -112,13 +112,15 @@ class OutboxSender:
             )
             await self._messenger.send(str(message.chat_id), reply)
             await self._outbox.mark_sent(message.id)
-        elif message.kind in _REQUESTER_TEXTS or message.kind in _CONFIRM_TEXTS:
-            await self._messenger.send(str(message.chat_id), self._requester_reply(message, ticket))
-            await self._outbox.mark_sent(message.id)
-        elif message.kind in ("incident", "link_expired") and message.audience == "admins":
+        elif message.audience == "admins" and message.kind in ("incident", "link_expired"):
             await self._messenger.send(
                 admin_chat, self._alert(message.kind, ticket), reply_to=ticket.admin_message_id
             )
+            await self._outbox.mark_sent(message.id)
+        elif message.audience == "requester" and (
+            message.kind in _REQUESTER_TEXTS or message.kind in _CONFIRM_TEXTS
+        ):
+            await self._messenger.send(str(message.chat_id), self._requester_reply(message, ticket))
             await self._outbox.mark_sent(message.id)
         else:
             log.error("outbox %s has unknown kind %s", message.id, message.kind)

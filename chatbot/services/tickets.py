@@ -571,6 +571,7 @@ class TicketService:
                 ticket = await self._load(session, ticket_id)
                 self._audit(session, ticket, SYSTEM, "confirm_reminder", number=sent + 1)
                 self._notify(session, ticket, "requester", "confirm_reminder")
+                self._notify(session, ticket, "admins", "card")
             reminded.append(ticket)
         return reminded
 

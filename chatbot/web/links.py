@@ -161,6 +161,7 @@ class LinkPages:
         response = JSONResponse(
             {"ciphertext": sealed.ciphertext, "iv": sealed.iv, "aad": sealed.aad}
         )
+        log.info("ticket %s: one-time link revealed", sealed.aad)
         try:
             await tickets.mark_received(link_hash=hashed)
         except Exception as exc:
