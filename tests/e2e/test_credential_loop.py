@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, text
 
-from chatbot.db.models import AuditEvent, Base, CredentialLink, Ticket, utcnow
+from chatbot.db.models import AuditEvent, Base, CredentialLink, Ticket
 from chatbot.logs import configure_logging
 from chatbot.runner import deadlines
 from chatbot.services.enums import TicketState
