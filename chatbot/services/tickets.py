@@ -452,7 +452,7 @@ class TicketService:
     async def report_incident(
         self, *, ticket_id: int, channel: str, chat_id: str, actor: Actor
     ) -> Ticket:
-        """ "Bukan saya": someone else opened the link. Back to step 6: reset again."""
+        """The requester's "Bukan saya": someone else opened the link. Back to step 6."""
         async with self._sessions.begin() as session:
             ticket = await self._load(session, ticket_id)
             self._check_owner(ticket, channel, chat_id)
@@ -463,16 +463,12 @@ class TicketService:
                     ticket,
                 )
             link = ticket.latest_link
-            ticket, now = await self._move(session, ticket_id, ticket.version, Move.INCIDENT, actor)
+            opened = link.opened_at.isoformat() if link and link.opened_at else None
+            ticket, now = await self._move(
+                session, ticket_id, ticket.version, Move.INCIDENT, actor, opened_at=opened
+            )
             ticket.incidents += 1
             ticket.result_admin_id = ticket.result_admin_name = None
-            self._audit(
-                session,
-                ticket,
-                actor,
-                "incident",
-                opened_at=link.opened_at.isoformat() if link and link.opened_at else None,
-            )
             self._open(session, ticket, Step.RESET_IN_SPSE, now, note="reset ulang: insiden")
             self._notify(session, ticket, "admins", "incident")
             self._notify(session, ticket, "admins", "card")
