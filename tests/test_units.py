@@ -38,6 +38,9 @@ from tests.factories import JPEG_1PX, pdf_bytes, png_bytes
         ({"TIMEZONE": "Asia/Magelang"}, "setting TIMEZONE: unknown time zone"),
         ({"PUBLIC_URL": "bot.example"}, "setting PUBLIC_URL"),
         ({"WEB_PORT": "99999"}, "setting WEB_PORT"),
+        ({"ADMIN_FORM_TTL": "1d"}, "setting ADMIN_FORM_TTL: must be between 2m and 2h"),
+        ({"CONFIRM_MAX_REMINDERS": "-1"}, "setting CONFIRM_MAX_REMINDERS"),
+        ({"WEBAPP_BINDING": "true"}, "WEBAPP_BINDING needs an https:// PUBLIC_URL"),
     ],
 )
 def test_a_bad_setting_is_named_in_one_line(
@@ -59,6 +62,42 @@ def test_settings_accept_what_operators_write(monkeypatch: pytest.MonkeyPatch) -
     assert settings.telegram_admin_user_ids == {11, 22, 33}
     assert settings.credential_link_ttl == timedelta(minutes=90)
     assert settings.database_url == "postgresql+asyncpg://bot@db/spse"
+
+
+def test_a_one_time_link_lives_two_hours_unless_told_otherwise() -> None:
+    settings = load_settings(_env_file=None)
+    assert settings.credential_link_ttl == timedelta(hours=2)
+    assert settings.admin_form_ttl == timedelta(minutes=15)
+
+
+def test_generated_passwords_are_strong_and_pass_the_check() -> None:
+    from chatbot.services import passwords
+
+    made = {passwords.generate() for _ in range(200)}
+    assert len(made) == 200  # random, not a fixed pattern
+    for password in made:
+        assert len(password) == 14 and passwords.problem(password) is None
+        assert any(c.isupper() for c in password) and any(c.islower() for c in password)
+        assert any(c.isdigit() for c in password)
+        assert any(c in passwords.SYMBOLS for c in password)
+        assert not set(password) & set("0O1lI ")
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("Ab3", "minimal 8"),
+        ("x" * 60 + "A1" + "y" * 10, "maksimal 64"),
+        ("Spse 2026x", "spasi"),
+        ("passwordsaja", "huruf dan angka"),
+        ("1234567890", "huruf dan angka"),
+    ],
+)
+def test_a_password_spse_would_refuse_is_named(typed: str, reason: str) -> None:
+    from chatbot.services import passwords
+
+    problem = passwords.problem(typed)
+    assert problem is not None and reason in problem
 
 
 def test_the_cli_stops_with_the_settings_line(
