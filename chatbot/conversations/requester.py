@@ -509,7 +509,16 @@ def _ticket_status(ctx: Context, ticket: Ticket) -> Reply:
         buttons.append(
             Button(t.CANCEL_TICKET, RequesterPayload(RequesterAction.CANCEL, ticket.id).encode())
         )
-    return Reply("\n".join(lines), buttons=(tuple(buttons),) if buttons else ())
+    rows = [tuple(buttons)] if buttons else []
+    if ticket.state == TicketState.RECEIVED and ticket.outcome is None:
+        # The receipt may have scrolled away: the status offers its two answers again.
+        confirm = t.CONFIRM_LOGIN if ticket.request_type.needs_password else t.CONFIRM_LOGIN_USER_ID
+        for label, action in (
+            (confirm, RequesterAction.CONFIRM_LOGIN),
+            (t.NOT_ME, RequesterAction.NOT_ME),
+        ):
+            rows.append((Button(label, RequesterPayload(action, ticket.id).encode()),))
+    return Reply("\n".join(lines), buttons=tuple(rows))
 
 
 async def _ticket_button(

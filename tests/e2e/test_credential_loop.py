@@ -190,3 +190,15 @@ async def test_a_whole_delivery_at_debug_level_leaks_neither_password_nor_key(
             dump = repr(rows)
             for secret in ("Bocor-Tidak-2026", key, link_id):
                 assert secret not in dump, table.name
+
+
+async def test_the_status_offers_the_confirmation_while_it_is_awaited(bot: Harness) -> None:
+    link_id, key = await hand_over(bot)
+    await bot.reveal(link_id, key)
+
+    status = await bot.say(REQUESTER, "/status")
+
+    assert "menunggu konfirmasi" in status.content
+    assert status.buttons() == ["✅ Sudah login & ganti password", "🚨 Bukan saya"]
+    await bot.press(REQUESTER, "Sudah login", message=status)
+    assert (await ticket(bot)).state == TicketState.ARCHIVED
