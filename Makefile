@@ -20,9 +20,11 @@ run: install  ## migrate the database, then run the bot (console when no TELEGRA
 	$(BIN)/chatbot run
 
 test: install  ## the suite on embedded SQLite + the embedded store
+	scripts/ensure-chromium
 	$(BIN)/pytest
 
 test-real: install  ## the suite again on real PostgreSQL + Redis
+	scripts/ensure-chromium
 	TEST_DATABASE_URL=$(PG_URL) TEST_REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest
 
 lint: install

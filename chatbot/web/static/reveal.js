@@ -252,6 +252,11 @@
   if (where.mangled && where.key) {
     setUrl(where.path, where.keyText);
   }
+  // Pasting the full link into this tab changes only the #fragment: the browser does not
+  // reload, so read the link again.
+  window.addEventListener("hashchange", function () {
+    location.reload();
+  });
   if (!where.key) {
     showMessage("Link tidak lengkap. Salin seluruh link dari pesan, termasuk bagian " +
       "setelah tanda #, lalu buka lagi.");
