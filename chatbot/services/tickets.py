@@ -601,28 +601,66 @@ class TicketService:
         return closed
 
     async def link_viewed(self, link_hash: str) -> None:
-        """The page was fetched (a person or a preview bot); the secret was not touched."""
+        """The page was fetched (a person or a preview bot); the secret was not touched.
+
+        Counted by atomic UPDATEs, so a storm of concurrent fetches counts every one and
+        audits the first view exactly once.
+        """
         async with self._sessions.begin() as session:
-            link = await self._link(session, link_hash)
-            if link is None:
+            link_id = await self._count(session, link_hash, CredentialLink.views)
+            if link_id is None:
                 return
-            link.views += 1
-            if link.first_viewed_at is None:
-                link.first_viewed_at = self._now()
-                ticket = await self._load(session, link.ticket_id)
-                self._audit(session, ticket, SYSTEM, "link_opened", link=link_hash[:12])
+            first = await session.execute(
+                update(CredentialLink)
+                .where(CredentialLink.id == link_id, CredentialLink.first_viewed_at.is_(None))
+                .values(first_viewed_at=self._now())
+                .execution_options(synchronize_session=False)
+            )
+            if first.rowcount == 1:  # type: ignore[attr-defined]
+                ticket_id = await self._ticket_of(session, link_id)
+                self._audit_ticket(session, ticket_id, "link_opened", link=link_hash[:12])
 
     async def reveal_refused(self, link_hash: str, reason: str) -> None:
         """Record a refused reveal on the link's ticket (unknown links are not recorded)."""
         async with self._sessions.begin() as session:
-            link = await self._link(session, link_hash)
-            if link is None:
+            link_id = await self._count(session, link_hash, CredentialLink.refusals)
+            if link_id is None:
                 return
-            link.refusals += 1
-            ticket = await self._load(session, link.ticket_id)
-            self._audit(
-                session, ticket, SYSTEM, "reveal_refused", reason=reason, link=link_hash[:12]
+            ticket_id = await self._ticket_of(session, link_id)
+            self._audit_ticket(
+                session, ticket_id, "reveal_refused", reason=reason, link=link_hash[:12]
             )
+
+    @staticmethod
+    async def _count(session: AsyncSession, link_hash: str, column: Any) -> int | None:
+        """Add one to a link's counter in the database itself; the link's id, or None."""
+        result = await session.execute(
+            update(CredentialLink)
+            .where(CredentialLink.link_hash == link_hash)
+            .values({column: column + 1})
+            .returning(CredentialLink.id)
+            .execution_options(synchronize_session=False)
+        )
+        return result.scalar_one_or_none()
+
+    @staticmethod
+    async def _ticket_of(session: AsyncSession, link_id: int) -> int:
+        found = await session.execute(
+            select(CredentialLink.ticket_id).where(CredentialLink.id == link_id)
+        )
+        return int(found.scalar_one())
+
+    @staticmethod
+    def _audit_ticket(session: AsyncSession, ticket_id: int, action: str, **detail: Any) -> None:
+        session.add(
+            AuditEvent(
+                ticket_id=ticket_id,
+                actor_id=SYSTEM.id,
+                actor_name=SYSTEM.name,
+                action=action,
+                detail=detail,
+            )
+        )
 
     async def link_status(self, link_hash: str) -> CredentialLink | None:
         async with self._sessions() as session:
