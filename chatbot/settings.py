@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -145,6 +146,17 @@ class Settings(BaseSettings):
     def _webapp_needs_https(self) -> Settings:
         if self.webapp_binding and not self.public_url.startswith("https://"):
             raise ValueError("WEBAPP_BINDING needs an https:// PUBLIC_URL (Telegram's rule)")
+        if self.webapp_binding and self.telegram_bot_token is None:
+            raise ValueError("WEBAPP_BINDING needs TELEGRAM_BOT_TOKEN (it checks Telegram's data)")
+        return self
+
+    @model_validator(mode="after")
+    def _real_links_need_https(self) -> Settings:
+        """Links to real people carry passwords' keys: plain http only on this machine."""
+        local = urlsplit(self.public_url).hostname in ("localhost", "127.0.0.1", "::1")
+        plain = not self.public_url.startswith("https://")
+        if self.telegram_bot_token is not None and plain and not local:
+            raise ValueError("PUBLIC_URL must be https:// when the bot runs on Telegram")
         return self
 
     @property

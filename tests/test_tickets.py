@@ -254,3 +254,74 @@ async def test_a_ticket_bounced_many_times_keeps_its_card_within_telegram_limits
     card = render(ticket, ZoneInfo("Asia/Jakarta"))
     assert len(card.text) < 4096
     assert "langkah sebelumnya" in card.text
+
+
+async def _delivered(tickets: TicketService, files: DocumentStore, link: str = "cd" * 32) -> int:
+    ticket = await submitted_ticket(tickets, files)
+    ticket = await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    ticket = await tickets.mark_valid(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    ticket = await tickets.claim_result(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    ticket = await tickets.deliver_result(
+        ticket_id=ticket.id,
+        version=ticket.version,
+        actor=ADMIN,
+        link_hash=link,
+        expires_at=ticket.created_at,  # already past: the sweep may expire it
+    )
+    return ticket.id
+
+
+async def _actions(sessions: async_sessionmaker[AsyncSession], ticket_id: int) -> list[str]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(AuditEvent.action).where(AuditEvent.ticket_id == ticket_id)
+        )
+        return list(rows.scalars())
+
+
+async def test_a_reveal_that_lost_the_race_to_the_expiry_sweep_is_still_on_record(
+    tickets: TicketService, files: DocumentStore, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    ticket_id = await _delivered(tickets, files)
+    assert [t.id for t in await tickets.expire_links()] == [ticket_id]
+
+    assert await tickets.mark_received(link_hash="cd" * 32) is None
+
+    link = await tickets.link_status("cd" * 32)
+    assert link is not None and link.opened_at is not None  # the secret did leave
+    assert {"link_revealed", "link_revealed_late"} <= set(await _actions(sessions, ticket_id))
+    assert (await tickets.get(ticket_id)).state == TicketState.VALID  # re-issue still needed
+
+
+async def test_the_sweep_leaves_a_link_that_was_revealed_first(
+    tickets: TicketService, files: DocumentStore
+) -> None:
+    ticket_id = await _delivered(tickets, files)
+    assert await tickets.mark_received(link_hash="cd" * 32) is not None
+
+    assert await tickets.expire_links() == []
+    assert (await tickets.get(ticket_id)).state == TicketState.RECEIVED
+
+
+async def test_an_incident_cannot_be_cancelled_away_nor_reported_on_a_closed_ticket(
+    tickets: TicketService, files: DocumentStore
+) -> None:
+    ticket_id = await _delivered(tickets, files)
+    await tickets.mark_received(link_hash="cd" * 32)
+    await tickets.report_incident(
+        ticket_id=ticket_id, channel="telegram", chat_id="1001", actor=REQUESTER
+    )
+    with pytest.raises(IllegalMove, match="insiden"):
+        await tickets.cancel(
+            ticket_id=ticket_id, channel="telegram", chat_id="1001", actor=REQUESTER
+        )
+
+    other = await _delivered(tickets, files, link="ef" * 32)
+    await tickets.mark_received(link_hash="ef" * 32)
+    from datetime import timedelta
+
+    assert [t.id for t in await tickets.close_unconfirmed(after=timedelta(0))] == [other]
+    with pytest.raises(IllegalMove, match="sudah ditutup"):
+        await tickets.report_incident(
+            ticket_id=other, channel="telegram", chat_id="1001", actor=REQUESTER
+        )

@@ -41,6 +41,18 @@ from tests.factories import JPEG_1PX, pdf_bytes, png_bytes
         ({"ADMIN_FORM_TTL": "1d"}, "setting ADMIN_FORM_TTL: must be between 2m and 2h"),
         ({"CONFIRM_MAX_REMINDERS": "-1"}, "setting CONFIRM_MAX_REMINDERS"),
         ({"WEBAPP_BINDING": "true"}, "WEBAPP_BINDING needs an https:// PUBLIC_URL"),
+        (
+            {"WEBAPP_BINDING": "true", "PUBLIC_URL": "https://bot.example.go.id"},
+            "WEBAPP_BINDING needs TELEGRAM_BOT_TOKEN",
+        ),
+        (
+            {
+                "TELEGRAM_BOT_TOKEN": "1:x",
+                "TELEGRAM_ADMIN_CHAT_ID": "-100",
+                "PUBLIC_URL": "http://bot.example.go.id",
+            },
+            "PUBLIC_URL must be https://",
+        ),
     ],
 )
 def test_a_bad_setting_is_named_in_one_line(
@@ -186,3 +198,16 @@ def test_files_are_judged_by_content_not_by_name(tmp_path: object) -> None:
         store.check_size(2 * 1024 * 1024)
     same = store.keep(pdf_bytes())
     assert (Path(str(tmp_path)) / same.path).read_bytes() == pdf_bytes()
+
+
+def test_ipv6_clients_share_a_rate_limit_bucket_per_64_block() -> None:
+    from starlette.requests import Request
+
+    from chatbot.web.guards import client_address
+
+    def address(host: str) -> str:
+        return client_address(Request({"type": "http", "client": (host, 1234), "headers": []}))
+
+    assert address("2001:db8:1:2::1") == address("2001:db8:1:2:ffff::9")
+    assert address("2001:db8:1:2::1") != address("2001:db8:1:3::1")
+    assert address("203.0.113.5") == "203.0.113.5"

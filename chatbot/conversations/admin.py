@@ -351,9 +351,14 @@ async def _deliver(
 
 async def _revoke(ctx: Context, inc: Incoming, ticket: Ticket, views: CardViews) -> Response:
     link = ticket.latest_link
-    if link is None or not await ctx.services.vault.withdraw(link.link_hash):
-        await views.clear(ticket.id)
+    if link is None:
         return Response(toast=t.LINK_ALREADY_GONE, alert=True)
+    if not await ctx.services.vault.withdraw(link.link_hash):
+        # Revealed just now, or the store lost it (a Redis restart): the database decides.
+        fresh = await ctx.services.tickets.link_status(link.link_hash)
+        if fresh is None or fresh.opened_at is not None:
+            await views.clear(ticket.id)
+            return Response(toast=t.LINK_ALREADY_GONE, alert=True)
     await ctx.services.tickets.revoke_link(
         ticket_id=ticket.id, version=ticket.version, actor=_actor(inc)
     )

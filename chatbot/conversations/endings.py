@@ -33,7 +33,14 @@ async def sweep_handovers(
     """Step 8's deadlines: links that expired unopened go back for a re-issue; requesters who
     opened the result but did not confirm the login are reminded, then the ticket closes."""
     tickets = services.tickets
-    await tickets.expire_links()
-    await tickets.remind_unconfirmed(every=remind_every, at_most=max_reminders)
+    # Each part on its own: a failure in one must not hold up the others.
+    try:
+        await tickets.expire_links()
+    except Exception:
+        log.exception("expiring one-time links failed; the next sweep retries")
+    try:
+        await tickets.remind_unconfirmed(every=remind_every, at_most=max_reminders)
+    except Exception:
+        log.exception("confirmation reminders failed; the next sweep retries")
     for ticket in await tickets.close_unconfirmed(after=close_after):
         await archive_quietly(services, ticket.id)

@@ -407,30 +407,46 @@ class TicketService:
     async def mark_received(self, *, link_hash: str) -> Ticket | None:
         """The requester revealed the secret: step 8's output ("diterima oleh PPK").
 
-        The receipt goes to the requester, with "Bukan saya" and the login confirmation.
-        None when the link is unknown or was already marked. A reveal that raced a revoke or
-        the expiry sweep is still recorded on the link: the secret did leave.
+        First, in its own transaction, the link is marked opened (a conditional UPDATE, so it
+        is recorded even if the state move below loses a race with a revoke or the expiry
+        sweep: the secret did leave). Then the ticket moves and the receipt is queued.
+        None when the link is unknown or was already marked, or the move was not possible.
         """
+        now = self._now()
         async with self._sessions.begin() as session:
-            link = await self._link(session, link_hash)
-            if link is None or link.opened_at is not None:
-                return None
-            ticket = await self._load(session, link.ticket_id)
-            requester = self._requester_actor(ticket)
-            now = self._now()
-            link.opened_at = now
-            self._audit(session, ticket, requester, "link_revealed", link=link_hash[:12])
-            if ticket.state != S.DELIVERED or ticket.latest_link is not link:
-                self._audit(session, ticket, SYSTEM, "link_revealed_late", state=ticket.state)
-                self._notify(session, ticket, "admins", "card")
-                return None
-            ticket, now = await self._move(
-                session, ticket.id, ticket.version, Move.RECEIVE, requester
+            opened = await session.execute(
+                update(CredentialLink)
+                .where(CredentialLink.link_hash == link_hash, CredentialLink.opened_at.is_(None))
+                .values(opened_at=now)
+                .returning(CredentialLink.ticket_id)
+                .execution_options(synchronize_session=False)
             )
-            self._finish(session, ticket, Step.DELIVER_RESULT, None, now, "diterima_pemohon")
-            self._notify(session, ticket, "requester", "received")
-            self._notify(session, ticket, "admins", "card")
-        return await self.get(ticket.id)
+            ticket_id = opened.scalar_one_or_none()
+            if ticket_id is None:
+                return None
+            ticket = await self._load(session, ticket_id)
+            requester = self._requester_actor(ticket)
+            self._audit(session, ticket, requester, "link_revealed", link=link_hash[:12])
+        try:
+            async with self._sessions.begin() as session:
+                ticket = await self._load(session, ticket_id)
+                link = ticket.latest_link
+                if ticket.state != S.DELIVERED or link is None or link.link_hash != link_hash:
+                    raise IllegalMove(f"Tiket {ticket.number} sedang '{ticket.state}'.", ticket)
+                ticket, at = await self._move(
+                    session, ticket.id, ticket.version, Move.RECEIVE, requester
+                )
+                ticket.confirm_reminders = 0
+                self._finish(session, ticket, Step.DELIVER_RESULT, None, at, "diterima_pemohon")
+                self._notify(session, ticket, "requester", "received")
+                self._notify(session, ticket, "admins", "card")
+        except (StaleMove, IllegalMove) as lost:
+            async with self._sessions.begin() as session:
+                ticket = await self._load(session, ticket_id)
+                self._audit(session, ticket, SYSTEM, "link_revealed_late", reason=str(lost))
+                self._notify(session, ticket, "admins", "card")
+            return None
+        return await self.get(ticket_id)
 
     async def confirm_login(
         self, *, ticket_id: int, channel: str, chat_id: str, actor: Actor
@@ -456,10 +472,10 @@ class TicketService:
         async with self._sessions.begin() as session:
             ticket = await self._load(session, ticket_id)
             self._check_owner(ticket, channel, chat_id)
-            if ticket.confirmed_at is not None:
+            if ticket.outcome is not None:  # confirmed, or closed unconfirmed
                 raise IllegalMove(
-                    f"Tiket {ticket.number} sudah Anda konfirmasi. Jika akun Anda disalahgunakan, "
-                    "segera hubungi Admin Agency.",
+                    f"Tiket {ticket.number} sudah ditutup. Jika akun SPSE Anda disalahgunakan, "
+                    "segera hubungi Admin Agency dan ajukan reset baru.",
                     ticket,
                 )
             link = ticket.latest_link
@@ -468,6 +484,7 @@ class TicketService:
                 session, ticket_id, ticket.version, Move.INCIDENT, actor, opened_at=opened
             )
             ticket.incidents += 1
+            ticket.confirm_reminders = 0
             ticket.result_admin_id = ticket.result_admin_name = None
             self._open(session, ticket, Step.RESET_IN_SPSE, now, note="reset ulang: insiden")
             self._notify(session, ticket, "admins", "incident")
@@ -519,8 +536,21 @@ class TicketService:
                         session, ticket_id, version, Move.EXPIRE_LINK, SYSTEM
                     )
                     link = ticket.latest_link
-                    if link is not None:
-                        link.expired_at = at
+                    if link is None:
+                        raise IllegalMove("no link")
+                    # Conditional, so a reveal that committed just now wins over the sweep.
+                    marked = await session.execute(
+                        update(CredentialLink)
+                        .where(
+                            CredentialLink.id == link.id,
+                            CredentialLink.opened_at.is_(None),
+                            CredentialLink.revoked_at.is_(None),
+                        )
+                        .values(expired_at=at)
+                        .execution_options(synchronize_session=False)
+                    )
+                    if marked.rowcount != 1:  # type: ignore[attr-defined]
+                        raise IllegalMove("opened meanwhile")
                     self._link_died(session, ticket, SYSTEM, at, "link_kedaluwarsa")
                     self._audit(session, ticket, SYSTEM, "link_expired")
                     self._notify(session, ticket, "requester", "link_expired")
@@ -557,6 +587,7 @@ class TicketService:
                         Ticket.id == ticket_id,
                         Ticket.state == S.RECEIVED,
                         Ticket.confirmed_at.is_(None),
+                        Ticket.outcome.is_(None),
                         Ticket.confirm_reminders == sent,
                     )
                     .values(confirm_reminders=sent + 1)
@@ -672,6 +703,12 @@ class TicketService:
         async with self._sessions.begin() as session:
             ticket = await self._load(session, ticket_id)
             self._check_owner(ticket, channel, chat_id)
+            if ticket.incidents:
+                # A password someone else saw is still set in SPSE: the admins must reset it.
+                raise IllegalMove(
+                    f"Tiket {ticket.number} sedang menangani insiden dan tidak dapat dibatalkan.",
+                    ticket,
+                )
             ticket, now = await self._move(session, ticket_id, ticket.version, Move.CANCEL, actor)
             ticket.outcome = Outcome.CANCELLED
             ticket.closed_at = now

@@ -51,7 +51,7 @@ def create_web_app(
     reverse proxy that rewrites Host. `bot_token` checks Telegram Web App init data;
     `require_webapp` (WEBAPP_BINDING) makes that binding mandatory.
     """
-    guard = Guard(RateLimiter(services.store), public_url)
+    guard = Guard(RateLimiter(services.store), services.store, public_url)
     links = LinkPages(services, guard, bot_token=bot_token, require_webapp=require_webapp)
     forms = AdminFormPages(
         services, guard, messenger, bot_token=bot_token, require_webapp=require_webapp

@@ -3,6 +3,7 @@ and the optional Telegram Web App binding."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from starlette.responses import JSONResponse
 
 from chatbot.services.ratelimit import Decision, Limit, RateLimiter
 from chatbot.services.webapp_auth import InvalidInitData, WebAppUser, verify_init_data
+from chatbot.store import Store
 
 TEXT_BAD_REQUEST = "Permintaan tidak valid. Muat ulang halaman lalu coba lagi."
 TEXT_BAD_ORIGIN = "Permintaan ditolak. Buka link langsung dari pesan yang Anda terima."
@@ -34,7 +36,17 @@ def error(status_code: int, text: str, **headers: str) -> JSONResponse:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address as uvicorn reports it (behind the proxy: X-Forwarded-For, trusted
+    from FORWARDED_ALLOW_IPS only). IPv6 clients count per /64, the block one home or phone
+    gets, so rotating addresses within it does not escape the limit."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def origin_of(url: str) -> str:
@@ -43,9 +55,15 @@ def origin_of(url: str) -> str:
 
 
 class Guard:
-    def __init__(self, limiter: RateLimiter, public_url: str | None) -> None:
+    def __init__(self, limiter: RateLimiter, store: Store, public_url: str | None) -> None:
         self._limiter = limiter
+        self._store = store
         self._trusted = {origin_of(public_url)} if public_url else set()
+
+    async def first_in_window(self, what: str) -> bool:
+        """True once per TARGET_LIMIT window for `what`: keeps a flood of refused requests
+        from writing a flood of audit rows."""
+        return await self._store.set_if_absent(f"once:{what}", b"1", TARGET_LIMIT.window)
 
     def bad_origin(self, request: Request) -> JSONResponse | None:
         """A POST must come from our own pages (CSRF): JSON and, when sent, our Origin."""

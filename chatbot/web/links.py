@@ -124,7 +124,8 @@ class LinkPages:
                 (f"reveal-link:{hashed}", TARGET_LIMIT),
             )
             if limited is not None:
-                await tickets.reveal_refused(hashed, "rate_limited")
+                if await self._guard.first_in_window(f"rate_limited:{hashed}"):
+                    await tickets.reveal_refused(hashed, "rate_limited")
                 return limited
             data = await read_json(request)
             presented = data.get("key_hash") if data else None

@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from chatbot.db.models import AuditEvent, Base, CredentialLink, Ticket
 from chatbot.logs import configure_logging
 from chatbot.runner import deadlines
+from chatbot.services.credentials import link_hash
 from chatbot.services.enums import TicketState
 from tests.e2e.harness import ADMIN, ADMIN_2, GROUP, REQUESTER, Harness
 
@@ -202,3 +203,14 @@ async def test_the_status_offers_the_confirmation_while_it_is_awaited(bot: Harne
     assert status.buttons() == ["✅ Sudah login & ganti password", "🚨 Bukan saya"]
     await bot.press(REQUESTER, "Sudah login", message=status)
     assert (await ticket(bot)).state == TicketState.ARCHIVED
+
+
+async def test_batalkan_link_works_even_when_the_store_lost_the_ciphertext(bot: Harness) -> None:
+    link_id, _key = await hand_over(bot)
+    await bot.app.store.delete(f"cred:{link_hash(link_id)}")  # e.g. Redis restarted empty
+
+    await bot.press(ADMIN, "Batalkan link", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "Ya, batalkan link", chat=GROUP, message=bot.card())
+
+    assert (await ticket(bot)).state == TicketState.VALID
+    assert bot.card().buttons() == ["🔑 Kirim ulang hasil"]
