@@ -16,6 +16,35 @@ from chatbot.services.tickets import IllegalMove, NotYours, StaleMove, TicketSer
 from tests.factories import ADMIN, ADMIN_2, REQUESTER, documents, submitted_ticket
 
 
+async def _delivered(
+    tickets: TicketService,
+    files: DocumentStore,
+    link: str = "cd" * 32,
+    request_type: RequestType = RequestType.RESET_PASSWORD,
+) -> int:
+    """A ticket taken through steps 1-6 whose link (already expired) went to the requester."""
+    ticket = await submitted_ticket(tickets, files, request_type)
+    ticket = await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    ticket = await tickets.mark_valid(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    ticket = await tickets.claim_result(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    ticket = await tickets.deliver_result(
+        ticket_id=ticket.id,
+        version=ticket.version,
+        actor=ADMIN,
+        link_hash=link,
+        expires_at=ticket.created_at,  # already past: the sweep may expire it
+    )
+    return ticket.id
+
+
+async def _actions(sessions: async_sessionmaker[AsyncSession], ticket_id: int) -> list[str]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(AuditEvent.action).where(AuditEvent.ticket_id == ticket_id)
+        )
+        return list(rows.scalars())
+
+
 async def test_submit_records_step_one_and_opens_the_completeness_check(
     tickets: TicketService, files: DocumentStore
 ) -> None:
@@ -35,17 +64,7 @@ async def test_submit_records_step_one_and_opens_the_completeness_check(
 async def test_full_happy_path_reaches_the_confirmation_with_every_step_recorded(
     tickets: TicketService, files: DocumentStore
 ) -> None:
-    ticket = await submitted_ticket(tickets, files, RequestType.BOTH)
-    ticket = await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
-    ticket = await tickets.mark_valid(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
-    ticket = await tickets.claim_result(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
-    ticket = await tickets.deliver_result(
-        ticket_id=ticket.id,
-        version=ticket.version,
-        actor=ADMIN,
-        link_hash="ab" * 32,
-        expires_at=ticket.created_at,
-    )
+    ticket = await tickets.get(await _delivered(tickets, files, "ab" * 32, RequestType.BOTH))
     assert ticket.state == TicketState.DELIVERED
     ticket = await tickets.mark_received(link_hash="ab" * 32)
     assert ticket is not None
@@ -254,29 +273,6 @@ async def test_a_ticket_bounced_many_times_keeps_its_card_within_telegram_limits
     card = render(ticket, ZoneInfo("Asia/Jakarta"))
     assert len(card.text) < 4096
     assert "langkah sebelumnya" in card.text
-
-
-async def _delivered(tickets: TicketService, files: DocumentStore, link: str = "cd" * 32) -> int:
-    ticket = await submitted_ticket(tickets, files)
-    ticket = await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
-    ticket = await tickets.mark_valid(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
-    ticket = await tickets.claim_result(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
-    ticket = await tickets.deliver_result(
-        ticket_id=ticket.id,
-        version=ticket.version,
-        actor=ADMIN,
-        link_hash=link,
-        expires_at=ticket.created_at,  # already past: the sweep may expire it
-    )
-    return ticket.id
-
-
-async def _actions(sessions: async_sessionmaker[AsyncSession], ticket_id: int) -> list[str]:
-    async with sessions() as session:
-        rows = await session.execute(
-            select(AuditEvent.action).where(AuditEvent.ticket_id == ticket_id)
-        )
-        return list(rows.scalars())
 
 
 async def test_a_reveal_that_lost_the_race_to_the_expiry_sweep_is_still_on_record(
