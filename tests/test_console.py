@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chatbot.app import App, create_app
-from chatbot.channels.console import ConsoleSession, plain, run_console
+from chatbot.channels.console import ConsoleSession, run_console
 from chatbot.conversations.state import DialogStates
+from chatbot.conversations.texts import plain
 from chatbot.services.credentials import CredentialVault, key_hash, open_sealed, unb64url
 from chatbot.services.enums import TicketState
 from chatbot.services.forms import AdminForms

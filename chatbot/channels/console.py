@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import io
 import itertools
 import logging
@@ -60,7 +59,6 @@ CHANNEL = "console"
 ADMIN_CHAT_ID = "-100"
 DEFAULT_PHONE = "+6281200001001"
 RULE = "──"
-_TAG = re.compile(r"<[^>]+>")
 _BUTTON_NUMBER = re.compile(r"^\d{1,2}$")
 
 
@@ -104,11 +102,6 @@ Perintah konsol:
   :keluar           keluar (juga Ctrl-D atau Ctrl-C)
 Teks lain dikirim apa adanya, termasuk perintah bot seperti /start, /status, /batal.
 Di grup, bot hanya membaca tombol dan balasan atas pertanyaannya (seperti di Telegram)."""
-
-
-def plain(text: str) -> str:
-    """The HTML of a Reply as a terminal shows it: tags dropped, entities unescaped."""
-    return html.unescape(_TAG.sub("", text))
 
 
 def chat_name(chat_id: str) -> str:
@@ -166,7 +159,7 @@ class ConsoleMessenger:
 
     @staticmethod
     def render(reply: Reply) -> str:
-        lines = [plain(reply.text)]
+        lines = [t.plain(reply.text)]
         number = itertools.count(1)
         for row in reply.buttons:
             cells = []
@@ -408,7 +401,7 @@ class ConsoleSession:
     async def render(self, incoming: Incoming, response: Response) -> None:
         if response.toast:
             kind = "peringatan" if response.alert else "notifikasi"
-            self._say(f"({kind}) {plain(response.toast)}")
+            self._say(f"({kind}) {t.plain(response.toast)}")
         for reply in response.replies:
             if reply.edit_message_id:
                 await self.messenger.edit(incoming.chat_id, reply.edit_message_id, reply)

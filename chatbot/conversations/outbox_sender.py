@@ -18,13 +18,17 @@ from chatbot.conversations.messages import (
     Reply,
 )
 from chatbot.conversations.payloads import RequesterAction, RequesterPayload
+from chatbot.conversations.requester import confirmation_buttons
 from chatbot.db.models import OutboxMessage, Ticket
 from chatbot.services.documents import ACCEPTED
 from chatbot.services.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-# Notices to the requester that are text only, and those that carry the confirmation buttons.
+# Notices to the requester that carry the receipt's two answers.
+_WITH_CONFIRMATION = ("received", "confirm_reminder")
+
+# Notices to the requester that are text only.
 _REQUESTER_TEXTS: dict[str, Callable[[Ticket], str]] = {
     "rejected": lambda ticket: t.rejected_notice(
         str(ticket.number), ticket.rejection_reason or "-"
@@ -32,12 +36,6 @@ _REQUESTER_TEXTS: dict[str, Callable[[Ticket], str]] = {
     "link_expired": lambda ticket: t.link_expired_notice(str(ticket.number)),
     "link_revoked": lambda ticket: t.link_revoked_notice(str(ticket.number)),
     "closed_unconfirmed": lambda ticket: t.closed_unconfirmed(str(ticket.number)),
-}
-_CONFIRM_TEXTS: dict[str, Callable[[Ticket], str]] = {
-    "received": lambda ticket: "",  # built with the opening time in _requester_reply
-    "confirm_reminder": lambda ticket: t.confirm_reminder(
-        str(ticket.number), ticket.request_type.needs_password
-    ),
 }
 
 
@@ -118,7 +116,7 @@ class OutboxSender:
             )
             await self._outbox.mark_sent(message.id)
         elif message.audience == "requester" and (
-            message.kind in _REQUESTER_TEXTS or message.kind in _CONFIRM_TEXTS
+            message.kind in _REQUESTER_TEXTS or message.kind in _WITH_CONFIRMATION
         ):
             await self._messenger.send(str(message.chat_id), self._requester_reply(message, ticket))
             await self._outbox.mark_sent(message.id)
@@ -136,13 +134,8 @@ class OutboxSender:
             opened = link.opened_at if link and link.opened_at else ticket.state_since
             text = t.received_receipt(number, t.clock(opened, self._services.zone), password)
         else:
-            text = _CONFIRM_TEXTS[message.kind](ticket)
-        confirm = t.CONFIRM_LOGIN if password else t.CONFIRM_LOGIN_USER_ID
-        buttons = (
-            (Button(confirm, RequesterPayload(RequesterAction.CONFIRM_LOGIN, ticket.id).encode()),),
-            (Button(t.NOT_ME, RequesterPayload(RequesterAction.NOT_ME, ticket.id).encode()),),
-        )
-        return Reply(text, buttons=buttons)
+            text = t.confirm_reminder(number, password)
+        return Reply(text, buttons=confirmation_buttons(ticket))
 
     def _alert(self, kind: str, ticket: Ticket) -> Reply:
         number = str(ticket.number)

@@ -512,13 +512,20 @@ def _ticket_status(ctx: Context, ticket: Ticket) -> Reply:
     rows = [tuple(buttons)] if buttons else []
     if ticket.state == TicketState.RECEIVED and ticket.outcome is None:
         # The receipt may have scrolled away: the status offers its two answers again.
-        confirm = t.CONFIRM_LOGIN if ticket.request_type.needs_password else t.CONFIRM_LOGIN_USER_ID
+        rows += confirmation_buttons(ticket)
+    return Reply("\n".join(lines), buttons=tuple(rows))
+
+
+def confirmation_buttons(ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
+    """The receipt's two answers: logged in (and changed the password), or "Bukan saya"."""
+    confirm = t.CONFIRM_LOGIN if ticket.request_type.needs_password else t.CONFIRM_LOGIN_USER_ID
+    return tuple(
+        (Button(label, RequesterPayload(action, ticket.id).encode()),)
         for label, action in (
             (confirm, RequesterAction.CONFIRM_LOGIN),
             (t.NOT_ME, RequesterAction.NOT_ME),
-        ):
-            rows.append((Button(label, RequesterPayload(action, ticket.id).encode()),))
-    return Reply("\n".join(lines), buttons=tuple(rows))
+        )
+    )
 
 
 async def _ticket_button(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
-from html import escape
+from html import escape, unescape
 from zoneinfo import ZoneInfo
 
 from chatbot.services.enums import DocumentKind, MissingItem, RequestType, Role, TicketState
 
 BOT_NAME = "Layanan Reset Password SPSE"
+_TAG = re.compile(r"<[^>]+>")
 
 REQUEST_TYPES = {
     RequestType.RESET_PASSWORD: "Reset password",
@@ -61,6 +63,11 @@ REJECTION_PRESETS = (
 
 def e(value: object) -> str:
     return escape(str(value), quote=False)
+
+
+def plain(text: str) -> str:
+    """A message's HTML as plain text: tags dropped, entities unescaped (terminal, web page)."""
+    return unescape(_TAG.sub("", text))
 
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")

@@ -133,9 +133,9 @@ class AdminFormPages:
         if not handed.ok:
             if handed.retry:
                 await forms.give_back(token, grant)
-            return error(409, _plain(handed.text))
+            return error(409, t.plain(handed.text))
         await self._close_chat_dialog(grant, handed.text)
-        return JSONResponse({"ok": True, "message": _plain(handed.text)})
+        return JSONResponse({"ok": True, "message": t.plain(handed.text)})
 
     def _check_admin(self, data: dict[str, object], grant: FormGrant) -> Response | None:
         user = telegram_user(data, self._bot_token, required=self._require_webapp)
@@ -179,9 +179,3 @@ def _secret(data: dict[str, object], grant: FormGrant) -> dict[str, str] | str:
             return wrong
         secret["password"] = password
     return secret
-
-
-def _plain(html_text: str) -> str:
-    for tag in ("<b>", "</b>", "<i>", "</i>", "<code>", "</code>"):
-        html_text = html_text.replace(tag, "")
-    return html_text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,7 +18,7 @@ from starlette.routing import Route
 
 from chatbot.conversations.context import Services
 from chatbot.conversations.texts import clock
-from chatbot.db.models import CredentialLink, utcnow
+from chatbot.db.models import CredentialLink
 from chatbot.services.credentials import RevealRefused, link_hash
 from chatbot.services.webapp_auth import WebAppUser
 from chatbot.web.guards import (
@@ -41,6 +40,9 @@ log = logging.getLogger(__name__)
 # 16 random bytes in base64url, as CredentialVault.issue makes them.
 LINK_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 KEY_HASH = re.compile(r"^[0-9a-fA-F]{32}$")
+
+# How a refused reveal is audited, by the link's state.
+_REFUSAL = {"opened": "already_opened", "revoked": "revoked", "expired": "expired"}
 
 TEXT_NOT_FOUND = "Link tidak ditemukan"
 TEXT_REVOKED = "Link dibatalkan"
@@ -72,15 +74,16 @@ class LinkPages:
             Route("/s/{link_id}/reveal", self.reveal, methods=["POST"]),
         ]
 
-    def _closed(self, link: CredentialLink | None, now: datetime) -> tuple[int, str] | None:
+    def _closed(self, link: CredentialLink | None) -> tuple[int, str] | None:
         """Why the link can no longer be opened (status code, Indonesian text); None if it can."""
         if link is None:
             return 404, TEXT_NOT_FOUND
-        if link.opened_at is not None:
+        state = link.state
+        if state == "opened" and link.opened_at is not None:
             return 410, f"Link ini sudah dibuka pada {clock(link.opened_at, self._services.zone)}"
-        if link.revoked_at is not None:
+        if state == "revoked":
             return 410, TEXT_REVOKED
-        if link.expired_at is not None or link.expires_at <= now:
+        if state == "expired":
             return 410, TEXT_EXPIRED
         return None
 
@@ -96,12 +99,12 @@ class LinkPages:
                 return closed_page("Terlalu banyak permintaan", "Tunggu sebentar.", 429)
             hashed = link_hash(link_id)
             link = await tickets.link_status(hashed)
-            if link is not None and self._closed(link, utcnow()) is None:
+            if link is not None and self._closed(link) is None:
                 await tickets.link_viewed(hashed)
         except Exception as exc:
             log.error("link page: lookup failed: %s", type(exc).__name__)
             return closed_page("Layanan sedang bermasalah", TEXT_UNAVAILABLE, 503)
-        closed = self._closed(link, utcnow())
+        closed = self._closed(link)
         if closed is not None:
             status_code, text = closed
             if status_code == 404:
@@ -135,10 +138,10 @@ class LinkPages:
             link = await tickets.link_status(hashed)
             # The database has the last word on revoked or expired links, even while the
             # store still holds the ciphertext.
-            closed = self._closed(link, utcnow())
+            closed = self._closed(link)
             if closed is not None:
                 if link is not None:
-                    await tickets.reveal_refused(hashed, _reason(link))
+                    await tickets.reveal_refused(hashed, _REFUSAL[link.state])
                 return error(*closed)
             assert link is not None
             wrong_user = await self._check_user(data, link)
@@ -150,7 +153,7 @@ class LinkPages:
                 await tickets.reveal_refused(hashed, no.reason)
                 if no.reason == "bad_key":
                     return error(403, TEXT_BAD_KEY)
-                closed = self._closed(await tickets.link_status(hashed), utcnow())
+                closed = self._closed(await tickets.link_status(hashed))
                 return error(*(closed or (410, TEXT_GONE)))
         except Exception as exc:
             # Exception texts may quote the store key, which holds the link id: keep them out.
@@ -184,11 +187,3 @@ class LinkPages:
             await tickets.reveal_refused(link.link_hash, "wrong_user")
             return error(403, TEXT_WRONG_USER)
         return None
-
-
-def _reason(link: CredentialLink) -> str:
-    if link.opened_at is not None:
-        return "already_opened"
-    if link.revoked_at is not None:
-        return "revoked"
-    return "expired"
