@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -35,10 +36,13 @@ class App:
     outbox: Outbox
 
     async def ready(self) -> bool:
+        """The database answers at the newest migration, and Redis answers when used."""
         try:
+            if isinstance(self.store, RedisStore) and not await self.store.ping():
+                return False
             return await is_current(self.engine)
-        except Exception:  # any failure means not ready
-            log.exception("readiness check failed")
+        except Exception as error:  # any failure means not ready
+            log.warning("not ready: %s", type(error).__name__)
             return False
 
     async def close(self) -> None:
@@ -52,7 +56,11 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
         await upgrade(engine)
     sessions = create_sessionmaker(engine)
     store: Store = (
-        RedisStore(settings.redis_url, prefix=settings.redis_prefix)
+        RedisStore(
+            settings.redis_url,
+            prefix=settings.redis_prefix,
+            owner=settings.worker_name or f"{socket.gethostname()}:{settings.web_port}",
+        )
         if settings.redis_url
         else SqlStore(sessions)
     )

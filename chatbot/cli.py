@@ -22,7 +22,7 @@ async def _db_upgrade(settings: Settings) -> None:
         await engine.dispose()
 
 
-async def _run(settings: Settings, *, console: bool) -> None:
+async def _run(settings: Settings, *, console: bool, webhook: bool = False) -> None:
     from chatbot.app import create_app
 
     app = await create_app(settings)
@@ -34,7 +34,7 @@ async def _run(settings: Settings, *, console: bool) -> None:
         else:
             from chatbot.runner import run_telegram
 
-            await run_telegram(app)
+            await run_telegram(app, webhook=webhook)
     finally:
         await app.close()
 
@@ -47,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         help="migrate, then run the bot (Telegram polling + web app; "
         "the console channel when TELEGRAM_BOT_TOKEN is empty)",
     )
+    commands.add_parser(
+        "serve",
+        help="migrate, then run one webhook worker (Telegram webhook + web app + /metrics); "
+        "several may run against one PostgreSQL and Redis",
+    )
     commands.add_parser("console", help="chat with the bot in this terminal")
     db = commands.add_parser("db", help="database commands")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -57,14 +62,32 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"chatbot: {error}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, fmt=settings.log_format)
     if args.command == "db":
         asyncio.run(_db_upgrade(settings))
         print("database is up to date")
         return 0
+    if args.command == "serve":
+        problem = _serve_problem(settings)
+        if problem:
+            print(f"chatbot: {problem}", file=sys.stderr)
+            return 2
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run(settings, console=args.command == "console"))
+        asyncio.run(
+            _run(settings, console=args.command == "console", webhook=args.command == "serve")
+        )
     return 0
+
+
+def _serve_problem(settings: Settings) -> str | None:
+    """What keeps webhook mode from starting, in one line."""
+    if settings.telegram_bot_token is None:
+        return "serve needs TELEGRAM_BOT_TOKEN (use `chatbot run` for the console)"
+    if settings.telegram_webhook_secret is None:
+        return "serve needs TELEGRAM_WEBHOOK_SECRET (16-256 of A-Z a-z 0-9 _ -)"
+    if not settings.public_url.startswith("https://"):
+        return "serve needs an https:// PUBLIC_URL (Telegram delivers webhooks over TLS only)"
+    return None
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Jakarta"
     max_upload_mb: int = Field(default=20, ge=1, le=20)
     log_level: str = "INFO"
+    # text: readable lines for a terminal; json: one object per line for a log collector.
+    log_format: Literal["text", "json"] = "text"
+    # Chats handled at once by one worker; updates of one chat always run one at a time.
+    worker_concurrency: int = Field(default=8, ge=1, le=64)
+    # This worker's name, stable across its restarts (empty: host name and WEB_PORT); a
+    # restarted worker takes back at once the locks its killed predecessor held.
+    worker_name: str = Field(default="", max_length=100)
+    # How long one Bot API call may take before it counts as a timeout (and is retried).
+    telegram_timeout: timedelta = timedelta(seconds=15)
 
     @field_validator("telegram_admin_user_ids", mode="before")
     @classmethod
@@ -108,6 +117,21 @@ class Settings(BaseSettings):
     @classmethod
     def _confirm_durations(cls, value: object) -> timedelta:
         return _within(value, timedelta(minutes=1), timedelta(days=30))
+
+    @field_validator("telegram_timeout", mode="before")
+    @classmethod
+    def _api_timeout(cls, value: object) -> timedelta:
+        return _within(value, timedelta(seconds=1), timedelta(minutes=2))
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token: 1-256 of A-Z, a-z, 0-9, _ and -.
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{16,256}", value.get_secret_value()
+        ):
+            raise ValueError("use 16 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -3,12 +3,15 @@ forgets a column, an index or a default fails here)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from chatbot.db.engine import create_engine
+from chatbot.db.migrate import is_current, upgrade
 from chatbot.db.models import Base
 
 
@@ -31,3 +34,15 @@ async def test_migrated_schema_matches_the_models(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         differences = await connection.run_sync(_differences)
     assert differences == []
+
+
+async def test_readiness_knows_whether_the_schema_is_current(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'ready.db'}")
+    try:
+        assert await is_current(engine) is False  # nothing migrated yet
+        await upgrade(engine, "0002")
+        assert await is_current(engine) is False  # an older schema: not ready
+        await upgrade(engine)
+        assert await is_current(engine) is True
+    finally:
+        await engine.dispose()

@@ -133,6 +133,16 @@ async def test_a_lock_admits_one_holder_at_a_time(store: Store) -> None:
     assert most == 1
 
 
+async def test_a_try_lock_refuses_while_held_and_admits_after(store: Store) -> None:
+    async with store.try_lock("chat:2", timedelta(seconds=10)) as first:
+        async with store.try_lock("chat:2", timedelta(seconds=10)) as second:
+            assert (first, second) == (True, False)
+        async with store.try_lock("chat:3", timedelta(seconds=10)) as other:
+            assert other is True  # locks are per name
+    async with store.try_lock("chat:2", timedelta(seconds=10)) as again:
+        assert again is True
+
+
 async def test_expired_entries_are_gone_from_the_embedded_store(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -160,3 +170,24 @@ async def test_the_embedded_store_survives_a_new_process(
 ) -> None:
     await SqlStore(sessions).set("dialog:telegram:1", b'{"flow":"intake"}')
     assert await SqlStore(sessions).get("dialog:telegram:1") == b'{"flow":"intake"}'
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="needs Redis (CI sets it)")
+async def test_a_restarted_worker_takes_back_the_lock_its_killed_predecessor_held(
+    redis_prefix: str,
+) -> None:
+    url = os.environ["TEST_REDIS_URL"]
+    killed = RedisStore(url, prefix=redis_prefix, owner="host:8081")
+    restarted = RedisStore(url, prefix=redis_prefix, owner="host:8081")
+    other = RedisStore(url, prefix=redis_prefix, owner="host:8082")
+    held = killed.try_lock("chat:9", timedelta(minutes=10))
+    try:
+        assert await held.__aenter__() is True  # and never released: the holder "died"
+        async with other.try_lock("chat:9", timedelta(minutes=10)) as theirs:
+            assert theirs is False  # another worker must wait for the lease to run out
+        async with restarted.try_lock("chat:9", timedelta(minutes=10)) as ours:
+            assert ours is True  # the same worker, restarted, goes on at once
+    finally:
+        await held.__aexit__(None, None, None)
+        for store in (killed, restarted, other):
+            await store.close()

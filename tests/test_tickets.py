@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chatbot.db.models import AuditEvent, OutboxMessage
+from chatbot.db.models import AuditEvent, OutboxMessage, Ticket
 from chatbot.services.documents import DocumentStore
 from chatbot.services.enums import MissingItem, Outcome, RequestType, Step, TicketState
 from chatbot.services.tickets import IllegalMove, NotYours, StaleMove, TicketService
@@ -321,3 +321,27 @@ async def test_an_incident_cannot_be_cancelled_away_nor_reported_on_a_closed_tic
         await tickets.report_incident(
             ticket_id=other, channel="telegram", chat_id="1001", actor=REQUESTER
         )
+
+
+async def test_a_submission_retried_after_a_crash_makes_one_ticket(
+    tickets: TicketService, files: DocumentStore, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from tests.factories import identity
+
+    made = [
+        await tickets.submit(
+            channel="telegram",
+            chat_id="1001",
+            actor=REQUESTER,
+            identity=identity(),
+            request_type=RequestType.RESET_PASSWORD,
+            documents=documents(files),
+            update_key="telegram:100000042",  # the same update, handled again
+        )
+        for _ in range(2)
+    ]
+    assert made[0].id == made[1].id
+    async with sessions() as session:
+        count = await session.scalar(select(func.count()).select_from(Ticket))
+        cards = await session.scalar(select(func.count()).where(OutboxMessage.kind == "new_ticket"))
+    assert (count, cards) == (1, 1)  # one ticket, announced once

@@ -211,3 +211,27 @@ def test_ipv6_clients_share_a_rate_limit_bucket_per_64_block() -> None:
     assert address("2001:db8:1:2::1") == address("2001:db8:1:2:ffff::9")
     assert address("2001:db8:1:2::1") != address("2001:db8:1:3::1")
     assert address("203.0.113.5") == "203.0.113.5"
+
+
+def test_a_postgresql_restart_counts_as_an_outage_and_a_bug_does_not() -> None:
+    from asyncpg.exceptions import CannotConnectNowError, TooManyConnectionsError
+    from sqlalchemy.exc import DBAPIError
+
+    from chatbot.services.outages import is_outage
+
+    def wrapped(cause: BaseException) -> DBAPIError:
+        try:
+            try:
+                raise cause
+            except Exception as inner:
+                raise RuntimeError("adapted") from inner
+        except RuntimeError as middle:
+            error = DBAPIError("SELECT 1", {}, middle)
+            error.__cause__ = middle
+            return error
+
+    assert is_outage(wrapped(CannotConnectNowError("the database system is shutting down")))
+    assert is_outage(wrapped(TooManyConnectionsError("sorry, too many clients already")))
+    assert is_outage(ConnectionRefusedError())
+    assert not is_outage(wrapped(ValueError("a bug")))
+    assert not is_outage(FileNotFoundError("a missing document is no outage"))

@@ -18,7 +18,7 @@ from chatbot.conversations.payloads import AdminAction, AdminPayload, PayloadErr
 from chatbot.conversations.state import DialogState
 from chatbot.db.models import Ticket
 from chatbot.services import passwords
-from chatbot.services.enums import MissingItem
+from chatbot.services.enums import MissingItem, TicketState
 from chatbot.services.forms import token_hash
 from chatbot.services.identity import InvalidInput, clean_text, format_nip
 from chatbot.services.tickets import Actor, StaleMove, TicketError, TicketNotFound
@@ -55,6 +55,14 @@ async def handle_tap(ctx: Context, inc: Incoming) -> Response:
         ticket = await tickets.get(payload.ticket_id)
     except TicketNotFound:
         return Response(toast=t.BUTTON_BROKEN, alert=True)
+    if (
+        payload.action is AdminAction.RESULT
+        and ticket.state == TicketState.VALID
+        and ticket.result_admin_id == _actor(inc).id
+    ):
+        # This admin holds the claim already: a repeat (or a retry after a crash midway)
+        # hands them the way to enter the result again rather than a "stale" refusal.
+        return await _claim_result(ctx, inc, ticket)
     if ticket.version != payload.version:
         return _stale(ctx, ticket, inc)
     views = CardViews(ctx.services.store)
@@ -192,9 +200,11 @@ async def handle_group_message(ctx: Context, inc: Incoming) -> Response:
         text = clean_text(inc.text, field="Teks", min_len=3, max_len=500)
     except InvalidInput as bad:
         return Response(replies=[Reply(f"⚠️ {t.e(bad.reason)}")])
-    await ctx.services.store.delete(_pending_key(inc))
     ticket = await ctx.services.tickets.get(int(pending["ticket_id"]))
+    # The question is dropped only once answered for good: a retry after a failure midway
+    # still finds it (the versioned move refuses a second rejection).
     if ticket.version != pending["version"]:
+        await ctx.services.store.delete(_pending_key(inc))
         return Response(
             replies=[Reply(t.stale(str(ticket.number), ticket.state, ticket.last_actor_name))]
         )
@@ -207,11 +217,14 @@ async def handle_group_message(ctx: Context, inc: Incoming) -> Response:
             await ctx.messenger.edit(
                 inc.chat_id, ticket.admin_message_id, render(ticket, ctx.services.zone, view)
             )
+        await ctx.services.store.delete(_pending_key(inc))
         return Response(replies=[Reply(t.NOTE_SAVED)])
     try:
         await _reject(ctx, ticket, _actor(inc), text)
     except TicketError as refused:
+        await ctx.services.store.delete(_pending_key(inc))
         return Response(replies=[Reply(f"⚠️ {t.e(refused)}")])
+    await ctx.services.store.delete(_pending_key(inc))
     await views.clear(ticket.id)
     return Response(replies=[Reply(f"Tiket {t.e(ticket.number)} ditolak; pemohon diberi tahu.")])
 
@@ -224,22 +237,36 @@ def _handover(ctx: Context) -> Handover:
 
 
 async def _claim_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response:
-    """Ask the admin in private for the result; only then claim the ticket for them."""
-    prompt = t.result_prompt(
-        str(ticket.number),
-        ticket.request_type,
-        ticket.full_name,
-        format_nip(ticket.nip),
-        ticket.spse_user_id,
-    )
-    try:
-        await ctx.messenger.send(inc.user_id, Reply(prompt, protect=True))
-    except DeliveryError as failed:
-        if failed.permanent:
-            return Response(toast=t.START_PRIVATE_FIRST, alert=True)
-        raise
-    claimed = await ctx.services.tickets.claim_result(
-        ticket_id=ticket.id, version=ticket.version, actor=_actor(inc)
+    """Ask the admin in private for the result; only then claim the ticket for them.
+
+    Resumable: the private messages already sent are noted in the admin's dialog state, so
+    a repeat after a crash midway sends only what is missing.
+    """
+    dialogs = ctx.services.dialogs
+    state = await dialogs.load(inc.channel, inc.user_id)
+    resumed = state.flow == "admin_result" and state.data.get("ticket_id") == ticket.id
+    sent: list[str] = list(state.data.get("sent", [])) if resumed else []
+    if "prompt" not in sent:
+        prompt = t.result_prompt(
+            str(ticket.number),
+            ticket.request_type,
+            ticket.full_name,
+            format_nip(ticket.nip),
+            ticket.spse_user_id,
+        )
+        try:
+            await ctx.messenger.send(inc.user_id, Reply(prompt, protect=True))
+        except DeliveryError as failed:
+            if failed.permanent:
+                return Response(toast=t.START_PRIVATE_FIRST, alert=True)
+            raise
+        sent.append("prompt")
+    claimed = (
+        ticket
+        if ticket.result_admin_id == _actor(inc).id
+        else await ctx.services.tickets.claim_result(
+            ticket_id=ticket.id, version=ticket.version, actor=_actor(inc)
+        )
     )
     need = [
         name
@@ -249,32 +276,45 @@ async def _claim_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response
         )
         if wanted
     ]
-    form = await ctx.services.forms.issue(
-        ticket_id=ticket.id,
-        version=claimed.version,
-        number=str(ticket.number),
-        need=need,
-        admin_id=inc.actor_id,
-        admin_user_id=inc.user_id,
-        admin_name=inc.user_name,
-        channel=inc.channel,
-        chat_id=inc.user_id,
-    )
-    state = DialogState(
-        flow="admin_result",
-        step=need[0],
-        data={
+    if resumed:
+        # Keep what the admin already entered (e.g. the user ID) and the step they are at.
+        data = state.data
+        data.update(version=claimed.version, sent=sent)
+    else:
+        data = {
             "ticket_id": ticket.id,
             "version": claimed.version,
             "number": ticket.number,
             "need": need,
-            "form": token_hash(form.token),
-        },
-    )
-    await ctx.services.dialogs.save(inc.channel, inc.user_id, state)
-    await ctx.messenger.send(inc.user_id, _form_offer(ctx, form.url, form.expires_at))
-    first = t.ASK_USER_ID if need[0] == "user_id" else t.ASK_PASSWORD
-    await ctx.messenger.send(inc.user_id, Reply(first))
+            "form": None,
+            "sent": sent,
+        }
+        state = DialogState(flow="admin_result", step=need[0], data=data)
+    await dialogs.save(inc.channel, inc.user_id, state)
+    if "offer" not in sent:
+        if data.get("form"):  # a form issued before a crash may have reached the admin: void it
+            await ctx.services.forms.discard(str(data["form"]))
+        form = await ctx.services.forms.issue(
+            ticket_id=ticket.id,
+            version=claimed.version,
+            number=str(ticket.number),
+            need=need,
+            admin_id=inc.actor_id,
+            admin_user_id=inc.user_id,
+            admin_name=inc.user_name,
+            channel=inc.channel,
+            chat_id=inc.user_id,
+        )
+        data["form"] = token_hash(form.token)
+        await dialogs.save(inc.channel, inc.user_id, state)
+        await ctx.messenger.send(inc.user_id, _form_offer(ctx, form.url, form.expires_at))
+        sent.append("offer")
+        await dialogs.save(inc.channel, inc.user_id, state)
+    if "question" not in sent:
+        first = t.ASK_USER_ID if state.step == "user_id" else t.ASK_PASSWORD
+        await ctx.messenger.send(inc.user_id, Reply(first))
+        sent.append("question")
+        await dialogs.save(inc.channel, inc.user_id, state)
     return Response(toast="Lanjutkan di chat pribadi dengan bot.")
 
 

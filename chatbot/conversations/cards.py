@@ -101,6 +101,8 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
         f"Dokumen: surat {pages[DocumentKind.LETTER]} file, SK {pages[DocumentKind.SK]} file"
         + (f" (putaran {ticket.round})" if ticket.round > 1 else ""),
     ]
+    if ticket.requester_unreachable_at is not None:
+        lines.append(t.unreachable_line(t.clock(ticket.requester_unreachable_at, zone)))
     if ticket.phone_confirmed_by:
         lines.append(f"📞 Dikonfirmasi telepon oleh {t.e(ticket.phone_confirmed_by)}")
     if ticket.state == TicketState.INCOMPLETE:

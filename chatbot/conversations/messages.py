@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,23 @@ class Reply:
     edit_message_id: str | None = None  # edit this message instead of sending a new one
 
 
+def reply_to_dict(reply: Reply) -> dict[str, Any]:
+    """A reply as plain JSON data, to queue it or keep it for a replay."""
+    return asdict(reply)
+
+
+def reply_from_dict(data: dict[str, Any]) -> Reply:
+    keyboard = data.get("keyboard")
+    return Reply(
+        text=data["text"],
+        buttons=tuple(tuple(Button(**b) for b in row) for row in data.get("buttons", ())),
+        keyboard=Keyboard(keyboard) if keyboard else None,
+        protect=bool(data.get("protect")),
+        force_reply=bool(data.get("force_reply")),
+        edit_message_id=data.get("edit_message_id"),
+    )
+
+
 @dataclass
 class Response:
     """A dialog's answer to one Incoming: messages for that chat and a tap's toast."""
@@ -97,13 +114,29 @@ class OutgoingFile:
 
 
 class DeliveryError(Exception):
-    """A platform refused a message. `permanent` when retrying cannot help (blocked, gone)."""
+    """A platform refused a message. `permanent` when retrying cannot help (blocked, gone).
 
-    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+    `kind` names the refusal for metrics and decisions: blocked, bad_request, rate_limited,
+    server_error, timeout, network or throttled (our own pacing said wait).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        kind: str = "bad_request",
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+        self.kind = kind
+
+    @property
+    def blocked(self) -> bool:
+        return self.kind == "blocked"
 
 
 class MessageGone(DeliveryError):
@@ -111,6 +144,13 @@ class MessageGone(DeliveryError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason, permanent=True)
+
+
+class Throttled(DeliveryError):
+    """Our shared pacing (the platform's limits) says this chat must wait `retry_after`."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("paced", permanent=False, retry_after=retry_after, kind="throttled")
 
 
 class Messenger(Protocol):

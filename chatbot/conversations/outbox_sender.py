@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from chatbot.conversations import texts as t
@@ -16,14 +18,25 @@ from chatbot.conversations.messages import (
     Messenger,
     OutgoingFile,
     Reply,
+    Throttled,
+    reply_from_dict,
 )
 from chatbot.conversations.payloads import RequesterAction, RequesterPayload
 from chatbot.conversations.requester import confirmation_buttons
 from chatbot.db.models import OutboxMessage, Ticket
+from chatbot.logs import log_context
+from chatbot.metrics import record_sent
 from chatbot.services.documents import ACCEPTED
+from chatbot.services.outages import is_outage
 from chatbot.services.outbox import Outbox
+from chatbot.services.sealing import Sealer
 
 log = logging.getLogger(__name__)
+
+SENDER_LOCK = timedelta(minutes=2)
+
+# Alerts to the admin group, each a reply to the ticket's card.
+_ALERTS = ("incident", "link_expired", "unreachable")
 
 # Notices to the requester that carry the receipt's two answers.
 _WITH_CONFIRMATION = ("received", "confirm_reminder")
@@ -39,90 +52,219 @@ _REQUESTER_TEXTS: dict[str, Callable[[Ticket], str]] = {
 }
 
 
+async def _durably(record: Callable[[], Awaitable[None]]) -> None:
+    """Record what the platform already did, through a database outage: a message is out,
+    and forgetting that would send it again. Gives up (and the row may repeat) only when
+    the outage outlasts about two minutes or the process dies."""
+    delays = [0.5 * 2**n for n in range(8)]  # about two minutes in all
+    for delay in delays:
+        try:
+            await record()
+            return
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            log.warning(
+                "recording a sent message waits for the database (%s)", type(error).__name__
+            )
+            await asyncio.sleep(delay)
+    await record()
+
+
+def reply_context(chat_id: str) -> str:
+    """What a queued reply's seal is bound to: it opens only for its own chat."""
+    return f"reply:{chat_id}"
+
+
 class OutboxSender:
-    def __init__(self, services: Services, outbox: Outbox, messenger: Messenger) -> None:
+    """Delivers due rows, one sender at a time across workers, in order within each chat.
+
+    A chat whose row fails, or is at its pace, is skipped for the rest of the round so its
+    later rows never overtake; other chats go on. `messenger` should raise Throttled rather
+    than wait (TelegramMessenger.deferring()).
+    """
+
+    def __init__(
+        self,
+        services: Services,
+        outbox: Outbox,
+        messenger: Messenger,
+        sealer: Sealer | None = None,
+    ) -> None:
         self._services = services
         self._outbox = outbox
         self._messenger = messenger
+        self._sealer = sealer
         self._views = CardViews(services.store)
+        self._wanted = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._cards_covered: dict[int, int] = {}  # ticket id -> newest card row edited
+
+    def kick(self) -> None:
+        """Flush soon, in the background; calls while one runs fold into it."""
+        self._wanted.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain(), name="outbox-flush")
+
+    async def idle(self) -> None:
+        """Wait until no kicked flush is running (tests, shutdown)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def _drain(self) -> None:
+        while self._wanted.is_set():
+            self._wanted.clear()
+            try:
+                await self.flush()
+            except Exception:  # an outage: the periodic flush tries again
+                log.exception("outbox flush failed")
+                return
 
     async def flush(self) -> int:
-        """Send everything due, in order; one sender at a time. Returns how many were sent."""
+        """Send everything due; returns how many were sent."""
         sent = 0
-        async with self._services.store.lock("outbox-sender", timedelta(minutes=2)):
-            for message in await self._outbox.due():
-                try:
-                    await self._deliver(message)
-                except DeliveryError as failed:
-                    log.warning(
-                        "outbox %s (%s) not delivered: %s", message.id, message.kind, failed.reason
-                    )
-                    await self._outbox.retry_later(
-                        message.id,
-                        failed.reason,
-                        permanent=failed.permanent,
-                        retry_after=failed.retry_after,
-                    )
-                    if message.audience == "admins":
-                        break  # keep the group's messages in order
-                    continue
-                except Exception as error:  # a bug in one row must not block the queue
-                    log.exception("outbox %s (%s) failed", message.id, message.kind)
-                    await self._outbox.retry_later(message.id, type(error).__name__, permanent=True)
-                    continue
-                sent += 1
+        async with self._services.store.lock("outbox-sender", SENDER_LOCK):
+            self._cards_covered.clear()
+            while True:
+                rows = await self._outbox.due(self._messenger.admin_chat_id)
+                if not rows:
+                    break
+                skipped: set[str] = set()
+                progressed = False
+                for message in rows:
+                    chat = self._chat_of(message)
+                    if chat in skipped or self._covered(message):
+                        continue
+                    with log_context(outbox_id=message.id, kind=message.kind):
+                        if await self._send_one(message):
+                            sent += 1
+                            progressed = True
+                        else:
+                            skipped.add(chat)
+                if not progressed:
+                    break
         return sent
 
+    def _covered(self, message: OutboxMessage) -> bool:
+        """A queued card edit already folded into an edit made this round."""
+        return (
+            message.kind == "card"
+            and message.ticket_id is not None
+            and message.id <= self._cards_covered.get(message.ticket_id, 0)
+        )
+
+    def _chat_of(self, message: OutboxMessage) -> str:
+        if message.audience == "admins":
+            return self._messenger.admin_chat_id
+        return str(message.chat_id)
+
+    async def _send_one(self, message: OutboxMessage) -> bool:
+        """Deliver one row; False when it must wait (and its chat with it)."""
+        try:
+            await self._deliver(message)
+        except Throttled as paced:
+            await self._outbox.defer(message.id, paced.retry_after or 1.0)
+            return False
+        except DeliveryError as failed:
+            log.warning("outbox %s (%s) not delivered: %s", message.id, message.kind, failed.reason)
+            await self._outbox.retry_later(
+                message.id,
+                failed.reason,
+                permanent=failed.permanent,
+                retry_after=failed.retry_after,
+            )
+            if failed.blocked and message.audience == "requester" and message.ticket_id:
+                await self._services.tickets.mark_unreachable(message.ticket_id, failed.reason)
+            return False
+        except Exception as error:
+            if is_outage(error):
+                raise  # the database or the store is away: nothing is wrong with the row
+            log.exception("outbox %s (%s) failed", message.id, message.kind)
+            await self._outbox.retry_later(message.id, type(error).__name__, permanent=True)
+            return False
+        record_sent(message.kind)
+        return True
+
     async def _deliver(self, message: OutboxMessage) -> None:
+        if message.kind == "reply":
+            await self._deliver_reply(message)
+            return
         ticket = await self._services.tickets.get(message.ticket_id or 0)
         admin_chat = self._messenger.admin_chat_id
+        sent_id: str | None = None
         if message.kind == "new_ticket":
             if ticket.admin_message_id is None:
-                first = await self._send_documents(ticket, int(message.payload["round"]), None)
+                first = message.payload.get("documents_message_id")
+                if first is None:
+                    first = await self._send_documents(ticket, int(message.payload["round"]), None)
+                    progress = {**message.payload, "documents_message_id": first}
+                    await _durably(lambda: self._outbox.note_progress(message.id, progress))
                 card_id = await self._messenger.send(
                     admin_chat, await self._card(ticket), reply_to=first
                 )
-                await self._outbox.set_admin_message(ticket.id, card_id)
-            await self._outbox.mark_sent(message.id)
+                sent_id = card_id
+                await _durably(lambda: self._outbox.set_admin_message(ticket.id, card_id))
         elif message.kind == "supplement":
             round_ = int(message.payload["round"])
             if any(doc.round == round_ for doc in ticket.documents):  # not for identity only
                 await self._send_documents(ticket, round_, ticket.admin_message_id)
-            await self._outbox.mark_sent(message.id)
         elif message.kind == "card":
+            # Which queued edits this one covers is fixed before the ticket is read, so an
+            # edit queued meanwhile is never marked done by a render that predates it.
+            covered = max(message.id, await self._outbox.last_card_row(ticket.id))
+            ticket = await self._services.tickets.get(ticket.id)
             card = await self._card(ticket)
-            edited = False
             if ticket.admin_message_id:
                 try:
                     await self._messenger.edit(admin_chat, ticket.admin_message_id, card)
-                    edited = True
+                    sent_id = ticket.admin_message_id
                 except MessageGone:  # deleted in the group: post it anew below
                     log.warning("card of ticket %s was deleted; sending a new one", ticket.id)
-            if not edited:
-                card_id = await self._messenger.send(admin_chat, card)
-                await self._outbox.set_admin_message(ticket.id, card_id)
-            await self._outbox.mark_card_rows_sent(ticket.id, message.id)
+            if sent_id is None:
+                new_id = await self._messenger.send(admin_chat, card)
+                sent_id = new_id
+                await _durably(lambda: self._outbox.set_admin_message(ticket.id, new_id))
+            # Queued edits of one card collapse into the one just made.
+            await _durably(lambda: self._outbox.mark_card_rows_sent(ticket.id, covered))
+            self._cards_covered[ticket.id] = covered
         elif message.kind == "incomplete":
             supplement = RequesterPayload(RequesterAction.SUPPLEMENT, ticket.id).encode()
             reply = Reply(
                 t.incomplete_notice(str(ticket.number), ticket.missing, ticket.incomplete_note),
                 buttons=((Button(t.SUPPLEMENT_BUTTON, supplement),),),
             )
-            await self._messenger.send(str(message.chat_id), reply)
-            await self._outbox.mark_sent(message.id)
-        elif message.audience == "admins" and message.kind in ("incident", "link_expired"):
-            await self._messenger.send(
+            sent_id = await self._messenger.send(str(message.chat_id), reply)
+        elif message.audience == "admins" and message.kind in _ALERTS:
+            sent_id = await self._messenger.send(
                 admin_chat, self._alert(message.kind, ticket), reply_to=ticket.admin_message_id
             )
-            await self._outbox.mark_sent(message.id)
         elif message.audience == "requester" and (
             message.kind in _REQUESTER_TEXTS or message.kind in _WITH_CONFIRMATION
         ):
-            await self._messenger.send(str(message.chat_id), self._requester_reply(message, ticket))
-            await self._outbox.mark_sent(message.id)
+            reply = self._requester_reply(message, ticket)
+            sent_id = await self._messenger.send(str(message.chat_id), reply)
         else:
             log.error("outbox %s has unknown kind %s", message.id, message.kind)
             await self._outbox.retry_later(message.id, "unknown kind", permanent=True)
+            return
+        await _durably(lambda: self._outbox.mark_sent(message.id, sent_id))
+        if message.audience == "requester" and ticket.requester_unreachable_at is not None:
+            await self._services.tickets.mark_reachable(ticket.id)
+
+    async def _deliver_reply(self, message: OutboxMessage) -> None:
+        if self._sealer is None or message.sealed is None or message.chat_id is None:
+            raise ValueError("a reply row without its sealed content")
+        data = json.loads(self._sealer.open(message.sealed, reply_context(message.chat_id)))
+        reply = reply_from_dict(data)
+        if reply.edit_message_id:
+            try:
+                await self._messenger.edit(message.chat_id, reply.edit_message_id, reply)
+                sent_id: str | None = reply.edit_message_id
+            except MessageGone:  # the message to edit went away: nothing left to update
+                sent_id = None
+        else:
+            sent_id = await self._messenger.send(message.chat_id, reply)
+        await _durably(lambda: self._outbox.mark_sent(message.id, sent_id))
 
     def _requester_reply(self, message: OutboxMessage, ticket: Ticket) -> Reply:
         number = str(ticket.number)
@@ -141,6 +283,8 @@ class OutboxSender:
         number = str(ticket.number)
         if kind == "link_expired":
             return Reply(t.link_expired_alert(number))
+        if kind == "unreachable":
+            return Reply(t.unreachable_alert(number))
         link = next((x for x in reversed(ticket.links) if x.opened_at is not None), None)
         opened = t.clock(link.opened_at, self._services.zone) if link and link.opened_at else None
         return Reply(t.incident_alert(number, opened, None))

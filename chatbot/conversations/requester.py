@@ -383,6 +383,7 @@ async def _on_confirm(
             identity=_identity(data),
             request_type=RequestType(data["type"]),
             documents=_documents(data),
+            update_key=f"{inc.channel}:{inc.update_id}" if inc.update_id else None,
         )
     except TicketError as refused:
         return state, _say(Reply(f"⚠️ {t.e(refused)}"), prompt(state))

@@ -1,21 +1,28 @@
-"""The one door for every Incoming: duplicate guard, per-chat lock, then the right dialog."""
+"""The one door for every Incoming: the right dialog, and a refusal turned into a message.
+
+Ordering, locking and deduplication happen before (the inbox and its worker); what is left
+here is the replay guard for dialog state, which lives outside the database transaction
+that records an update handled.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from chatbot.conversations import admin, requester
 from chatbot.conversations import texts as t
 from chatbot.conversations.context import Context
-from chatbot.conversations.messages import Incoming, Reply, Response
+from chatbot.conversations.messages import (
+    Incoming,
+    Reply,
+    Response,
+    reply_from_dict,
+    reply_to_dict,
+)
 from chatbot.services.identity import InvalidInput
 from chatbot.services.tickets import TicketError
 
 log = logging.getLogger(__name__)
-
-SEEN_TTL = timedelta(days=2)
-CHAT_LOCK = timedelta(seconds=60)
 
 
 class Router:
@@ -23,23 +30,11 @@ class Router:
         self._ctx = context
 
     async def handle(self, inc: Incoming) -> Response:
-        """Process one Incoming exactly once and answer it.
-
-        The update is marked seen only after it was handled, so a failure leaves it to be
-        tried again; the chat lock makes a redelivery wait rather than run alongside.
-        """
-        store = self._ctx.services.store
-        seen = f"seen:{inc.channel}:{inc.update_id}"
-        async with store.lock(f"chat:{inc.channel}:{inc.chat_id}", CHAT_LOCK):
-            if await store.get(seen) is not None:
-                log.info("duplicate update %s skipped", inc.update_id)
-                return Response()
-            try:
-                response = await self._dispatch(inc)
-            except (TicketError, InvalidInput) as refused:
-                response = Response(replies=[Reply(f"⚠️ {t.e(refused)}")])
-            await store.set(seen, b"1", SEEN_TTL)
-            return response
+        """Answer one Incoming; the caller runs one chat's updates one at a time."""
+        try:
+            return await self._dispatch(inc)
+        except (TicketError, InvalidInput) as refused:
+            return Response(replies=[Reply(f"⚠️ {t.e(refused)}")])
 
     async def _dispatch(self, inc: Incoming) -> Response:
         ctx = self._ctx
@@ -49,9 +44,14 @@ class Router:
             return await admin.handle_group_message(ctx, inc)
         dialogs = ctx.services.dialogs
         state = await dialogs.load(inc.channel, inc.chat_id)
+        if inc.update_id and state.applied == inc.update_id:
+            log.info("update %s was applied before a restart; answering it again", inc.update_id)
+            return Response(replies=[reply_from_dict(r) for r in state.answered])
         if state.flow == "admin_result":
             state, response = await admin.handle_result_entry(ctx, state, inc)
         else:
             state, response = await requester.handle(ctx, state, inc)
+        state.applied = inc.update_id
+        state.answered = [reply_to_dict(r) for r in response.replies]
         await dialogs.save(inc.channel, inc.chat_id, state)
         return response

@@ -13,6 +13,8 @@ from chatbot.store import Store
 DIALOG_TTL = timedelta(days=30)
 # A result hand-over holds the SPSE user id until the password comes: keep that short.
 FLOW_TTL = {"admin_result": timedelta(hours=2)}
+# An idle chat keeps only the replay marker, long enough for a crashed worker's successor.
+REPLAY_TTL = timedelta(hours=1)
 
 
 @dataclass
@@ -20,6 +22,11 @@ class DialogState:
     flow: str = "idle"  # idle | intake | supplement | admin_result
     step: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    # The update this state already includes, and what was answered to it: a worker that
+    # dies after saving the state but before recording the update handled must not apply
+    # it twice; its successor answers the same again.
+    applied: str = ""
+    answered: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def idle(self) -> bool:
@@ -41,8 +48,13 @@ class DialogStates:
         return DialogState(**json.loads(raw))
 
     async def save(self, channel: str, chat_id: str, state: DialogState) -> None:
-        if state.idle:
+        if state.idle and not state.applied:
             await self._store.delete(self._key(channel, chat_id))
+        elif state.idle:
+            marker = DialogState(applied=state.applied, answered=state.answered)
+            await self._store.set(
+                self._key(channel, chat_id), json.dumps(asdict(marker)).encode(), ttl=REPLAY_TTL
+            )
         else:
             await self._store.set(
                 self._key(channel, chat_id),

@@ -480,5 +480,26 @@ def link_expired_alert(number: str) -> str:
     )
 
 
+def unreachable_alert(number: str) -> str:
+    return (
+        f"📵 Pesan untuk pemohon tiket <b>{e(number)}</b> ditolak Telegram: pemohon memblokir "
+        "bot atau menghapus akunnya. Hubungi pemohon lewat telepon agar membuka blokir."
+    )
+
+
+def unreachable_line(since: str) -> str:
+    return f"📵 Pemohon tidak dapat dihubungi lewat bot sejak {e(since)} (memblokir bot?)"
+
+
+def group_migrated(new_chat_id: str) -> str:
+    return (
+        "ℹ️ Grup ini sudah menjadi supergroup. Bot mengikuti otomatis; operator sebaiknya "
+        f"memperbarui TELEGRAM_ADMIN_CHAT_ID menjadi <code>{e(new_chat_id)}</code>."
+    )
+
+
+SORRY = "Maaf, terjadi gangguan saat memproses pesan Anda. Silakan coba lagi sebentar lagi."
+
+
 def group_id(chat_id: str) -> str:
     return f"ID grup ini: <code>{e(chat_id)}</code> (isi TELEGRAM_ADMIN_CHAT_ID dengan angka ini)."

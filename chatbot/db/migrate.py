@@ -6,8 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,8 +37,12 @@ async def is_current(engine: AsyncEngine) -> bool:
     """True when the database is at the newest migration."""
     heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
 
-    def _current(connection: Connection) -> set[str]:
-        return set(MigrationContext.configure(connection).get_current_heads())
-
+    # Read alembic_version directly: a MigrationContext logs two INFO lines per call, and
+    # /readyz is called every few seconds.
     async with engine.connect() as connection:
-        return await connection.run_sync(_current) == heads
+        if not await connection.run_sync(
+            lambda sync: sa_inspect(sync).has_table("alembic_version")
+        ):
+            return False
+        rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
+        return {row[0] for row in rows} == heads

@@ -145,6 +145,12 @@ class Ticket(IdentityColumns, Base):
     confirmed_at: Mapped[datetime | None] = mapped_column()
     confirm_reminders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     incidents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The platform refused a message to the requester for good (blocked the bot): the card
+    # shows it so an admin phones them; cleared when a later message gets through.
+    requester_unreachable_at: Mapped[datetime | None] = mapped_column()
+    # The update that submitted it ("telegram:<update id>"): a retry of that update after a
+    # crash finds this ticket instead of making a second one.
+    submitted_by_update: Mapped[str | None] = mapped_column(String(80), unique=True)
 
     requester: Mapped[Requester] = relationship(back_populates="tickets", lazy="joined")
     documents: Mapped[list[Document]] = relationship(
@@ -235,6 +241,50 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     failed_at: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # A reply to one update: its content sealed (it may echo a NIP or a phone number).
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # What the platform answered: the message sent (or edited), for idempotent retries.
+    platform_message_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class InboxUpdate(Base):
+    """An update from a platform, kept from before it is acknowledged until it is handled.
+
+    The unique (channel, update_id) makes a redelivery a no-op; the payload is sealed (it may
+    hold a password typed by an admin) and dropped once handled.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "update_id"),
+        Index("ix_inbox_pending", "handled_at", "chat_key", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    update_id: Mapped[str] = mapped_column(String(64))
+    chat_key: Mapped[str] = mapped_column(String(80))  # updates of one chat run in order
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(String(16))  # handled | ignored | failed
+    error: Mapped[str | None] = mapped_column(String(200))
+
+
+class ChatMigration(Base):
+    """A group the platform moved to a new id (Telegram: group → supergroup)."""
+
+    __tablename__ = "chat_migrations"
+    __table_args__ = (UniqueConstraint("channel", "old_chat_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    old_chat_id: Mapped[str] = mapped_column(String(64))
+    new_chat_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CredentialLink(Base):

@@ -1,6 +1,8 @@
-"""The outbox: notifications committed with the state change that caused them.
+"""The outbox: notifications committed with the state change that caused them, and the
+replies to an update committed with the mark that it was handled.
 
-The sender (conversations.outbox_sender) delivers them in order, retrying with backoff.
+The sender (conversations.outbox_sender) delivers them in order per chat, retrying with
+backoff; it records what the platform answered, so a retry never repeats a finished part.
 """
 
 from __future__ import annotations
@@ -8,9 +10,11 @@ from __future__ import annotations
 import logging
 import random
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from chatbot.db.models import OutboxMessage, Ticket, utcnow
 
@@ -23,25 +27,86 @@ class Outbox:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def due(self, limit: int = 50) -> list[OutboxMessage]:
+    async def due(self, admin_chat_id: str = "", limit: int = 50) -> list[OutboxMessage]:
+        """Rows to send now, oldest first; a row waits while an earlier row to the same chat
+        waits (a backoff or a pace), so a chat's messages never overtake each other. Rows for
+        the admins carry no chat id: they go to `admin_chat_id`."""
+        earlier = aliased(OutboxMessage)
+        pending = and_(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
+        held_back = exists().where(
+            earlier.id < OutboxMessage.id,
+            earlier.sent_at.is_(None),
+            earlier.failed_at.is_(None),
+            earlier.next_attempt_at > utcnow(),
+            func.coalesce(earlier.chat_id, admin_chat_id)
+            == func.coalesce(OutboxMessage.chat_id, admin_chat_id),
+        )
         async with self._sessions() as session:
             result = await session.execute(
                 select(OutboxMessage)
-                .where(
-                    OutboxMessage.sent_at.is_(None),
-                    OutboxMessage.failed_at.is_(None),
-                    OutboxMessage.next_attempt_at <= utcnow(),
-                )
+                .where(pending, OutboxMessage.next_attempt_at <= utcnow(), ~held_back)
                 .order_by(OutboxMessage.id)
                 .limit(limit)
             )
             return list(result.scalars())
 
-    async def mark_sent(self, *ids: int) -> None:
+    @staticmethod
+    def add_reply(session: AsyncSession, channel: str, chat_id: str, sealed: bytes) -> None:
+        """Queue a reply inside the caller's transaction (the one that marks its update
+        handled): either both happen or neither."""
+        session.add(
+            OutboxMessage(
+                audience="user", kind="reply", channel=channel, chat_id=chat_id, sealed=sealed
+            )
+        )
+
+    async def mark_sent(self, message_id: int, platform_message_id: str | None = None) -> None:
         async with self._sessions.begin() as session:
             await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(sent_at=utcnow())
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(sent_at=utcnow(), platform_message_id=platform_message_id, sealed=None)
             )
+
+    async def note_progress(self, message_id: int, payload: dict[str, Any]) -> None:
+        """Remember a finished part (e.g. the documents before the card), so a retry after a
+        crash or a failure does not send it again."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == message_id).values(payload=payload)
+            )
+
+    async def defer(self, message_id: int, seconds: float) -> None:
+        """Not a failure: the chat is at its pace; try again when its window ends."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(next_attempt_at=utcnow() + timedelta(seconds=seconds))
+            )
+
+    async def last_card_row(self, ticket_id: int) -> int:
+        """The newest queued card row of a ticket: a card rendered after this covers it."""
+        async with self._sessions() as session:
+            newest = await session.scalar(
+                select(func.max(OutboxMessage.id)).where(
+                    OutboxMessage.ticket_id == ticket_id,
+                    OutboxMessage.kind == "card",
+                    OutboxMessage.sent_at.is_(None),
+                )
+            )
+            return int(newest or 0)
+
+    async def purge_sent(self, older_than: timedelta) -> int:
+        """Drop rows sent (or given up) long ago; each reply is a row, so they add up."""
+        async with self._sessions.begin() as session:
+            cutoff = utcnow() - older_than
+            result = await session.execute(
+                delete(OutboxMessage).where(
+                    or_(OutboxMessage.sent_at < cutoff, OutboxMessage.failed_at < cutoff)
+                )
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def mark_card_rows_sent(self, ticket_id: int, up_to_id: int) -> None:
         """Several queued card edits of one ticket collapse into the one just made."""
@@ -71,9 +136,11 @@ class Outbox:
             message.last_error = error[:500]
             if permanent:
                 message.failed_at = utcnow()
+                message.sealed = None
                 log.error("outbox %s (%s) failed for good: %s", message.id, message.kind, error)
                 return
             backoff = min(MAX_DELAY, 2.0 ** min(message.attempts, 16))
+            # Full jitter on the backoff; the platform's retry_after is obeyed as given.
             delay = retry_after or backoff * random.uniform(0.5, 1.0)  # noqa: S311
             message.next_attempt_at = utcnow() + timedelta(seconds=delay)
 

@@ -193,11 +193,23 @@ class TicketService:
         identity: Identity,
         request_type: RequestType,
         documents: Sequence[NewDocument],
+        update_key: str | None = None,
     ) -> Ticket:
-        """Record a new request with its documents and send it to the admin group."""
+        """Record a new request with its documents and send it to the admin group.
+
+        `update_key` names the update that submits it: submitting again with the same key
+        (a retry after a crash) returns the ticket already made.
+        """
         kinds = {doc.kind for doc in documents}
         if kinds != {DocumentKind.LETTER, DocumentKind.SK}:
             raise IllegalMove("Surat permohonan dan SK keduanya wajib dilampirkan.")
+        if update_key is not None:
+            async with self._sessions() as session:
+                made = await session.scalar(
+                    select(Ticket.id).where(Ticket.submitted_by_update == update_key)
+                )
+            if made is not None:
+                return await self.get(made)
         now = self._now()
         async with self._sessions.begin() as session:
             requester = await self._upsert_requester(
@@ -212,6 +224,7 @@ class TicketService:
                 created_at=now,
                 state_since=now,
                 last_actor_name=actor.name,
+                submitted_by_update=update_key,
             )
             self._apply_identity(ticket, identity)
             session.add(ticket)
@@ -630,6 +643,33 @@ class TicketService:
                 continue
             closed.append(await self.get(ticket_id))
         return closed
+
+    async def mark_unreachable(self, ticket_id: int, reason: str) -> bool:
+        """The platform refused a message to the requester for good (they blocked the bot):
+        on record, on the card and told to the admins once. True when newly marked."""
+        async with self._sessions.begin() as session:
+            ticket = await self._load(session, ticket_id)
+            if ticket.requester_unreachable_at is not None:
+                return False
+            ticket.requester_unreachable_at = utcnow()
+            self._audit(session, ticket, SYSTEM, "requester_unreachable", reason=reason[:200])
+            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "admins", "unreachable")
+            return True
+
+    async def mark_reachable(self, ticket_id: int) -> None:
+        """A message reached the requester again: the card stops warning."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(Ticket)
+                .where(Ticket.id == ticket_id, Ticket.requester_unreachable_at.is_not(None))
+                .values(requester_unreachable_at=None)
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return
+            ticket = await self._load(session, ticket_id)
+            self._audit(session, ticket, SYSTEM, "requester_reachable")
+            self._notify(session, ticket, "admins", "card")
 
     async def link_viewed(self, link_hash: str) -> None:
         """The page was fetched (a person or a preview bot); the secret was not touched.

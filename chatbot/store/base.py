@@ -33,6 +33,9 @@ class Store(Protocol):
     def lock(self, name: str, timeout: timedelta) -> AbstractAsyncContextManager[None]:
         """Mutual exclusion on `name`; released after `timeout` even if the holder died."""
 
+    def try_lock(self, name: str, timeout: timedelta) -> AbstractAsyncContextManager[bool]:
+        """Like `lock` without waiting: yields False (and holds nothing) when it is taken."""
+
     async def purge_expired(self) -> int:
         """Drop expired entries where the backend does not do it itself."""
 

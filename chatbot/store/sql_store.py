@@ -26,9 +26,9 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chatbot.db.engine import insert_for
 from chatbot.db.models import KeyValueEntry, utcnow
 
 
@@ -41,12 +41,6 @@ class SqlStore:
     def _live() -> ColumnElement[bool]:
         return or_(KeyValueEntry.expires_at.is_(None), KeyValueEntry.expires_at > utcnow())
 
-    def _insert(self, session: AsyncSession) -> postgresql.Insert | sqlite.Insert:
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            return postgresql.insert(KeyValueEntry)
-        return sqlite.insert(KeyValueEntry)
-
     async def get(self, key: str) -> bytes | None:
         async with self._sessions() as session:
             result = await session.execute(
@@ -57,7 +51,9 @@ class SqlStore:
     async def set(self, key: str, value: bytes, ttl: timedelta | None = None) -> None:
         expires = utcnow() + ttl if ttl else None
         async with self._sessions.begin() as session:
-            insert = self._insert(session).values(key=key, value=value, expires_at=expires)
+            insert = insert_for(session, KeyValueEntry).values(
+                key=key, value=value, expires_at=expires
+            )
             await session.execute(
                 insert.on_conflict_do_update(
                     index_elements=[KeyValueEntry.key],
@@ -68,7 +64,9 @@ class SqlStore:
     async def set_if_absent(self, key: str, value: bytes, ttl: timedelta) -> bool:
         now = utcnow()
         async with self._sessions.begin() as session:
-            insert = self._insert(session).values(key=key, value=value, expires_at=now + ttl)
+            insert = insert_for(session, KeyValueEntry).values(
+                key=key, value=value, expires_at=now + ttl
+            )
             result = await session.execute(
                 insert.on_conflict_do_update(
                     index_elements=[KeyValueEntry.key],
@@ -107,7 +105,9 @@ class SqlStore:
         expired = KeyValueEntry.expires_at <= now
         async with self._sessions.begin() as session:
             dialect = session.get_bind().dialect.name
-            insert = self._insert(session).values(key=key, value=b"1", expires_at=now + ttl)
+            insert = insert_for(session, KeyValueEntry).values(
+                key=key, value=b"1", expires_at=now + ttl
+            )
             # One statement: a new key starts at 1; a live one counts on and keeps its
             # expiry; an expired one starts again at 1 with a fresh window. A value stored
             # without expiry counts on and gets the window's expiry, as on Redis.
@@ -135,6 +135,22 @@ class SqlStore:
             await lock.acquire()
         try:
             yield
+        finally:
+            lock.release()
+
+    @asynccontextmanager
+    async def try_lock(self, name: str, timeout: timedelta) -> AsyncIterator[bool]:
+        """In-process only, like `lock`: the embedded store serves one worker."""
+        lock = self._locks.get(name)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[name] = lock
+        if lock.locked():
+            yield False
+            return
+        await lock.acquire()
+        try:
+            yield True
         finally:
             lock.release()
 

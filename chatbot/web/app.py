@@ -7,7 +7,7 @@ noindex); no link id, form token, key or secret is ever logged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -43,13 +43,15 @@ def create_web_app(
     public_url: str | None = None,
     bot_token: str | None = None,
     require_webapp: bool = False,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """Build the app.
 
     `messenger` sends what the admin's form hands over (None: the form answers 503).
     `public_url` (PUBLIC_URL) is accepted as an origin besides the request's own Host, for a
     reverse proxy that rewrites Host. `bot_token` checks Telegram Web App init data;
-    `require_webapp` (WEBAPP_BINDING) makes that binding mandatory.
+    `require_webapp` (WEBAPP_BINDING) makes that binding mandatory. `extra_routes`: the
+    webhook and /metrics, which the runner adds.
     """
     guard = Guard(RateLimiter(services.store), services.store, public_url)
     links = LinkPages(services, guard, bot_token=bot_token, require_webapp=require_webapp)
@@ -77,6 +79,7 @@ def create_web_app(
         Route("/readyz", readyz, methods=["GET"]),
         *links.routes(),
         *forms.routes(),
+        *extra_routes,
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return WebApp(routes=routes)

@@ -1,22 +1,28 @@
-"""End-to-end harness: our real App and PTB Application against the strict fake Bot API.
+"""End-to-end harness: our real App, inbox worker and polling against the strict fake Bot API.
 
-`settle()` waits until every injected update was fetched and fully handled (PTB marks each
-one done on its update queue), so tests never sleep.
+`settle()` waits until every injected update was confirmed (the offset moved past it, so it
+is in the inbox), the worker found nothing left to handle, and the outbox sender is idle;
+tests never sleep.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from starlette.applications import Starlette
 
 from chatbot.app import App, create_app
+from chatbot.channels.pacing import PaceLimits
 from chatbot.channels.telegram import TelegramChannel
+from chatbot.db.models import utcnow
 from chatbot.services.credentials import Sealed, key_hash, open_sealed, unb64url
+from chatbot.services.ratelimit import Limit
 from chatbot.settings import Settings
 from chatbot.web.app import create_web_app
 from tests.factories import pdf_bytes, png_bytes
@@ -31,6 +37,7 @@ ADMIN_2 = 9002
 STRANGER = 7777
 GROUP = -1001234567890
 NIP = "198503122010011004"
+UNPACED = PaceLimits(*(Limit(10_000, timedelta(seconds=1)) for _ in range(3)))
 LINK = re.compile(r"(https://\S+/s/([A-Za-z0-9_-]+))#([A-Za-z0-9_-]+)")
 
 
@@ -73,15 +80,26 @@ def _secret(value: str) -> Any:
 class Harness:
     fake: FakeBotApi
     settings: Settings
+    # Telegram's pace would make a scripted user wait seconds between steps; the pacing
+    # tests use the real limits.
+    limits: PaceLimits = UNPACED
+    clock: Callable[[], datetime] = utcnow  # the pace's clock
     app: App = field(init=False)
     channel: TelegramChannel = field(init=False)
     web: httpx.AsyncClient = field(init=False)
     web_app: Starlette = field(init=False)  # for a live server (browser tests)
+    _stop: asyncio.Event = field(init=False)
+    _tasks: list[asyncio.Task[None]] = field(init=False)
 
     async def start(self) -> None:
         self.app = await create_app(self.settings)
-        self.channel = TelegramChannel(self.app)
-        await self.channel.start(polling=True)
+        self.channel = TelegramChannel(self.app, limits=self.limits, clock=self.clock)
+        await self.channel.start()
+        self._stop = asyncio.Event()
+        self._tasks = [
+            asyncio.create_task(self.channel.poll(self._stop)),
+            asyncio.create_task(self.channel.worker.run(self._stop)),
+        ]
         self.web_app = web = create_web_app(
             self.app.services,
             messenger=self.channel.messenger,
@@ -97,6 +115,12 @@ class Harness:
 
     async def stop(self) -> None:
         await self.web.aclose()
+        self._stop.set()
+        self._tasks[0].cancel()  # the long poll: what it fetched and did not store comes again
+        _done, pending = await asyncio.wait(self._tasks, timeout=15)
+        for task in pending:  # a handler a failed test left blocked: do not hang the run
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.channel.stop()
         await self.app.close()
 
@@ -107,7 +131,9 @@ class Harness:
 
     async def settle(self) -> None:
         await self.fake.wait_for_updates_consumed()
-        await asyncio.wait_for(self.channel.application.update_queue.join(), timeout=10)
+        async with asyncio.timeout(10):
+            await self.channel.worker.settled()
+            await self.channel.sender.idle()
 
     # ---- acting as people ----------------------------------------------------------------
 

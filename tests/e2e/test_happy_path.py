@@ -117,3 +117,22 @@ async def test_a_password_that_starts_with_a_slash_is_still_a_password(bot: Harn
     assert typed and all(m.deleted for m in typed)
     _, link_id, key = bot.link_in(REQUESTER)
     assert bot.decrypt(await bot.reveal(link_id, key), key) == {"password": "/Mulai2026x"}
+
+
+async def test_kirim_hasil_tapped_again_midway_keeps_what_the_admin_typed(bot: Harness) -> None:
+    await bot.submit_request(kind="Reset password + informasi user ID")
+    await bot.approve_to_valid()
+    card = bot.card()
+    kirim = card.button("Kirim hasil")
+    await bot.press(ADMIN, "Kirim hasil", chat=GROUP, message=card)
+    await bot.say(ADMIN, "budi.pu.2020")  # the user ID; the bot now asks for the password
+    # The same tap comes again (a retry after a crash, or an impatient admin).
+    bot.fake.press_button(ADMIN, card, kirim, stale=True)
+    await bot.settle()
+    await bot.say(ADMIN, PASSWORD)
+
+    typed = [m for m in bot.fake.user_messages(ADMIN) if m.text == PASSWORD]
+    assert typed and all(m.deleted for m in typed)  # still taken as the password
+    _, link_id, key = bot.link_in(REQUESTER)
+    revealed = bot.decrypt(await bot.reveal(link_id, key), key)
+    assert revealed == {"user_id": "budi.pu.2020", "password": PASSWORD}

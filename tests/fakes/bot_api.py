@@ -174,6 +174,10 @@ class FakeBotApi:
         self._consumed_calls: set[int] = set()
         self._signal = _Signal()
         self._closing = False
+        self._hangs: dict[str, int] = defaultdict(int)
+        # Called with (method, params) before a valid call is processed; True drops the
+        # call as if it never reached Telegram (e.g. the test killed the bot meanwhile).
+        self.before_call: Callable[[str, JsonDict], bool] | None = None
 
         self._handlers: dict[str, Handler] = {
             "getMe": self._get_me,
@@ -198,6 +202,7 @@ class FakeBotApi:
             "sendPhoto": self._send_photo,
             "sendMediaGroup": self._send_media_group,
             "getFile": self._get_file,
+            "leaveChat": self._leave_chat,
             "getChat": self._get_chat,
             "getChatMember": self._get_chat_member,
             "getChatAdministrators": self._get_chat_administrators,
@@ -497,6 +502,50 @@ class FakeBotApi:
             raise ValueError(msg)
         self._failures[canonical].append(ApiError(error_code, description, retry_after=retry_after))
 
+    def hang_next(self, method: str) -> None:
+        """Make the next valid call of ``method`` time out: no answer, and nothing done."""
+        canonical = self.spec.canonical_method(method)
+        if canonical is None:
+            msg = f"unknown Bot API method {method!r}"
+            raise ValueError(msg)
+        self._hangs[canonical] += 1
+
+    def migrate_group(self, chat_id: int, by_user: int) -> int:
+        """Upgrade a group to a supergroup, as Telegram does: a new -100… id with the same
+        members, a service message in each, and calls to the old id refused."""
+        old = self.chats[chat_id]
+        new_id = int(f"-100{abs(chat_id)}")
+        self.add_group(new_id, old.title or "", list(old.admin_ids), list(old.member_ids))
+        old.migrated_to = new_id
+        notice = self._new_message(old, from_id=by_user, from_bot=False)
+        body = self._message_json(notice)
+        body["migrate_to_chat_id"] = new_id
+        self.inject_update({"message": body})
+        started = self._new_message(self.chats[new_id], from_id=by_user, from_bot=False)
+        body = self._message_json(started)
+        body["migrate_from_chat_id"] = chat_id
+        self.inject_update({"message": body})
+        return new_id
+
+    def add_bot_to_group(self, chat_id: int, title: str, by_user: int) -> JsonDict:
+        """Someone adds the bot to a (new) group: the my_chat_member update the bot gets."""
+        if chat_id not in self.chats:
+            self.add_group(chat_id, title, admin_ids=[by_user])
+        chat = self.chats[chat_id]
+        chat.bot_left = False
+        bot = self.bot.to_json()
+        return self.inject_update(
+            {
+                "my_chat_member": {
+                    "chat": chat.to_json(self.users),
+                    "from": self._user(by_user).to_json(),
+                    "date": int(time.time()),
+                    "old_chat_member": {"user": bot, "status": "left"},
+                    "new_chat_member": {"user": bot, "status": "member"},
+                }
+            }
+        )
+
     # ================================================================== observing
 
     def chat_messages(self, chat_id: int) -> list[FakeMessage]:
@@ -573,6 +622,10 @@ class FakeBotApi:
         self._consumed_calls.add(found[0].index)
         return found[0]
 
+    async def wait_until(self, predicate: Callable[[], object], timeout: float = 5.0) -> None:
+        """Wait until ``predicate()`` holds (checked whenever the fake's state changes)."""
+        await self._signal.wait_for(predicate, timeout)
+
     async def wait_for_polling(self, timeout: float = 5.0) -> None:
         """Wait until a getUpdates long poll is waiting for updates (the bot is idle-polling)."""
         try:
@@ -620,6 +673,12 @@ class FakeBotApi:
             except SpecError as err:
                 call.params = {**raw, **files}
                 raise ApiError(err.error_code, err.description, violation=True) from None
+            if self.before_call is not None and self.before_call(canonical, call.params):
+                return Response(status_code=502)
+            if self._hangs[canonical]:
+                self._hangs[canonical] -= 1  # a timeout: never answered, never processed
+                await self._signal.wait_for(lambda: self._closing, None)
+                return Response(status_code=504)
             if self._failures[canonical]:
                 raise self._failures[canonical].popleft()
             handler = self._handlers.get(canonical)
@@ -662,6 +721,14 @@ class FakeBotApi:
         """Resolve a chat_id parameter (400 "chat not found" like Telegram)."""
         if isinstance(chat_id, int):
             chat = self.chats.get(chat_id)
+            if chat is not None and chat.migrated_to is not None:
+                raise ApiError(
+                    400,
+                    "Bad Request: group chat was upgraded to a supergroup chat",
+                    migrate_to_chat_id=chat.migrated_to,
+                )
+            if chat is not None and chat.bot_left:
+                raise ApiError(403, "Forbidden: bot is not a member of the group chat")
             if chat is not None:
                 return chat
         raise ApiError(400, "Bad Request: chat not found")
@@ -1286,6 +1353,13 @@ class FakeBotApi:
         return True
 
     # ================================================================== methods: callbacks
+
+    async def _leave_chat(self, params: JsonDict) -> bool:
+        chat = self._chat(params["chat_id"])
+        if chat.type == "private":
+            raise ApiError(400, "Bad Request: chat not found")
+        chat.bot_left = True
+        return True
 
     async def _answer_callback_query(self, params: JsonDict) -> bool:
         query_id = params["callback_query_id"]

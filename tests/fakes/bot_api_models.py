@@ -18,12 +18,14 @@ class ApiError(Exception):
         *,
         violation: bool = False,
         retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
     ) -> None:
         super().__init__(description)
         self.error_code = error_code
         self.description = description
         self.violation = violation
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
     def to_json(self) -> JsonDict:
         """The response body."""
@@ -32,8 +34,13 @@ class ApiError(Exception):
             "error_code": self.error_code,
             "description": self.description,
         }
+        parameters: JsonDict = {}
         if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
+            parameters["retry_after"] = self.retry_after
+        if self.migrate_to_chat_id is not None:
+            parameters["migrate_to_chat_id"] = self.migrate_to_chat_id
+        if parameters:
+            body["parameters"] = parameters
         return body
 
 
@@ -93,6 +100,8 @@ class FakeChat:
     admin_ids: list[int] = field(default_factory=list)
     member_ids: list[int] = field(default_factory=list)
     next_message_id: int = 1
+    migrated_to: int | None = None  # a group upgraded to this supergroup
+    bot_left: bool = False
 
     def to_json(self, users: dict[int, FakeUser]) -> JsonDict:
         """Chat JSON."""

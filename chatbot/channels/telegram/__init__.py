@@ -1,0 +1,7 @@
+"""The Telegram channel: mapping, messenger, and the channel that wires them to the inbox."""
+
+from chatbot.channels.telegram.channel import TelegramChannel
+from chatbot.channels.telegram.mapping import CHANNEL, to_incoming
+from chatbot.channels.telegram.messenger import TelegramMessenger
+
+__all__ = ["CHANNEL", "TelegramChannel", "TelegramMessenger", "to_incoming"]
