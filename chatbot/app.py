@@ -64,7 +64,7 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
         if settings.redis_url
         else SqlStore(sessions)
     )
-    tickets = TicketService(sessions, settings.zone)
+    tickets = TicketService(sessions, settings.zone, policy=settings.sla_policy())
     settings.storage_dir.mkdir(parents=True, exist_ok=True)
     services = Services(
         tickets=tickets,

@@ -12,6 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from chatbot.services.office_hours import DEFAULT_WEEK, OfficeCalendar, parse_dates, parse_week
+from chatbot.services.sla import DEFAULT_STANDARDS, SlaPolicy
+
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -85,6 +88,24 @@ class Settings(BaseSettings):
     # How long one Bot API call may take before it counts as a timeout (and is retried).
     telegram_timeout: timedelta = timedelta(seconds=15)
 
+    # The SOP's clock: office hours in TIMEZONE, minus national holidays, collective leave
+    # and the operator's own days off; each admin step's time standard in office minutes.
+    office_hours: str = DEFAULT_WEEK
+    office_holidays: str = ""
+    national_holidays: bool = True
+    step_standards: Annotated[dict[int, int], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_STANDARDS)
+    )
+    # A late step is escalated to the supervisor once it has taken this many times its
+    # standard (e.g. 2: a 5-minute step at 10 minutes).
+    escalate_after: float = Field(default=2.0, ge=1.0, le=100.0)
+    supervisor_chat_id: int | None = None
+    # Step 4 waits on the requester: a reminder after this long, expiry after that.
+    supplement_remind_after: timedelta = timedelta(days=2)
+    supplement_expire_after: timedelta = timedelta(days=7)
+    # Documents and personal data of archived tickets are deleted this long after closing.
+    archive_retention: timedelta = timedelta(days=730)
+
     @field_validator("telegram_admin_user_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
@@ -96,11 +117,6 @@ class Settings(BaseSettings):
     @field_validator("telegram_bot_token", "telegram_webhook_secret", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
-        return None if value == "" else value
-
-    @field_validator("telegram_admin_chat_id", mode="before")
-    @classmethod
-    def _empty_chat_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
     @field_validator("credential_link_ttl", mode="before")
@@ -117,6 +133,53 @@ class Settings(BaseSettings):
     @classmethod
     def _confirm_durations(cls, value: object) -> timedelta:
         return _within(value, timedelta(minutes=1), timedelta(days=30))
+
+    @field_validator("office_hours")
+    @classmethod
+    def _office_week(cls, value: str) -> str:
+        parse_week(value)
+        return value
+
+    @field_validator("office_holidays")
+    @classmethod
+    def _office_days_off(cls, value: str) -> str:
+        parse_dates(value)
+        return value
+
+    @field_validator("step_standards", mode="before")
+    @classmethod
+    def _standards(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        standards = dict(DEFAULT_STANDARDS)
+        for part in re.split(r"[,;]", value):
+            if not part.strip():
+                continue
+            step, sep, minutes = part.partition("=")
+            if not sep or not step.strip().isdigit() or not minutes.strip().isdigit():
+                raise ValueError(f"cannot read {part.strip()!r}; write e.g. 2=5,5=10")
+            if int(step) not in DEFAULT_STANDARDS:
+                steps = ", ".join(str(s) for s in DEFAULT_STANDARDS)
+                raise ValueError(f"step {int(step)} has no time standard (only {steps})")
+            if not 1 <= int(minutes) <= 24 * 60:
+                raise ValueError(f"step {int(step)}: minutes must be between 1 and 1440")
+            standards[int(step)] = int(minutes)
+        return standards
+
+    @field_validator("supplement_remind_after", "supplement_expire_after", mode="before")
+    @classmethod
+    def _supplement_durations(cls, value: object) -> timedelta:
+        return _within(value, timedelta(minutes=1), timedelta(days=90))
+
+    @field_validator("archive_retention", mode="before")
+    @classmethod
+    def _retention(cls, value: object) -> timedelta:
+        return _within(value, timedelta(days=1), timedelta(days=3650))
+
+    @field_validator("telegram_admin_chat_id", "supervisor_chat_id", mode="before")
+    @classmethod
+    def _empty_chat_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("telegram_timeout", mode="before")
     @classmethod
@@ -182,6 +245,26 @@ class Settings(BaseSettings):
         if self.telegram_bot_token is not None and plain and not local:
             raise ValueError("PUBLIC_URL must be https:// when the bot runs on Telegram")
         return self
+
+    @model_validator(mode="after")
+    def _expiry_after_reminder(self) -> Settings:
+        if self.supplement_expire_after <= self.supplement_remind_after:
+            raise ValueError("SUPPLEMENT_EXPIRE_AFTER must be longer than SUPPLEMENT_REMIND_AFTER")
+        return self
+
+    def calendar(self) -> OfficeCalendar:
+        """The office's working days and hours (built on each call; cheap)."""
+        return OfficeCalendar(
+            self.zone,
+            parse_week(self.office_hours),
+            parse_dates(self.office_holidays),
+            national_holidays=self.national_holidays,
+        )
+
+    def sla_policy(self) -> SlaPolicy:
+        """The time standards on the office clock, as configured."""
+        standards = {int(step): minutes for step, minutes in self.step_standards.items()}
+        return SlaPolicy(self.calendar(), standards, self.escalate_after)
 
     @property
     def zone(self) -> ZoneInfo:

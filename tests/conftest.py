@@ -118,7 +118,7 @@ def files(settings: Settings) -> DocumentStore:
 
 @pytest.fixture
 def tickets(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> TicketService:
-    return TicketService(sessions, settings.zone)
+    return TicketService(sessions, settings.zone, policy=settings.sla_policy())
 
 
 @pytest.fixture

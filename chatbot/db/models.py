@@ -151,6 +151,10 @@ class Ticket(IdentityColumns, Base):
     # The update that submitted it ("telegram:<update id>"): a retry of that update after a
     # crash finds this ticket instead of making a second one.
     submitted_by_update: Mapped[str | None] = mapped_column(String(80), unique=True)
+    # Step 4 (the requester supplements): when they were reminded.
+    supplement_reminded_at: Mapped[datetime | None] = mapped_column()
+    # Retention ran: documents deleted and personal data blanked (UU 27/2022).
+    purged_at: Mapped[datetime | None] = mapped_column()
 
     requester: Mapped[Requester] = relationship(back_populates="tickets", lazy="joined")
     documents: Mapped[list[Document]] = relationship(
@@ -193,6 +197,7 @@ class StepRecord(Base):
     """One SOP step of one ticket: who, when, against which time standard, with what outcome."""
 
     __tablename__ = "step_records"
+    __table_args__ = (Index("ix_step_records_open_due", "finished_at", "due_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -204,6 +209,26 @@ class StepRecord(Base):
     standard_minutes: Mapped[int | None] = mapped_column(Integer)
     outcome: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+    # Deadlines on the office clock, computed when the step opens (None where N/A); the
+    # reminder and the escalation are each claimed once by a conditional UPDATE.
+    due_at: Mapped[datetime | None] = mapped_column()
+    escalate_at: Mapped[datetime | None] = mapped_column()
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    escalated_at: Mapped[datetime | None] = mapped_column()
+    # Office time the step took, in seconds, set when it finishes.
+    office_seconds: Mapped[int | None] = mapped_column(Integer)
+    # A late step's explanation, asked of the admin who finished it.
+    late_reason: Mapped[str | None] = mapped_column(Text)
+    late_reason_by: Mapped[str | None] = mapped_column(String(200))
+
+    @property
+    def late(self) -> bool:
+        """Finished past its standard (office time)."""
+        return (
+            self.standard_minutes is not None
+            and self.office_seconds is not None
+            and self.office_seconds > self.standard_minutes * 60
+        )
 
     ticket: Mapped[Ticket] = relationship(back_populates="steps")
 

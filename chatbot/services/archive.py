@@ -128,7 +128,7 @@ class Archiver:
                 "actor": "Sistem",
                 "started_at": _iso(started),
                 "finished_at": _iso(archived_at),
-                "standard_minutes": Step.ARCHIVE.standard_minutes,
+                "standard_minutes": self._tickets.policy.standard(Step.ARCHIVE),
                 "actual_minutes": round((archived_at - started).total_seconds() / 60, 1),
                 "outcome": "diarsipkan",
                 "note": str(relative),

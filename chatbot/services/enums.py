@@ -101,21 +101,3 @@ class Step(IntEnum):
     NOTIFY_REJECTION = 7
     DELIVER_RESULT = 8
     ARCHIVE = 9
-
-    @property
-    def standard_minutes(self) -> int | None:
-        """The SOP's time standard (Mutu Baku: Waktu); None where the SOP says N/A."""
-        return _STANDARD_MINUTES[self]
-
-
-_STANDARD_MINUTES: dict[Step, int | None] = {
-    Step.SUBMIT: None,
-    Step.CHECK_COMPLETENESS: 5,
-    Step.ASK_TO_COMPLETE: 5,
-    Step.SUPPLEMENT: None,
-    Step.CHECK_VALIDITY: 10,
-    Step.RESET_IN_SPSE: 5,
-    Step.NOTIFY_REJECTION: 5,
-    Step.DELIVER_RESULT: 10,
-    Step.ARCHIVE: 5,
-}

@@ -37,6 +37,8 @@ from chatbot.services.enums import (
     TicketState,
 )
 from chatbot.services.identity import Identity
+from chatbot.services.office_hours import OfficeCalendar
+from chatbot.services.sla import DEFAULT_STANDARDS, SlaPolicy
 
 S = TicketState
 
@@ -144,10 +146,12 @@ class TicketService:
         sessions: async_sessionmaker[AsyncSession],
         zone: ZoneInfo,
         clock: Callable[[], datetime] = utcnow,
+        policy: SlaPolicy | None = None,
     ) -> None:
         self._sessions = sessions
         self._zone = zone
         self._now = clock
+        self.policy = policy or SlaPolicy(OfficeCalendar(zone), DEFAULT_STANDARDS)
 
     # ---- queries -----------------------------------------------------------------------
 
@@ -939,12 +943,15 @@ class TicketService:
         actor: Actor | None = None,
         note: str | None = None,
     ) -> None:
+        deadlines = self.policy.deadlines(step, at)
         session.add(
             StepRecord(
                 ticket=ticket,
                 step=step,
                 started_at=at,
-                standard_minutes=step.standard_minutes,
+                standard_minutes=self.policy.standard(step),
+                due_at=deadlines.due_at if deadlines else None,
+                escalate_at=deadlines.escalate_at if deadlines else None,
                 actor_id=actor.id if actor else None,
                 actor_name=actor.name if actor else None,
                 note=note,
@@ -966,13 +973,14 @@ class TicketService:
             self._record(session, ticket, step, actor, at, at, outcome, note)
             return
         record.finished_at, record.outcome = at, outcome
+        record.office_seconds = int(self.policy.used(record.started_at, at).total_seconds())
         if actor is not None:
             record.actor_id, record.actor_name = actor.id, actor.name
         if note:
             record.note = f"{record.note}; {note}" if record.note else note
 
-    @staticmethod
     def _record(
+        self,
         session: AsyncSession,
         ticket: Ticket,
         step: Step,
@@ -988,7 +996,8 @@ class TicketService:
                 step=step,
                 started_at=started,
                 finished_at=finished,
-                standard_minutes=step.standard_minutes,
+                standard_minutes=self.policy.standard(step),
+                office_seconds=int(self.policy.used(started, finished).total_seconds()),
                 outcome=outcome,
                 note=note,
                 actor_id=actor.id if actor else None,
