@@ -14,6 +14,7 @@ from chatbot.db.engine import create_engine, create_sessionmaker
 from chatbot.db.migrate import is_current, upgrade
 from chatbot.services.archive import Archiver
 from chatbot.services.credentials import CredentialVault
+from chatbot.services.deadlines import DeadlineWatch, Supervisor
 from chatbot.services.documents import DocumentStore
 from chatbot.services.forms import AdminForms
 from chatbot.services.outbox import Outbox
@@ -34,6 +35,7 @@ class App:
     store: Store
     services: Services
     outbox: Outbox
+    watch: DeadlineWatch
 
     async def ready(self) -> bool:
         """The database answers at the newest migration, and Redis answers when used."""
@@ -77,6 +79,12 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
         forms=AdminForms(store, settings.public_url, settings.admin_form_ttl),
         https_links=settings.public_url.startswith("https://"),
         web_app=settings.webapp_binding,
+        supplement_expire_after=settings.supplement_expire_after,
+    )
+    supervisor = (
+        Supervisor("telegram", str(settings.supervisor_chat_id))
+        if settings.supervisor_chat_id is not None
+        else None
     )
     return App(
         settings=settings,
@@ -85,4 +93,5 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
         store=store,
         services=services,
         outbox=Outbox(sessions),
+        watch=DeadlineWatch(sessions, supervisor),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from prometheus_client import (
     CollectorRegistry,
@@ -20,7 +20,7 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.db.models import InboxUpdate, OutboxMessage, StepRecord, Ticket
@@ -175,36 +175,16 @@ async def read_database(session: AsyncSession, now: datetime) -> DatabaseSnapsho
 
 
 async def _sla_breaches(session: AsyncSession, now: datetime) -> int:
-    """Open step records (finished_at IS NULL) whose wall-clock time since started_at exceeds
-    their standard_minutes (steps without a standard never breach).
-
-    Wall clock, nights and weekends included, until the office-hours clock of issue 5
-    replaces it. Each record keeps the standard it was opened with, so the distinct standards
-    are read first and each gets its own cutoff (a bound parameter, no SQL date math).
-    """
-    open_with_standard = (
-        StepRecord.finished_at.is_(None),
-        StepRecord.standard_minutes.is_not(None),
-    )
-    standards = (
-        await session.scalars(
-            select(StepRecord.standard_minutes).where(*open_with_standard).distinct()
-        )
-    ).all()
-    if not standards:
-        return 0
-    late = or_(
-        *(
-            and_(
-                StepRecord.standard_minutes == minutes,
-                StepRecord.started_at < now - timedelta(minutes=minutes),
-            )
-            for minutes in standards
-            if minutes is not None
-        )
-    )
+    """Open steps past their deadline on the office clock (due_at is computed with office
+    hours and holidays when the step opens; steps without a standard have none)."""
     count = await session.scalar(
-        select(func.count()).select_from(StepRecord).where(*open_with_standard, late)
+        select(func.count())
+        .select_from(StepRecord)
+        .where(
+            StepRecord.finished_at.is_(None),
+            StepRecord.due_at.is_not(None),
+            StepRecord.due_at <= now,
+        )
     )
     return count or 0
 

@@ -14,7 +14,7 @@ import uvicorn
 from starlette.routing import BaseRoute
 
 from chatbot.app import App
-from chatbot.conversations.endings import sweep_handovers, sweep_unarchived
+from chatbot.conversations.endings import sweep_handovers, sweep_supplements, sweep_unarchived
 from chatbot.conversations.messages import Messenger
 from chatbot.services.inbox import Inbox
 from chatbot.web.app import RedactLinkPaths, create_web_app
@@ -62,8 +62,18 @@ async def housekeeping(app: App, inbox: Inbox | None = None) -> None:
 
 
 async def deadlines(app: App) -> None:
-    """Expired links, confirmation reminders and closing, from the database (not timers)."""
+    """Every deadline, from the database (not timers): steps past their standard, step 4's
+    reminder and expiry, expired links, confirmation reminders and closing."""
     settings = app.settings
+    try:
+        await app.watch.sweep()
+    except Exception:
+        log.exception("time-standard reminders failed; the next sweep retries")
+    await sweep_supplements(
+        app.services,
+        remind_after=settings.supplement_remind_after,
+        expire_after=settings.supplement_expire_after,
+    )
     await sweep_handovers(
         app.services,
         remind_every=settings.confirm_reminder_every,

@@ -141,35 +141,31 @@ async def test_tickets_by_state_and_sla_breaches(
         ticket_id=cancelled.id, channel="telegram", chat_id="1003", actor=REQUESTER
     )
     async with sessions.begin() as session:
-        # Every step record of the late and the cancelled ticket started an hour ago: the late
-        # one's open completeness check (standard 5 min) breaches; finished steps never do.
+        # The late ticket's open completeness check was due (on the office clock) an hour ago;
+        # the cancelled ticket's steps were too, but finished steps never breach.
         await session.execute(
             update(StepRecord)
             .where(StepRecord.ticket_id.in_([late.id, cancelled.id]))
-            .values(started_at=ago(hours=1))
+            .values(due_at=ago(hours=1))
         )
-        # The on-time ticket's completeness check started 4 minutes ago: within its 5.
+        # The on-time ticket's completeness check is due in a minute.
         await session.execute(
             update(StepRecord)
             .where(StepRecord.ticket_id == on_time.id, StepRecord.finished_at.is_(None))
-            .values(started_at=ago(minutes=4))
+            .values(due_at=ago(minutes=-1))
         )
-        # A step without a time standard (the requester's supplement) never breaches.
+        # A step without a time standard (the requester's supplement) has no deadline.
         session.add(
-            StepRecord(
-                ticket_id=on_time.id,
-                step=Step.SUPPLEMENT,
-                started_at=ago(days=3),
-                standard_minutes=Step.SUPPLEMENT.standard_minutes,
-            )
+            StepRecord(ticket_id=on_time.id, step=Step.SUPPLEMENT, started_at=ago(days=3))
         )
-        # A 10-minute standard (validity check) 11 minutes in breaches too.
+        # A validity check due a minute ago breaches too.
         session.add(
             StepRecord(
                 ticket_id=on_time.id,
                 step=Step.CHECK_VALIDITY,
                 started_at=ago(minutes=11),
-                standard_minutes=Step.CHECK_VALIDITY.standard_minutes,
+                standard_minutes=10,
+                due_at=ago(minutes=1),
             )
         )
         open_steps = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from chatbot.conversations import texts as t
@@ -15,6 +16,7 @@ from chatbot.conversations.endings import archive_quietly
 from chatbot.conversations.handover import Handover
 from chatbot.conversations.messages import Button, DeliveryError, Incoming, Reply, Response
 from chatbot.conversations.payloads import AdminAction, AdminPayload, PayloadError, decode
+from chatbot.conversations.queue import handle_queue
 from chatbot.conversations.state import DialogState
 from chatbot.db.models import Ticket
 from chatbot.services import passwords
@@ -24,6 +26,8 @@ from chatbot.services.identity import InvalidInput, clean_text, format_nip
 from chatbot.services.tickets import Actor, StaleMove, TicketError, TicketNotFound
 
 log = logging.getLogger(__name__)
+
+GroupCommand = Callable[[Context, Incoming, str], Awaitable[Response]]
 
 PENDING_TTL = timedelta(hours=2)
 STOP = ("batal", "cancel")
@@ -55,6 +59,12 @@ async def handle_tap(ctx: Context, inc: Incoming) -> Response:
         ticket = await tickets.get(payload.ticket_id)
     except TicketNotFound:
         return Response(toast=t.BUTTON_BROKEN, alert=True)
+    if payload.action is AdminAction.LATE:
+        # Not bound to the ticket's version: the ticket has moved on since the late step.
+        try:
+            return await _late(ctx, inc, ticket, payload.arg)
+        except TicketError as refused:
+            return Response(toast=str(refused), alert=True)
     if (
         payload.action is AdminAction.RESULT
         and ticket.state == TicketState.VALID
@@ -158,6 +168,32 @@ async def _act(
     return await _claim_result(ctx, inc, ticket)
 
 
+async def _late(ctx: Context, inc: Incoming, ticket: Ticket, arg: str) -> Response:
+    """A cause picked for a late step (or "other": the admin is asked to type it)."""
+    record_id, _, choice = arg.partition(".")
+    record = next((r for r in ticket.steps if str(r.id) == record_id), None)
+    if record is None or not (choice == "x" or choice.isdigit()):
+        return Response(toast=t.BUTTON_BROKEN, alert=True)
+    if choice == "x":
+        if record.late_reason is not None:
+            return Response(toast=t.LATE_ALREADY, alert=True)
+        if record.actor_id != _actor(inc).id:
+            return Response(toast=t.late_not_yours(record.actor_name or "-"), alert=True)
+        question = t.ask_late_text(inc.user_id, inc.user_name, str(ticket.number))
+        await _ask_in_group(ctx, inc, ticket, "late", question, record=record.id)
+        return Response()
+    index = int(choice)
+    if not 0 <= index < len(t.LATE_PRESETS):
+        return Response(toast=t.BUTTON_BROKEN, alert=True)
+    ticket, record = await ctx.services.tickets.explain_late(
+        record_id=record.id, actor=_actor(inc), reason=t.LATE_PRESETS[index]
+    )
+    done = t.late_explained(
+        str(ticket.number), int(record.step), t.LATE_PRESETS[index], inc.user_name
+    )
+    return Response(replies=[Reply(done, edit_message_id=inc.message_id)], toast="Dicatat.")
+
+
 async def _reject(ctx: Context, ticket: Ticket, actor: Actor, reason: str) -> None:
     await ctx.services.tickets.reject(
         ticket_id=ticket.id, version=ticket.version, actor=actor, reason=reason
@@ -166,7 +202,7 @@ async def _reject(ctx: Context, ticket: Ticket, actor: Actor, reason: str) -> No
 
 
 async def _ask_in_group(
-    ctx: Context, inc: Incoming, ticket: Ticket, kind: str, question: str
+    ctx: Context, inc: Incoming, ticket: Ticket, kind: str, question: str, record: int = 0
 ) -> None:
     """Ask the admin for a text; only a reply to this very question counts as the answer."""
     question_id = await ctx.messenger.send(inc.chat_id, Reply(question, force_reply=True))
@@ -175,6 +211,7 @@ async def _ask_in_group(
         "version": ticket.version,
         "kind": kind,
         "question_id": question_id,
+        "record": record,
     }
     await ctx.services.store.set(_pending_key(inc), json.dumps(data).encode(), PENDING_TTL)
 
@@ -186,6 +223,12 @@ async def handle_group_message(ctx: Context, inc: Incoming) -> Response:
     """A reply to the bot's question in the group; everything else there is left alone."""
     if inc.command == "idgrup":  # helps the operator find TELEGRAM_ADMIN_CHAT_ID
         return Response(replies=[Reply(t.group_id(inc.chat_id))])
+    command = GROUP_COMMANDS.get(inc.command or "")
+    if command is not None and inc.chat_id == ctx.messenger.admin_chat_id:
+        if not inc.sender_is_admin:
+            return Response(replies=[Reply(t.NOT_ADMIN)])
+        args = (inc.text or "").partition(" ")[2].strip()
+        return await command(ctx, inc, args)
     if inc.chat_id != ctx.messenger.admin_chat_id or not inc.replied_to_bot or not inc.text:
         return Response()
     raw = await ctx.services.store.get(_pending_key(inc))
@@ -201,6 +244,17 @@ async def handle_group_message(ctx: Context, inc: Incoming) -> Response:
     except InvalidInput as bad:
         return Response(replies=[Reply(f"⚠️ {t.e(bad.reason)}")])
     ticket = await ctx.services.tickets.get(int(pending["ticket_id"]))
+    if pending["kind"] == "late":  # not bound to the version: the ticket moved on meanwhile
+        try:
+            ticket, record = await ctx.services.tickets.explain_late(
+                record_id=int(pending["record"]), actor=_actor(inc), reason=text
+            )
+        except TicketError as refused:
+            await ctx.services.store.delete(_pending_key(inc))
+            return Response(replies=[Reply(f"⚠️ {t.e(refused)}")])
+        await ctx.services.store.delete(_pending_key(inc))
+        done = t.late_explained(str(ticket.number), int(record.step), text, inc.user_name)
+        return Response(replies=[Reply(done)])
     # The question is dropped only once answered for good: a retry after a failure midway
     # still finds it (the versioned move refuses a second rejection).
     if ticket.version != pending["version"]:
@@ -404,3 +458,9 @@ async def _revoke(ctx: Context, inc: Incoming, ticket: Ticket, views: CardViews)
     )
     await views.clear(ticket.id)
     return Response(toast=t.LINK_REVOKED, alert=True)
+
+
+# Commands for the admins in their group (each checks the sender is an admin).
+GROUP_COMMANDS: dict[str, GroupCommand] = {
+    "antrian": handle_queue,
+}

@@ -72,12 +72,25 @@ def _history(ticket: Ticket, zone: ZoneInfo) -> list[str]:
         who = f" — {t.e(record.actor_name)}" if record.actor_name else ""
         outcome = f": {t.e(record.outcome.replace('_', ' '))}" if record.outcome else ""
         late = ""
-        if record.standard_minutes is not None:
-            minutes = (record.finished_at - record.started_at).total_seconds() / 60
-            if minutes > record.standard_minutes:
-                late = f" ⏱ {minutes:.0f}/{record.standard_minutes} mnt"
+        if record.late and record.standard_minutes is not None:
+            minutes = round((record.office_seconds or 0) / 60)
+            why = f" ({t.e(record.late_reason)})" if record.late_reason else " (alasan belum diisi)"
+            late = f" ⏱ {minutes}/{record.standard_minutes} mnt{why}"
         lines.append(f"• {t.short_clock(record.finished_at, zone)} {label}{outcome}{who}{late}")
     return lines
+
+
+def _deadline_line(ticket: Ticket, zone: ZoneInfo) -> str | None:
+    """The open step's deadline on the office clock, flagged once it has passed."""
+    record = next((r for r in reversed(ticket.steps) if r.finished_at is None), None)
+    if record is None or record.due_at is None or not ticket.state.is_open:
+        return None
+    due = t.clock(record.due_at, zone)
+    if record.escalated_at is not None:
+        return f"🔺 Lewat standar, sudah dieskalasi (batas {due})"
+    if record.reminded_at is not None:
+        return f"⏰ Lewat standar {record.standard_minutes} menit (batas {due})"
+    return f"⏳ Batas langkah {record.step}: {due}"
 
 
 def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Reply:
@@ -114,6 +127,9 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
     if ticket.state == TicketState.VALID and ticket.result_admin_name:
         lines.append(f"🔧 Hasil sedang diisi oleh {t.e(ticket.result_admin_name)}")
     lines += _link_lines(ticket, zone)
+    deadline = _deadline_line(ticket, zone)
+    if deadline:
+        lines.append(deadline)
     history = _history(ticket, zone)
     if len(history) > HISTORY_LINES:  # keep the card far below Telegram's 4096 characters
         hidden = len(history) - HISTORY_LINES + 1

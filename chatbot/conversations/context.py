@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from chatbot.conversations.messages import Messenger
@@ -29,6 +30,8 @@ class Services:
     # web_app: open them as Telegram Web Apps, bound to the user (WEBAPP_BINDING).
     https_links: bool = False
     web_app: bool = False
+    # Step 4's wait on the requester: the ticket closes as expired after this long.
+    supplement_expire_after: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True)

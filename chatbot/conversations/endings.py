@@ -44,3 +44,16 @@ async def sweep_handovers(
         log.exception("confirmation reminders failed; the next sweep retries")
     for ticket in await tickets.close_unconfirmed(after=close_after):
         await archive_quietly(services, ticket.id)
+
+
+async def sweep_supplements(
+    services: Services, *, remind_after: timedelta, expire_after: timedelta
+) -> None:
+    """Step 4 waits on the requester: a reminder, then the ticket closes as expired."""
+    tickets = services.tickets
+    try:
+        await tickets.remind_supplements(after=remind_after)
+    except Exception:
+        log.exception("supplement reminders failed; the next sweep retries")
+    for ticket in await tickets.expire_supplements(after=expire_after):
+        await archive_quietly(services, ticket.id)

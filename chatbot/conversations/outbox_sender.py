@@ -21,9 +21,14 @@ from chatbot.conversations.messages import (
     Throttled,
     reply_from_dict,
 )
-from chatbot.conversations.payloads import RequesterAction, RequesterPayload
+from chatbot.conversations.payloads import (
+    AdminAction,
+    AdminPayload,
+    RequesterAction,
+    RequesterPayload,
+)
 from chatbot.conversations.requester import confirmation_buttons
-from chatbot.db.models import OutboxMessage, Ticket
+from chatbot.db.models import OutboxMessage, Ticket, utcnow
 from chatbot.logs import log_context
 from chatbot.metrics import record_sent
 from chatbot.services.documents import ACCEPTED
@@ -42,7 +47,11 @@ _ALERTS = ("incident", "link_expired", "unreachable")
 _WITH_CONFIRMATION = ("received", "confirm_reminder")
 
 # Notices to the requester that are text only.
+# Time standards: a step past its standard, its escalation, the question why it was late.
+_DEADLINES = ("step_overdue", "escalation", "late_reason")
+
 _REQUESTER_TEXTS: dict[str, Callable[[Ticket], str]] = {
+    "expired": lambda ticket: t.expired_notice(str(ticket.number)),
     "rejected": lambda ticket: t.rejected_notice(
         str(ticket.number), ticket.rejection_reason or "-"
     ),
@@ -69,6 +78,16 @@ async def _durably(record: Callable[[], Awaitable[None]]) -> None:
             )
             await asyncio.sleep(delay)
     await record()
+
+
+def _late_buttons(ticket_id: int, record_id: int) -> tuple[tuple[Button, ...], ...]:
+    """The preset causes of a late step, one per row, then "other (type it)"."""
+
+    def tap(choice: str) -> str:
+        return AdminPayload(AdminAction.LATE, ticket_id, 0, f"{record_id}.{choice}").encode()
+
+    presets = [(Button(label, tap(str(i))),) for i, label in enumerate(t.LATE_PRESETS)]
+    return (*presets, (Button(t.LATE_OTHER, tap("x")),))
 
 
 def reply_context(chat_id: str) -> str:
@@ -234,6 +253,18 @@ class OutboxSender:
                 buttons=((Button(t.SUPPLEMENT_BUTTON, supplement),),),
             )
             sent_id = await self._messenger.send(str(message.chat_id), reply)
+        elif message.kind in _DEADLINES:
+            sent_id = await self._send_deadline(message, ticket)
+        elif message.kind == "supplement_reminder":
+            supplement = RequesterPayload(RequesterAction.SUPPLEMENT, ticket.id).encode()
+            expires = ticket.state_since + self._services.supplement_expire_after
+            reply = Reply(
+                t.supplement_reminder(
+                    str(ticket.number), ticket.missing, t.clock(expires, self._services.zone)
+                ),
+                buttons=((Button(t.SUPPLEMENT_BUTTON, supplement),),),
+            )
+            sent_id = await self._messenger.send(str(message.chat_id), reply)
         elif message.audience == "admins" and message.kind in _ALERTS:
             sent_id = await self._messenger.send(
                 admin_chat, self._alert(message.kind, ticket), reply_to=ticket.admin_message_id
@@ -278,6 +309,48 @@ class OutboxSender:
         else:
             text = t.confirm_reminder(number, password)
         return Reply(text, buttons=confirmation_buttons(ticket))
+
+    async def _send_deadline(self, message: OutboxMessage, ticket: Ticket) -> str | None:
+        """A step past its standard, its escalation, or the question why it was late."""
+        record = next((r for r in ticket.steps if r.id == message.payload.get("record")), None)
+        if record is None or record.standard_minutes is None:
+            return None
+        number, step = str(ticket.number), int(record.step)
+        holder = record.actor_name or ticket.result_admin_name
+        zone = self._services.zone
+        if message.kind == "late_reason":
+            actor_id = str(message.payload["actor_id"])
+            user_id = actor_id.split(":", 1)[-1]
+            question = t.ask_late_reason(
+                user_id,
+                str(message.payload["actor_name"]),
+                number,
+                step,
+                int(message.payload["minutes"]),
+                record.standard_minutes,
+            )
+            buttons = _late_buttons(ticket.id, record.id)
+            return await self._messenger.send(
+                self._messenger.admin_chat_id,
+                Reply(question, buttons=buttons),
+                reply_to=ticket.admin_message_id,
+            )
+        if record.finished_at is not None or not ticket.state.is_open:
+            return None  # finished after the sweep queued it: nothing to remind of
+        if message.kind == "step_overdue":
+            text = t.step_overdue(
+                number, step, record.standard_minutes, t.clock(record.started_at, zone), holder
+            )
+            return await self._messenger.send(
+                self._messenger.admin_chat_id, Reply(text), reply_to=ticket.admin_message_id
+            )
+        used = self._services.tickets.policy.used(record.started_at, utcnow())
+        text = t.escalation(number, step, record.standard_minutes, t.duration(used), holder)
+        if message.audience == "supervisor" and message.chat_id:
+            return await self._messenger.send(str(message.chat_id), Reply(text))
+        return await self._messenger.send(
+            self._messenger.admin_chat_id, Reply(text), reply_to=ticket.admin_message_id
+        )
 
     def _alert(self, kind: str, ticket: Ticket) -> Reply:
         number = str(ticket.number)

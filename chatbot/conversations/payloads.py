@@ -27,6 +27,7 @@ class AdminAction(StrEnum):
     RESULT = "re"
     REVOKE = "rv"
     REVOKE_CONFIRM = "rc"
+    LATE = "lt"  # why a step was late: arg "<step record id>.<preset index or x>"
 
 
 class RequesterAction(StrEnum):

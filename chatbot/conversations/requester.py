@@ -23,7 +23,7 @@ from chatbot.conversations.payloads import (
 from chatbot.conversations.state import DialogState
 from chatbot.db.models import Ticket, utcnow
 from chatbot.services.documents import StoredFile
-from chatbot.services.enums import DocumentKind, MissingItem, RequestType, Role, TicketState
+from chatbot.services.enums import DocumentKind, MissingItem, RequestType, Role, Step, TicketState
 from chatbot.services.identity import (
     Identity,
     InvalidInput,
@@ -387,7 +387,19 @@ async def _on_confirm(
         )
     except TicketError as refused:
         return state, _say(Reply(f"⚠️ {t.e(refused)}"), prompt(state))
-    return DialogState(), _say(Reply(t.submitted(str(ticket.number))))
+    return DialogState(), _say(Reply(_receipt(ctx, ticket)))
+
+
+def _receipt(ctx: Context, ticket: Ticket) -> str:
+    """The ticket number and when the first check is due on the office clock."""
+    zone = ctx.services.zone
+    policy = ctx.services.tickets.policy
+    check = next((r for r in ticket.steps if r.step == Step.CHECK_COMPLETENESS), None)
+    due = check.due_at if check and check.due_at else ticket.created_at
+    opens = policy.calendar.next_open(ticket.created_at)
+    starts = t.clock(opens, zone) if opens > ticket.created_at else None
+    standard = policy.standard(Step.CHECK_COMPLETENESS) or 0
+    return t.submitted(str(ticket.number), t.clock(due, zone), starts, standard)
 
 
 async def _on_field(ctx: Context, state: DialogState, inc: Incoming, choice: str | None) -> Result:

@@ -39,6 +39,7 @@ STATE_FOR_REQUESTER = {
     TicketState.RECEIVED: "Hasil sudah Anda buka, menunggu konfirmasi bahwa Anda sudah login",
     TicketState.REJECTED: "Ditolak",
     TicketState.CANCELLED: "Dibatalkan",
+    TicketState.EXPIRED: "Ditutup karena kelengkapan tidak dikirim",
     TicketState.ARCHIVED: "Selesai dan diarsipkan",
 }
 STATE_FOR_ADMINS = {
@@ -51,6 +52,7 @@ STATE_FOR_ADMINS = {
     TicketState.RECEIVED: "📬 Diterima pemohon, menunggu konfirmasi login (langkah 8)",
     TicketState.REJECTED: "❌ Ditolak (langkah 7)",
     TicketState.CANCELLED: "🚫 Dibatalkan pemohon",
+    TicketState.EXPIRED: "⌛ Ditutup: kelengkapan tidak dikirim pemohon (langkah 4)",
     TicketState.ARCHIVED: "🗄️ Selesai, diarsipkan (langkah 9)",
 }
 REJECTION_PRESETS = (
@@ -211,11 +213,16 @@ def summary(data: dict[str, object], pages: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
-def submitted(number: str) -> str:
+def submitted(number: str, due: str, starts: str | None, standard: int) -> str:
+    """The receipt, with when to expect the first answer (office hours only)."""
+    when = (
+        f"Permohonan masuk di luar jam kerja; pemeriksaan dimulai {e(starts)}. " if starts else ""
+    )
     return (
         f"✅ Permohonan diterima dengan nomor tiket <b>{e(number)}</b>.\n\n"
-        "Admin akan memeriksa kelengkapan (standar 5 menit pada jam kerja), lalu keabsahan "
-        "data (10 menit). Anda akan diberi kabar di chat ini. Ketik /status kapan saja."
+        f"{when}Admin memeriksa kelengkapan paling lambat <b>{e(due)}</b> (standar {standard} "
+        "menit jam kerja), lalu keabsahan data. Anda akan diberi kabar di chat ini. "
+        "Ketik /status kapan saja."
     )
 
 
@@ -503,3 +510,115 @@ SORRY = "Maaf, terjadi gangguan saat memproses pesan Anda. Silakan coba lagi seb
 
 def group_id(chat_id: str) -> str:
     return f"ID grup ini: <code>{e(chat_id)}</code> (isi TELEGRAM_ADMIN_CHAT_ID dengan angka ini)."
+
+
+# ---- time standards: reminders, escalation, late reasons (issue 5) ------------------------
+
+STEP_NAMES = {
+    1: "Pengajuan berkas",
+    2: "Cek kelengkapan",
+    3: "Minta kelengkapan",
+    4: "Pemohon melengkapi",
+    5: "Cek keabsahan",
+    6: "Reset/cek di SPSE",
+    7: "Pemberitahuan penolakan",
+    8: "Penyampaian hasil",
+    9: "Pengarsipan",
+}
+LATE_PRESETS = (
+    "Antrean / beban kerja tinggi",
+    "Menunggu konfirmasi telepon pemohon",
+    "SPSE / jaringan bermasalah",
+    "Admin sedang rapat / dinas luar",
+)
+LATE_OTHER = "✏️ Alasan lain (ketik)"
+
+
+def step_overdue(number: str, step: int, standard: int, since: str, holder: str | None) -> str:
+    who = f" ({e(holder)})" if holder else ""
+    extra = (
+        " Pemohon belum membuka link hasil; pertimbangkan menghubunginya."
+        if step == 8
+        else " Mohon segera ditindaklanjuti."
+    )
+    return (
+        f"⏰ Tiket <b>{e(number)}</b>: langkah {step} ({STEP_NAMES[step]}){who} melewati "
+        f"standar {standard} menit jam kerja (mulai {e(since)}).{extra}"
+    )
+
+
+def escalation(number: str, step: int, standard: int, used: str, holder: str | None) -> str:
+    who = f", dipegang {e(holder)}" if holder else ""
+    return (
+        f"🔺 <b>Eskalasi</b> tiket <b>{e(number)}</b>: langkah {step} ({STEP_NAMES[step]}"
+        f"{who}) sudah berjalan {e(used)} jam kerja, standar SOP {standard} menit. "
+        "Mohon arahan agar segera diselesaikan."
+    )
+
+
+def ask_late_reason(
+    user_id: str, admin: str, number: str, step: int, minutes: int, standard: int
+) -> str:
+    return (
+        f"⏱ {mention(user_id, admin)}, langkah {step} ({STEP_NAMES[step]}) tiket "
+        f"<b>{e(number)}</b> selesai dalam {minutes} menit jam kerja, melewati standar "
+        f"{standard} menit. Apa penyebabnya? Jawaban dicatat sebagai penjelasan penyimpangan."
+    )
+
+
+def ask_late_text(user_id: str, admin: str, number: str) -> str:
+    return (
+        f"{mention(user_id, admin)}, balas pesan ini dengan penyebab keterlambatan tiket "
+        f"<b>{e(number)}</b> (singkat)."
+    )
+
+
+def late_explained(number: str, step: int, reason: str, by: str) -> str:
+    return (
+        f"⏱ Penyebab keterlambatan langkah {step} tiket <b>{e(number)}</b> dicatat: "
+        f"{e(reason)} ({e(by)})."
+    )
+
+
+def supplement_reminder(number: str, missing: list[str], expires: str) -> str:
+    items = ", ".join(MISSING[MissingItem(m)] for m in missing) or "kelengkapan"
+    return (
+        f"🔔 Pengingat: tiket <b>{e(number)}</b> masih menunggu kelengkapan dari Anda "
+        f"({e(items)}). Ketuk 📎 Lengkapi di bawah. Bila tidak dilengkapi sampai "
+        f"{e(expires)}, tiket ditutup otomatis."
+    )
+
+
+def expired_notice(number: str) -> str:
+    return (
+        f"⌛ Tiket <b>{e(number)}</b> ditutup karena kelengkapan tidak dikirim dalam batas "
+        "waktu. Bila masih memerlukan layanan, ajukan permohonan baru lewat /ajukan."
+    )
+
+
+def late_line(step: int, minutes: int, standard: int, reason: str | None) -> str:
+    why = f": {e(reason)}" if reason else " (alasan belum diisi)"
+    return f"⏱ Langkah {step} {minutes}/{standard} mnt{why}"
+
+
+QUEUE_EMPTY = "📭 Tidak ada tiket terbuka."
+
+
+def queue_title(count: int) -> str:
+    return f"📋 <b>Antrian: {count} tiket terbuka</b> (waktu dihitung pada jam kerja)"
+
+
+def queue_line(number: str, name: str, step: int | None, holder: str, left: str) -> str:
+    what = f"L{step} {STEP_NAMES[step]}" if step else "-"
+    return f"• <b>{e(number)}</b> {e(name)} · {what} · {e(holder)} · {e(left)}"
+
+
+def queue_more(count: int) -> str:
+    return f"… dan {count} tiket lainnya."
+
+
+LATE_ALREADY = "Penyebab keterlambatan langkah ini sudah dicatat."
+
+
+def late_not_yours(name: str) -> str:
+    return f"Pertanyaan ini untuk {name}, yang menyelesaikan langkahnya."

@@ -48,6 +48,7 @@ class TicketState(StrEnum):
     RECEIVED = "received"  # opened (step 8 done); waits for "logged in and changed it"
     REJECTED = "rejected"  # invalid (step 7); waits for the archive
     CANCELLED = "cancelled"  # cancelled by the requester; waits for the archive
+    EXPIRED = "expired"  # the requester never supplemented (step 4); waits for the archive
     ARCHIVED = "archived"  # the file is archived (step 9); the end
 
     @property
@@ -87,6 +88,7 @@ class Outcome(StrEnum):
     COMPLETED = "completed"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # the requester did not supplement in time
 
 
 class Step(IntEnum):

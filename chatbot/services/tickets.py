@@ -28,6 +28,7 @@ from chatbot.db.models import (
 )
 from chatbot.services.documents import StoredFile
 from chatbot.services.enums import (
+    OPEN_STATES,
     DocumentKind,
     MissingItem,
     Outcome,
@@ -53,6 +54,9 @@ class Actor:
 
 SYSTEM = Actor(id="system", name="Sistem")
 
+# The recorded explanation of a late step that waited on the requester, not on the staff.
+LATE_ON_REQUESTER = "Menunggu pemohon (di luar kendali admin)"
+
 
 class Move(StrEnum):
     COMPLETE = "complete"
@@ -70,6 +74,7 @@ class Move(StrEnum):
     EXPIRE_LINK = "expire_link"
     REVOKE_LINK = "revoke_link"
     CANCEL = "cancel"
+    EXPIRE = "expire"
     ARCHIVE = "archive"
 
 
@@ -94,7 +99,8 @@ MOVES: dict[Move, tuple[frozenset[TicketState], TicketState]] = {
         frozenset({S.SUBMITTED, S.INCOMPLETE, S.SUPPLEMENTED, S.COMPLETE, S.VALID}),
         S.CANCELLED,
     ),
-    Move.ARCHIVE: (frozenset({S.RECEIVED, S.REJECTED, S.CANCELLED}), S.ARCHIVED),
+    Move.EXPIRE: (frozenset({S.INCOMPLETE}), S.EXPIRED),
+    Move.ARCHIVE: (frozenset({S.RECEIVED, S.REJECTED, S.CANCELLED, S.EXPIRED}), S.ARCHIVED),
 }
 
 
@@ -175,12 +181,20 @@ class TicketService:
             )
             return list(result.unique().scalars())
 
+    async def open_tickets(self) -> list[Ticket]:
+        """Every ticket still in the SOP's flow, oldest first (the admins' queue)."""
+        async with self._sessions() as session:
+            result = await session.execute(
+                select(Ticket).where(Ticket.state.in_(OPEN_STATES)).order_by(Ticket.id)
+            )
+            return list(result.unique().scalars())
+
     async def unarchived_ended(self) -> list[int]:
         """Tickets that ended but whose archive was not written (e.g. a crash in between)."""
         async with self._sessions() as session:
             result = await session.execute(
                 select(Ticket.id).where(
-                    Ticket.state.in_([S.REJECTED, S.CANCELLED])
+                    Ticket.state.in_([S.REJECTED, S.CANCELLED, S.EXPIRED])
                     | ((Ticket.state == S.RECEIVED) & (Ticket.outcome == Outcome.COMPLETED))
                 )
             )
@@ -648,6 +662,96 @@ class TicketService:
             closed.append(await self.get(ticket_id))
         return closed
 
+    async def remind_supplements(self, *, after: timedelta) -> list[Ticket]:
+        """Step 4 waits on the requester: one reminder once `after` has passed, claimed by a
+        conditional UPDATE so two workers never both send it."""
+        now = self._now()
+        async with self._sessions() as session:
+            due = (
+                await session.execute(
+                    select(Ticket.id).where(
+                        Ticket.state == S.INCOMPLETE,
+                        Ticket.supplement_reminded_at.is_(None),
+                        Ticket.state_since <= now - after,
+                    )
+                )
+            ).scalars()
+            ids = list(due)
+        reminded = []
+        for ticket_id in ids:
+            async with self._sessions.begin() as session:
+                claimed = await session.execute(
+                    update(Ticket)
+                    .where(
+                        Ticket.id == ticket_id,
+                        Ticket.state == S.INCOMPLETE,
+                        Ticket.supplement_reminded_at.is_(None),
+                    )
+                    .values(supplement_reminded_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+                ticket = await self._load(session, ticket_id)
+                self._audit(session, ticket, SYSTEM, "supplement_reminder")
+                self._notify(session, ticket, "requester", "supplement_reminder")
+                self._notify(session, ticket, "admins", "card")
+            reminded.append(ticket)
+        return reminded
+
+    async def expire_supplements(self, *, after: timedelta) -> list[Ticket]:
+        """Step 4 never came: the ticket closes as expired, the requester is told."""
+        now = self._now()
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Ticket.id, Ticket.version).where(
+                        Ticket.state == S.INCOMPLETE, Ticket.state_since <= now - after
+                    )
+                )
+            ).all()
+        expired = []
+        for ticket_id, version in rows:
+            try:
+                async with self._sessions.begin() as session:
+                    ticket, at = await self._move(session, ticket_id, version, Move.EXPIRE, SYSTEM)
+                    ticket.outcome = Outcome.EXPIRED
+                    ticket.closed_at = at
+                    self._finish(session, ticket, Step.SUPPLEMENT, None, at, "kedaluwarsa")
+                    self._notify(session, ticket, "requester", "expired")
+                    self._notify(session, ticket, "admins", "card")
+            except (StaleMove, IllegalMove):
+                continue  # supplemented just now, or another worker expired it
+            expired.append(await self.get(ticket_id))
+        return expired
+
+    async def explain_late(
+        self, *, record_id: int, actor: Actor, reason: str
+    ) -> tuple[Ticket, StepRecord]:
+        """Record why a step was late, once, by the admin who finished it."""
+        async with self._sessions.begin() as session:
+            record = await session.get(StepRecord, record_id, populate_existing=True)
+            if record is None or not record.late:
+                raise IllegalMove("Langkah ini tidak terlambat.")
+            ticket = await self._load(session, record.ticket_id)
+            if record.late_reason is not None:
+                raise StaleMove(
+                    f"Alasan keterlambatan tiket {ticket.number} sudah dicatat "
+                    f"oleh {record.late_reason_by}.",
+                    ticket,
+                )
+            if record.actor_id != actor.id:
+                raise NotYours(
+                    f"Pertanyaan ini untuk {record.actor_name}, yang menyelesaikan langkahnya.",
+                    ticket,
+                )
+            record.late_reason, record.late_reason_by = reason, actor.name
+            self._audit(
+                session, ticket, actor, "late_explained", step=int(record.step), reason=reason
+            )
+            self._notify(session, ticket, "admins", "card")
+        return ticket, record
+
     async def mark_unreachable(self, ticket_id: int, reason: str) -> bool:
         """The platform refused a message to the requester for good (they blocked the bot):
         on record, on the card and told to the admins once. True when newly marked."""
@@ -978,6 +1082,29 @@ class TicketService:
             record.actor_id, record.actor_name = actor.id, actor.name
         if note:
             record.note = f"{record.note}; {note}" if record.note else note
+        if record.late:
+            self._ask_late_reason(session, ticket, record, actor)
+
+    def _ask_late_reason(
+        self, session: AsyncSession, ticket: Ticket, record: StepRecord, actor: Actor | None
+    ) -> None:
+        """A step finished past its standard: its deviation needs an explanation. An admin
+        who finished it is asked; a wait on the requester (step 8) explains itself."""
+        if actor is None or actor.id == SYSTEM.id or record.step == Step.DELIVER_RESULT:
+            record.late_reason, record.late_reason_by = LATE_ON_REQUESTER, SYSTEM.name
+            return
+        self._notify(
+            session,
+            ticket,
+            "admins",
+            "late_reason",
+            record=record.id,
+            step=int(record.step),
+            actor_id=actor.id,
+            actor_name=actor.name,
+            minutes=round((record.office_seconds or 0) / 60),
+            standard=record.standard_minutes,
+        )
 
     def _record(
         self,

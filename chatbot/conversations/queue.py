@@ -1,0 +1,62 @@
+"""`/antrian` in the admin group: every open ticket, its step, who holds it, time left."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chatbot.conversations import texts as t
+from chatbot.conversations.context import Context
+from chatbot.conversations.messages import Incoming, Reply, Response
+from chatbot.db.models import StepRecord, Ticket, utcnow
+from chatbot.services.enums import Step
+from chatbot.services.sla import SlaPolicy
+
+# A Telegram message holds 4096 characters: the oldest tickets first, the rest counted.
+MAX_LINES = 30
+
+
+def open_step(ticket: Ticket) -> StepRecord | None:
+    """The step the ticket waits on (the newest unfinished one)."""
+    return next((r for r in reversed(ticket.steps) if r.finished_at is None), None)
+
+
+def time_left(record: StepRecord, policy: SlaPolicy, now: datetime) -> str:
+    """'sisa 3 mnt', 'lewat 12 mnt' (office time) or the requester's wait."""
+    if record.due_at is None:
+        return f"menunggu pemohon sejak {t.duration(now - record.started_at)}"
+    if now < record.due_at:
+        return f"sisa {t.duration(policy.calendar.between(now, record.due_at))}"
+    return f"⏰ lewat {t.duration(policy.calendar.between(record.due_at, now))}"
+
+
+def queue_text(tickets: list[Ticket], policy: SlaPolicy, now: datetime) -> str:
+    if not tickets:
+        return t.QUEUE_EMPTY
+    lines = [t.queue_title(len(tickets))]
+    for ticket in tickets[:MAX_LINES]:
+        record = open_step(ticket)
+        step = Step(record.step) if record else None
+        holder = (record.actor_name if record else None) or ticket.result_admin_name or "-"
+        if step in (Step.SUPPLEMENT, Step.DELIVER_RESULT):
+            holder = "pemohon"
+        left = time_left(record, policy, now) if record else "-"
+        lines.append(
+            t.queue_line(
+                str(ticket.number),
+                ticket.full_name,
+                int(step) if step else None,
+                holder,
+                left,
+            )
+        )
+    if len(tickets) > MAX_LINES:
+        lines.append(t.queue_more(len(tickets) - MAX_LINES))
+    return "\n".join(lines)
+
+
+async def handle_queue(ctx: Context, inc: Incoming, args: str) -> Response:
+    if not inc.sender_is_admin:
+        return Response(replies=[Reply(t.NOT_ADMIN)])
+    tickets = await ctx.services.tickets.open_tickets()
+    text = queue_text(tickets, ctx.services.tickets.policy, utcnow())
+    return Response(replies=[Reply(text)])
