@@ -1,0 +1,234 @@
+"""Deadlines on the office clock: stored with each step, reminded and escalated exactly once
+(two workers included), late steps asked for a reason, step 4 reminded and expired."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chatbot.db.engine import create_engine, create_sessionmaker
+from chatbot.db.models import OutboxMessage, StepRecord
+from chatbot.services.deadlines import DeadlineWatch, Supervisor
+from chatbot.services.documents import DocumentStore
+from chatbot.services.enums import MissingItem, Outcome, Step, TicketState
+from chatbot.services.tickets import NotYours, StaleMove, TicketService
+from chatbot.settings import Settings
+from tests.factories import ADMIN, ADMIN_2, submitted_ticket
+
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+def wib(*args: int) -> datetime:
+    return datetime(*args, tzinfo=WIB).astimezone(UTC)  # type: ignore[misc]
+
+
+@dataclass
+class Clock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def service(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock
+) -> TicketService:
+    return TicketService(sessions, settings.zone, clock, policy=settings.sla_policy())
+
+
+async def rows(sessions: async_sessionmaker[AsyncSession], kind: str) -> list[OutboxMessage]:
+    async with sessions() as session:
+        found = await session.execute(
+            select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
+        )
+        return list(found.scalars())
+
+
+async def test_a_saturday_night_request_is_due_on_monday_morning(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, files: DocumentStore
+) -> None:
+    clock = Clock(wib(2026, 11, 21, 21, 0))  # Saturday 21.00 WIB
+    tickets = service(sessions, settings, clock)
+
+    ticket = await submitted_ticket(tickets, files)
+
+    check = ticket.steps[1]
+    assert check.step == Step.CHECK_COMPLETENESS and check.standard_minutes == 5
+    assert check.due_at == wib(2026, 11, 23, 7, 35)  # Monday 07.30 + 5 office minutes
+    assert check.escalate_at == wib(2026, 11, 23, 7, 40)  # twice the standard
+
+
+async def test_reminder_then_escalation_each_once_and_only_when_due(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, files: DocumentStore
+) -> None:
+    clock = Clock(wib(2026, 11, 26, 15, 57))  # Thursday, 3 minutes before closing
+    tickets = service(sessions, settings, clock)
+    ticket = await submitted_ticket(tickets, files)
+    watch = DeadlineWatch(sessions, Supervisor("telegram", "-100777"), clock)
+
+    clock.now = wib(2026, 11, 26, 20, 0)  # evening: 3 office minutes used, not due
+    assert (await watch.sweep()).reminded == 0
+    clock.now = wib(2026, 11, 27, 7, 31)  # Friday 07.31: 4 office minutes, still not due
+    assert (await watch.sweep()).reminded == 0
+
+    clock.now = wib(2026, 11, 27, 7, 33)  # past 07.32, the 5th office minute
+    first = await watch.sweep()
+    again = await watch.sweep()
+
+    assert (first.reminded, first.escalated, again.reminded) == (1, 0, 0)
+    [overdue] = await rows(sessions, "step_overdue")
+    assert overdue.audience == "admins" and overdue.payload["step"] == Step.CHECK_COMPLETENESS
+
+    clock.now = wib(2026, 11, 27, 7, 38)  # 10 office minutes: twice the standard
+    assert (await watch.sweep()).escalated == 1
+    assert (await watch.sweep()).escalated == 0
+    [escalation] = await rows(sessions, "escalation")
+    assert (escalation.audience, escalation.chat_id) == ("supervisor", "-100777")
+
+    # Finishing the step stops it all; it was late, so its admin is asked why.
+    await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    [ask] = await rows(sessions, "late_reason")
+    assert ask.payload["actor_id"] == ADMIN.id and ask.payload["minutes"] == 11
+    assert ask.payload["standard"] == 5
+
+
+async def test_two_workers_sweeping_at_once_send_each_reminder_once(
+    engine: object, settings: Settings, files: DocumentStore
+) -> None:
+    """Two workers = two engines (connection pools) on one database, sweeping together."""
+    clock = Clock(wib(2026, 11, 24, 9, 0))  # Tuesday
+    engines = [create_engine(settings.database_url) for _ in range(2)]
+    try:
+        pools = [create_sessionmaker(e) for e in engines]
+        tickets = service(pools[0], settings, clock)
+        for n in range(8):
+            await submitted_ticket(tickets, files, chat_id=str(3000 + n))
+        watches = [DeadlineWatch(pool, None, clock) for pool in pools]
+        clock.now = wib(2026, 11, 24, 9, 30)  # every check is past due and past escalation
+
+        results = []
+        for _ in range(3):
+            results += await asyncio.gather(*(w.sweep() for w in watches))
+
+        assert sum(r.reminded for r in results) == 8
+        assert sum(r.escalated for r in results) == 8
+        overdue = await rows(pools[0], "step_overdue")
+        escalations = await rows(pools[0], "escalation")
+        assert len({r.ticket_id for r in overdue}) == len(overdue) == 8
+        assert len({r.ticket_id for r in escalations}) == len(escalations) == 8
+        # Without a supervisor chat the escalation goes to the admin group.
+        assert {r.audience for r in escalations} == {"admins"}
+    finally:
+        for e in engines:
+            await e.dispose()
+
+
+async def test_a_step_within_its_standard_asks_nothing(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, files: DocumentStore
+) -> None:
+    clock = Clock(wib(2026, 11, 24, 15, 58))
+    tickets = service(sessions, settings, clock)
+    ticket = await submitted_ticket(tickets, files)
+    clock.now = wib(2026, 11, 25, 7, 32)  # overnight, but 4 office minutes
+
+    done = await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+
+    check = done.steps[1]
+    assert check.office_seconds == 4 * 60 and not check.late
+    assert await rows(sessions, "late_reason") == []
+
+
+async def test_the_late_reason_is_recorded_once_by_the_admin_who_finished(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, files: DocumentStore
+) -> None:
+    clock = Clock(wib(2026, 11, 24, 9, 0))
+    tickets = service(sessions, settings, clock)
+    ticket = await submitted_ticket(tickets, files)
+    clock.now = wib(2026, 11, 24, 9, 20)
+    done = await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    record = done.steps[1]
+
+    with pytest.raises(NotYours):
+        await tickets.explain_late(record_id=record.id, actor=ADMIN_2, reason="Rapat")
+    _, explained = await tickets.explain_late(
+        record_id=record.id, actor=ADMIN, reason="SPSE / jaringan bermasalah"
+    )
+    with pytest.raises(StaleMove):
+        await tickets.explain_late(record_id=record.id, actor=ADMIN, reason="Lain")
+
+    assert (explained.late_reason, explained.late_reason_by) == (
+        "SPSE / jaringan bermasalah",
+        ADMIN.name,
+    )
+
+
+async def test_step_four_is_reminded_once_then_expires_with_notice(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, files: DocumentStore
+) -> None:
+    clock = Clock(wib(2026, 11, 24, 9, 0))
+    tickets = service(sessions, settings, clock)
+    ticket = await submitted_ticket(tickets, files)
+    await tickets.mark_incomplete(
+        ticket_id=ticket.id,
+        version=ticket.version,
+        actor=ADMIN,
+        missing=[MissingItem.SK],
+        note=None,
+    )
+
+    clock.now += timedelta(days=1)
+    assert await tickets.remind_supplements(after=timedelta(days=2)) == []
+    clock.now += timedelta(days=1, minutes=1)
+    reminded = await asyncio.gather(
+        tickets.remind_supplements(after=timedelta(days=2)),
+        tickets.remind_supplements(after=timedelta(days=2)),
+    )
+    assert sum(len(r) for r in reminded) == 1
+    assert len(await rows(sessions, "supplement_reminder")) == 1
+
+    assert await tickets.expire_supplements(after=timedelta(days=7)) == []
+    clock.now += timedelta(days=5)
+    [expired] = await tickets.expire_supplements(after=timedelta(days=7))
+
+    assert expired.state == TicketState.EXPIRED and expired.outcome == Outcome.EXPIRED
+    assert expired.closed_at == clock.now
+    supplement = next(r for r in expired.steps if r.step == Step.SUPPLEMENT)
+    assert supplement.outcome == "kedaluwarsa"
+    assert [r.audience for r in await rows(sessions, "expired")] == ["requester"]
+    assert ticket.id in await tickets.unarchived_ended()
+
+
+async def test_open_tickets_lists_only_those_in_the_flow(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, files: DocumentStore
+) -> None:
+    clock = Clock(wib(2026, 11, 24, 9, 0))
+    tickets = service(sessions, settings, clock)
+    waiting = await submitted_ticket(tickets, files, chat_id="1")
+    rejected = await submitted_ticket(tickets, files, chat_id="2")
+    rejected = await tickets.mark_complete(
+        ticket_id=rejected.id, version=rejected.version, actor=ADMIN
+    )
+    await tickets.reject(ticket_id=rejected.id, version=rejected.version, actor=ADMIN, reason="x")
+
+    assert [t.id for t in await tickets.open_tickets()] == [waiting.id]
+
+
+async def test_step_records_keep_their_deadlines_in_the_database(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, files: DocumentStore
+) -> None:
+    """A restart loses nothing: the deadline is a column, read back by a new service."""
+    clock = Clock(wib(2026, 11, 27, 16, 27))  # Friday 16.27, closing at 16.30
+    await submitted_ticket(service(sessions, settings, clock), files)
+
+    async with sessions() as session:
+        due = (
+            await session.execute(select(StepRecord.due_at).where(StepRecord.finished_at.is_(None)))
+        ).scalar_one()
+
+    assert due == wib(2026, 11, 30, 7, 32)  # 3 min on Friday, 2 on Monday from opening
