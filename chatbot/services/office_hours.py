@@ -124,12 +124,20 @@ class OfficeCalendar:
         return hours
 
     def _period(self, day: date) -> tuple[datetime, datetime] | None:
-        """That day's open period in UTC, or None."""
+        """That day's open period in UTC, or None.
+
+        The period is the one instant range [opening, closing) that `is_open`, `add` and
+        `between` all use. Where daylight saving time moves the clock, a wall time that does
+        not exist counts from the hour after the gap and a repeated wall time from its first
+        occurrence; a period that the change leaves empty is no period (opening 02:30 and
+        closing 03:15 on the night the clock jumps from 02:00 to 03:00).
+        """
         hours = self.hours_on(day)
         if hours is None:
             return None
         opens = datetime.combine(day, hours.opens, self.zone).astimezone(UTC)
-        return opens, datetime.combine(day, hours.closes, self.zone).astimezone(UTC)
+        closes = datetime.combine(day, hours.closes, self.zone).astimezone(UTC)
+        return (opens, closes) if opens < closes else None
 
     def _periods(self, local_day: date) -> Iterator[tuple[datetime, datetime]]:
         """Open periods (UTC) from that day on; a long run of closed days is an error."""
@@ -151,11 +159,8 @@ class OfficeCalendar:
 
     def is_open(self, at: datetime) -> bool:
         at = _aware(at)
-        hours = self.hours_on(self._local_day(at))
-        if hours is None:
-            return False
-        local = at.astimezone(self.zone).time()
-        return hours.opens <= local < hours.closes
+        period = self._period(self._local_day(at))
+        return period is not None and period[0] <= at < period[1]
 
     def next_open(self, at: datetime) -> datetime:
         """`at` itself while the office is open, else the next opening time (UTC)."""
