@@ -111,6 +111,7 @@ class OutgoingFile:
     path: str
     name: str
     caption: str | None = None
+    photo: bool = False  # shown inline as a picture (a chart), not as a file to download
 
 
 class DeliveryError(Exception):

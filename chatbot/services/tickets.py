@@ -863,6 +863,9 @@ class TicketService:
             for step in ticket.steps:
                 if step.finished_at is None:
                     step.finished_at, step.outcome = now, "dibatalkan_pemohon"
+                    step.office_seconds = int(
+                        self.policy.used(step.started_at, now).total_seconds()
+                    )
             self._notify(session, ticket, "admins", "card")
         return await self.get(ticket_id)
 

@@ -186,16 +186,26 @@ class TelegramMessenger:
             content = await asyncio.to_thread(Path(only.path).read_bytes)
 
             async def one(chat: int) -> str:
-                message = await self._bot.send_document(
-                    chat_id=chat,
-                    document=content,
-                    filename=only.name,
-                    caption=only.caption,
-                    reply_parameters=reply,
-                )
+                if only.photo:
+                    message = await self._bot.send_photo(
+                        chat_id=chat,
+                        photo=content,
+                        filename=only.name,
+                        caption=only.caption,
+                        reply_parameters=reply,
+                    )
+                else:
+                    message = await self._bot.send_document(
+                        chat_id=chat,
+                        document=content,
+                        filename=only.name,
+                        caption=only.caption,
+                        reply_parameters=reply,
+                    )
                 return str(message.message_id)
 
-            return [await self._call("sendDocument", chat_id, one)]
+            method = "sendPhoto" if only.photo else "sendDocument"
+            return [await self._call(method, chat_id, one)]
         for start in range(0, len(files), 10):
             chunk = files[start : start + 10]
             if len(chunk) == 1:  # an album needs two or more; send the last one alone
