@@ -1,4 +1,4 @@
-"""The `chatbot` command: run, db upgrade, console."""
+"""The `chatbot` command: run, db upgrade, console, report."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import contextlib
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 from chatbot.logs import configure_logging
 from chatbot.settings import Settings, SettingsError, load_settings
@@ -20,6 +22,36 @@ async def _db_upgrade(settings: Settings) -> None:
         await upgrade(engine)
     finally:
         await engine.dispose()
+
+
+async def _report_bytes(settings: Settings, month: str, fmt: str) -> bytes:
+    from chatbot.db.engine import create_engine, create_sessionmaker
+    from chatbot.db.migrate import upgrade
+    from chatbot.reports import month_report, to_csv, to_pdf, to_xlsx
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        sessions = create_sessionmaker(engine)
+        report = await month_report(sessions, month, settings.zone, settings.sla_policy())
+    finally:
+        await engine.dispose()
+    return {"pdf": to_pdf, "xlsx": to_xlsx, "csv": to_csv}[fmt](report)
+
+
+def _report(settings: Settings, month: str | None, fmt: str, out: Path | None) -> int:
+    """Write one month's report; the month defaults to the previous one in TIMEZONE."""
+    from chatbot.reports import parse_month, previous_month
+
+    try:
+        period = parse_month(month) if month else previous_month(datetime.now(UTC), settings.zone)
+    except ValueError as error:
+        print(f"chatbot: {error}", file=sys.stderr)
+        return 2
+    path = out or Path(f"laporan-{period.key}.{fmt}")
+    path.write_bytes(asyncio.run(_report_bytes(settings, period.key, fmt)))
+    print(f"report for {period.key} written to {path}")
+    return 0
 
 
 async def _run(settings: Settings, *, console: bool, webhook: bool = False) -> None:
@@ -56,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     db = commands.add_parser("db", help="database commands")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply all migrations")
+    report = commands.add_parser("report", help="migrate, then write a month's SOP report")
+    report.add_argument("--month", help="YYYY-MM in TIMEZONE (default: the previous month)")
+    report.add_argument("--format", choices=("pdf", "xlsx", "csv"), default="pdf")
+    report.add_argument("--out", type=Path, help="default: laporan-YYYY-MM.<format> here")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -67,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_db_upgrade(settings))
         print("database is up to date")
         return 0
+    if args.command == "report":
+        return _report(settings, args.month, args.format, args.out)
     if args.command == "serve":
         problem = _serve_problem(settings)
         if problem:

@@ -1,0 +1,72 @@
+"""Monthly SOP reports: the figures (figures.py) and their files (render.py).
+
+`build_report_files` is what the admin group's /laporan needs: a short summary to send as
+text, the chart as a photo and the PDF as a document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chatbot.reports.figures import (
+    MONTH_FORMAT_ERROR,
+    Month,
+    MonthReport,
+    month_report,
+    parse_month,
+    previous_month,
+)
+from chatbot.reports.render import chart_png, summary_html, to_csv, to_pdf, to_xlsx
+from chatbot.services.sla import SlaPolicy
+
+__all__ = [
+    "MONTH_FORMAT_ERROR",
+    "Month",
+    "MonthReport",
+    "ReportFiles",
+    "build_report_files",
+    "chart_png",
+    "month_report",
+    "parse_month",
+    "previous_month",
+    "summary_html",
+    "to_csv",
+    "to_pdf",
+    "to_xlsx",
+]
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    report: MonthReport
+    chart: Path  # laporan-YYYY-MM.png
+    pdf: Path  # laporan-YYYY-MM.pdf
+    summary: str  # Telegram HTML
+
+
+def _write(report: MonthReport, folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    chart = folder / f"laporan-{report.month.key}.png"
+    pdf = folder / f"laporan-{report.month.key}.pdf"
+    chart.write_bytes(chart_png(report))
+    pdf.write_bytes(to_pdf(report))
+    return chart, pdf
+
+
+async def build_report_files(
+    sessions: async_sessionmaker[AsyncSession],
+    month: str,
+    zone: ZoneInfo,
+    policy: SlaPolicy,
+    folder: Path,
+) -> ReportFiles:
+    """Compute `month` ("YYYY-MM"; ValueError with MONTH_FORMAT_ERROR otherwise) and write
+    its chart and PDF under `folder` (drawing runs in a thread, off the event loop)."""
+    report = await month_report(sessions, month, zone, policy)
+    chart, pdf = await asyncio.to_thread(_write, report, folder)
+    return ReportFiles(report=report, chart=chart, pdf=pdf, summary=summary_html(report))

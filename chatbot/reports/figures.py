@@ -1,0 +1,362 @@
+"""A month's figures of the SOP, read from the database and detached from it.
+
+Which records count: a ticket belongs to the month (office time zone) it was submitted in;
+its finished step records count with it, whenever they finished. Office time comes from the
+record's `office_seconds` (set when the step finishes) or, for older records, from
+`SlaPolicy.used(started, finished)`. A record is measured against its own `standard_minutes`
+(the standard in force when it opened), else the policy's, and is within it when
+`office seconds <= standard * 60` (the same rule as `StepRecord.late`).
+
+Percentiles: the median is the usual one (`statistics.median`, the mean of the two middle
+values for an even count); the 90th percentile is the *nearest rank*: the values sorted
+ascending, the one at rank ceil(0.9 * n) (1-based). It is always a time that really
+occurred, and at least 90% of the records took at most that long. E.g. for 1..10 minutes
+it is 9; for 4 values it is the largest (rank ceil(3.6) = 4).
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import re
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import String, func, select, type_coerce
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chatbot.conversations.texts import REQUEST_TYPES, ROLES
+from chatbot.db.models import AuditEvent, StepRecord, Ticket
+from chatbot.services.enums import Outcome, RequestType, Role, Step
+from chatbot.services.sla import SlaPolicy
+
+MONTH_FORMAT_ERROR = "Bulan harus berformat YYYY-MM, mis. 2026-11."
+MONTH_NAMES = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+OPEN = "dalam_proses"
+OUTCOMES = {
+    Outcome.COMPLETED.value: "Selesai",
+    Outcome.REJECTED.value: "Ditolak",
+    Outcome.CANCELLED.value: "Dibatalkan pemohon",
+    "expired": "Ditutup: kelengkapan tidak dikirim",
+    OPEN: "Dalam proses",
+}
+ACTIVITIES = {
+    Step.SUBMIT: "Pengajuan permohonan",
+    Step.CHECK_COMPLETENESS: "Pemeriksaan kelengkapan",
+    Step.ASK_TO_COMPLETE: "Permintaan melengkapi",
+    Step.SUPPLEMENT: "Pemohon melengkapi",
+    Step.CHECK_VALIDITY: "Pemeriksaan keabsahan",
+    Step.RESET_IN_SPSE: "Reset / cari user ID di SPSE",
+    Step.NOTIFY_REJECTION: "Pemberitahuan penolakan",
+    Step.DELIVER_RESULT: "Penyampaian hasil",
+    Step.ARCHIVE: "Pengarsipan",
+}
+NO_REASON = "belum dijelaskan"
+NO_UNIT = "(tidak tercatat)"
+_MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
+
+
+@dataclass(frozen=True)
+class Month:
+    """A calendar month in the office's time zone."""
+
+    year: int
+    month: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def label(self) -> str:
+        """E.g. "November 2026"."""
+        return f"{MONTH_NAMES[self.month - 1]} {self.year}"
+
+    @property
+    def days(self) -> int:
+        return calendar.monthrange(self.year, self.month)[1]
+
+    def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        """[start, end) of the month in UTC."""
+        after = Month(self.year + self.month // 12, self.month % 12 + 1)
+        start = datetime(self.year, self.month, 1, tzinfo=zone)
+        end = datetime(after.year, after.month, 1, tzinfo=zone)
+        return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def parse_month(text: str) -> Month:
+    """'2026-11' -> Month; anything else -> ValueError with a message for the user."""
+    match = _MONTH.match(text)
+    if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 2000:
+        raise ValueError(MONTH_FORMAT_ERROR)
+    return Month(int(match[1]), int(match[2]))
+
+
+def previous_month(now: datetime, zone: ZoneInfo) -> Month:
+    """The calendar month before the one `now` falls in, in the office's zone."""
+    local = now.astimezone(zone)
+    return Month(local.year, local.month - 1) if local.month > 1 else Month(local.year - 1, 12)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One group's count: `key` is the stored value, `label` what people read."""
+
+    key: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class StepFigures:
+    """One SOP step with a time standard, over the month's finished records."""
+
+    step: int
+    activity: str
+    standard_minutes: int | None
+    finished: int
+    median_minutes: float | None
+    p90_minutes: float | None
+    within: int
+
+    @property
+    def share_within(self) -> float | None:
+        """Fraction (0..1) of finished records within their standard; None without records."""
+        return self.within / self.finished if self.finished else None
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A finished step that took longer than its standard, and why."""
+
+    number: str
+    step: int
+    activity: str
+    actor: str
+    office_minutes: float
+    standard_minutes: int
+    reason: str
+    reason_by: str | None
+    finished_at: datetime
+
+    @property
+    def explained(self) -> bool:
+        return self.reason != NO_REASON
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A ticket whose requester said "Bukan saya" (someone else opened the link)."""
+
+    number: str
+    count: int
+    work_unit: str
+    reported_at: datetime  # the latest report (the ticket's submission if none is on record)
+
+
+@dataclass(frozen=True)
+class MonthReport:
+    month: Month
+    zone: ZoneInfo
+    generated_at: datetime
+    tickets: int
+    by_type: tuple[Tally, ...]
+    by_role: tuple[Tally, ...]
+    by_unit: tuple[Tally, ...]
+    by_outcome: tuple[Tally, ...]
+    steps: tuple[StepFigures, ...]
+    deviations: tuple[Deviation, ...]
+    incidents: tuple[Incident, ...]
+
+    @property
+    def finished_steps(self) -> int:
+        return sum(s.finished for s in self.steps)
+
+    @property
+    def within_steps(self) -> int:
+        return sum(s.within for s in self.steps)
+
+
+def median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def nearest_rank(values: Sequence[float], percent: float) -> float | None:
+    """The nearest-rank percentile: sorted values, 1-based rank ceil(percent/100 * n)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(percent / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _tallies(counts: Counter[str], labels: dict[str, str], keep: Iterable[str]) -> list[Tally]:
+    """Every key in `keep` (even when zero), in that order, then the others by count."""
+    order = list(keep)
+    extra = sorted((k for k in counts if k not in order), key=lambda k: (-counts[k], k))
+    return [Tally(k, labels.get(k, k), counts[k]) for k in order + extra]
+
+
+def _units(units: Iterable[str]) -> tuple[Tally, ...]:
+    """Work units as typed, grouped case- and space-insensitively; the commonest spelling."""
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for unit in units:
+        text = " ".join(unit.split()) or NO_UNIT
+        spellings[text.casefold()][text] += 1
+    tallies = [
+        Tally(key, names.most_common(1)[0][0], names.total()) for key, names in spellings.items()
+    ]
+    return tuple(sorted(tallies, key=lambda t: (-t.count, t.label.casefold())))
+
+
+@dataclass(frozen=True)
+class _Measured:
+    number: str
+    step: int
+    actor: str
+    seconds: int
+    standard: int | None
+    reason: str | None
+    reason_by: str | None
+    finished_at: datetime
+
+
+def _measure(row: StepRecord, number: str, policy: SlaPolicy) -> _Measured:
+    finished = row.finished_at
+    assert finished is not None  # the query takes finished records only
+    seconds = row.office_seconds
+    if seconds is None:
+        seconds = int(policy.used(row.started_at, finished) // timedelta(seconds=1))
+    standard = row.standard_minutes
+    if standard is None:
+        standard = policy.standard(Step(row.step))
+    return _Measured(
+        number, int(row.step), row.actor_name or "-", seconds, standard,
+        row.late_reason, row.late_reason_by, finished,
+    )  # fmt: skip
+
+
+def _step_figures(step: int, rows: list[_Measured], policy: SlaPolicy) -> StepFigures:
+    minutes = [r.seconds / 60 for r in rows]
+    within = sum(1 for r in rows if r.standard is None or r.seconds <= r.standard * 60)
+    return StepFigures(
+        step=step,
+        activity=ACTIVITIES.get(Step(step), f"Langkah {step}"),
+        standard_minutes=policy.standard(Step(step)),
+        finished=len(rows),
+        median_minutes=median(minutes),
+        p90_minutes=nearest_rank(minutes, 90),
+        within=within,
+    )
+
+
+def _deviation(r: _Measured) -> Deviation:
+    assert r.standard is not None
+    return Deviation(
+        number=r.number,
+        step=r.step,
+        activity=ACTIVITIES.get(Step(r.step), f"Langkah {r.step}"),
+        actor=r.actor,
+        office_minutes=r.seconds / 60,
+        standard_minutes=r.standard,
+        reason=(r.reason or "").strip() or NO_REASON,
+        reason_by=r.reason_by,
+        finished_at=r.finished_at,
+    )
+
+
+async def month_report(
+    sessions: async_sessionmaker[AsyncSession], month: str, zone: ZoneInfo, policy: SlaPolicy
+) -> MonthReport:
+    """The figures of `month` ("YYYY-MM"; ValueError with MONTH_FORMAT_ERROR otherwise)."""
+    period = parse_month(month)
+    start, end = period.bounds(zone)
+    in_month = (Ticket.created_at >= start) & (Ticket.created_at < end)
+    async with sessions() as session:
+        tickets = (
+            await session.execute(
+                select(
+                    Ticket.id,
+                    Ticket.number,
+                    type_coerce(Ticket.request_type, String),
+                    type_coerce(Ticket.role, String),
+                    Ticket.work_unit,
+                    type_coerce(Ticket.outcome, String),
+                    Ticket.incidents,
+                    Ticket.created_at,
+                )
+                .where(in_month)
+                .order_by(Ticket.created_at, Ticket.id)
+            )
+        ).all()
+        records = (
+            await session.scalars(
+                select(StepRecord)
+                .join(Ticket, Ticket.id == StepRecord.ticket_id)
+                .where(in_month, StepRecord.finished_at.is_not(None))
+                .order_by(StepRecord.finished_at, StepRecord.id)
+            )
+        ).all()
+        incident_rows = await session.execute(
+            select(AuditEvent.ticket_id, func.max(AuditEvent.at))
+            .join(Ticket, Ticket.id == AuditEvent.ticket_id)
+            .where(in_month, AuditEvent.action == "incident")
+            .group_by(AuditEvent.ticket_id)
+        )
+        reported = dict(incident_rows.all())
+    numbers = {t.id: t.number or f"#{t.id}" for t in tickets}
+    measured = [_measure(r, numbers[r.ticket_id], policy) for r in records]
+    by_step: dict[int, list[_Measured]] = defaultdict(list)
+    for m in measured:
+        by_step[m.step].append(m)
+    outcomes = Counter(t[5] or OPEN for t in tickets)
+    return MonthReport(
+        month=period,
+        zone=zone,
+        generated_at=datetime.now(UTC),
+        tickets=len(tickets),
+        by_type=tuple(
+            _tallies(Counter(t[2] for t in tickets), _labels(REQUEST_TYPES), _keys(RequestType))
+        ),
+        by_role=tuple(_tallies(Counter(t[3] for t in tickets), _labels(ROLES), _keys(Role))),
+        by_unit=_units(t.work_unit for t in tickets),
+        by_outcome=tuple(_tallies(outcomes, OUTCOMES, [*_keys(Outcome), OPEN])),
+        steps=tuple(
+            _step_figures(step, by_step.get(step, []), policy) for step in sorted(policy.standards)
+        ),
+        deviations=tuple(
+            _deviation(m)
+            for m in sorted(measured, key=lambda m: (m.number, m.step, m.finished_at))
+            if m.standard is not None and m.seconds > m.standard * 60
+        ),
+        incidents=tuple(
+            Incident(numbers[t.id], t.incidents, t.work_unit, reported.get(t.id, t.created_at))
+            for t in tickets
+            if t.incidents > 0
+        ),
+    )
+
+
+def _keys(kind: Iterable[object]) -> list[str]:
+    return [str(member) for member in kind]
+
+
+def _labels(labels: dict[RequestType, str] | dict[Role, str]) -> dict[str, str]:
+    return {str(key): value for key, value in labels.items()}

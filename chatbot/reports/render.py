@@ -1,0 +1,602 @@
+"""A MonthReport as files: CSV and XLSX for further work, a PDF for the head of section, a
+PNG chart for the admin group, and a short Telegram HTML summary.
+
+CSV layout: one long ("tidy") table, `bulan,bagian,kunci,label,ukuran,nilai`, one fact per
+row, so a spreadsheet's filter or a pivot (or pandas) can pick any part and months can be
+stacked. `bagian` is ringkasan | jenis | peran | unit_kerja | hasil | langkah | penyimpangan
+| insiden; `kunci` names the group (a stored value, a step number, "<tiket>/<langkah>" or a
+ticket number); numbers use a dot and no thousands separator; minutes are office minutes;
+times are ISO 8601 in the office zone. It is UTF-8 with a BOM so Excel reads the letters
+right; with a locale whose list separator is ";" (Indonesian Windows) use the XLSX instead.
+
+PDF fonts: DejaVu Sans (TrueType) when installed (Debian: `fonts-dejavu-core`), so any
+name prints as written; without it the PDF's core Helvetica is used and text is folded to
+Latin-1 first (an accent Latin-1 has stays, "ā" becomes "a", anything else "?").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from html import escape
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+from fpdf.fonts import FontFace
+from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
+from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+from openpyxl.worksheet.worksheet import Worksheet  # type: ignore[import-untyped]
+
+from chatbot.conversations.texts import BOT_NAME, clock
+from chatbot.reports.figures import MonthReport, StepFigures, Tally
+
+OFFICE = "Bagian Pengadaan Barang/Jasa Sekretariat Daerah Kota Magelang"
+CSV_HEADER = ("bulan", "bagian", "kunci", "label", "ukuran", "nilai")
+DEFINITIONS = (
+    "Waktu dihitung dalam menit jam kerja kantor (hari libur dan di luar jam kerja tidak "
+    "dihitung). Median: nilai tengah. P90: persentil ke-90 peringkat terdekat, yaitu 90% "
+    "langkah selesai dalam waktu itu atau lebih cepat. Dalam standar: waktu langkah tidak "
+    "melebihi standar waktu SOP. Setiap tiket dihitung pada bulan pengajuannya."
+)
+CHART_NAMES = {
+    2: "Kelengkapan",
+    3: "Minta\nlengkapi",
+    5: "Keabsahan",
+    6: "Reset\nSPSE",
+    7: "Penolakan",
+    8: "Penyampaian\nhasil",
+    9: "Arsip",
+}
+FONT_DIRS = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/dejavu-sans-fonts"),
+    Path("/usr/share/fonts/dejavu"),
+    Path("/usr/share/fonts/TTF"),
+)
+_FOLD = str.maketrans(
+    {"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "...", "•": "-"}
+)
+
+
+def title(report: MonthReport) -> str:
+    return f"Laporan {BOT_NAME} — {report.month.label}"
+
+
+def minutes(value: float | None) -> str:
+    """Office minutes for people: one decimal with a comma ("7,5"); "–" when none."""
+    return "–" if value is None else f"{value:.1f}".replace(".", ",")
+
+
+def percent(share: float | None) -> str:
+    return "–" if share is None else f"{round(share * 100)}%"
+
+
+def _tally_line(tallies: Sequence[Tally]) -> str:
+    return ", ".join(f"{t.label} {t.count}" for t in tallies if t.count)
+
+
+# ---- summary (Telegram HTML) ----------------------------------------------------------------
+
+
+def summary_html(report: MonthReport) -> str:
+    """The key figures in a few lines of Telegram HTML (<b> only, values escaped)."""
+    finished, within = report.finished_steps, report.within_steps
+    share = within / finished if finished else None
+    unexplained = sum(1 for d in report.deviations if not d.explained)
+    lines = [
+        f"<b>{escape(title(report))}</b>",
+        f"Permohonan: <b>{report.tickets}</b>"
+        + (f" ({escape(_tally_line(report.by_outcome))})" if report.tickets else ""),
+        f"Langkah dalam standar: <b>{within} dari {finished}</b> ({percent(share)})",
+        f"Penyimpangan: <b>{len(report.deviations)}</b>, {unexplained} belum dijelaskan",
+        f"Insiden “Bukan saya”: <b>{sum(i.count for i in report.incidents)}</b>",
+        "",
+        "Waktu per langkah, menit kerja (median / P90; standar):",
+    ]
+    for s in report.steps:
+        if s.finished:
+            lines.append(
+                f"L{s.step} {escape(s.activity)}: {minutes(s.median_minutes)} / "
+                f"{minutes(s.p90_minutes)} ({s.standard_minutes}); "
+                f"{percent(s.share_within)} dalam standar"
+            )
+        else:
+            lines.append(f"L{s.step} {escape(s.activity)}: belum ada data")
+    return "\n".join(lines)
+
+
+# ---- CSV --------------------------------------------------------------------------------------
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{round(value, 2):g}"
+
+
+def _csv_rows(report: MonthReport) -> Iterator[tuple[str, str, str, str, object]]:
+    """(bagian, kunci, label, ukuran, nilai) facts."""
+    zone = report.zone
+    yield "ringkasan", "tiket", "Jumlah permohonan", "jumlah", report.tickets
+    yield "ringkasan", "langkah", "Langkah selesai", "jumlah", report.finished_steps
+    yield "ringkasan", "langkah", "Langkah dalam standar", "dalam_standar", report.within_steps
+    yield "ringkasan", "penyimpangan", "Penyimpangan", "jumlah", len(report.deviations)
+    yield "ringkasan", "insiden", "Insiden", "jumlah", sum(i.count for i in report.incidents)
+    for part, tallies in (
+        ("jenis", report.by_type),
+        ("peran", report.by_role),
+        ("unit_kerja", report.by_unit),
+        ("hasil", report.by_outcome),
+    ):
+        for t in tallies:
+            yield part, t.key, t.label, "jumlah", t.count
+    for s in report.steps:
+        share = None if s.share_within is None else s.share_within * 100
+        for measure, value in (
+            ("standar_menit", s.standard_minutes),
+            ("selesai", s.finished),
+            ("median_menit", _number(s.median_minutes)),
+            ("p90_menit", _number(s.p90_minutes)),
+            ("dalam_standar", s.within),
+            ("persen_dalam_standar", _number(share)),
+        ):
+            yield "langkah", str(s.step), s.activity, measure, "" if value is None else value
+    for d in report.deviations:
+        key = f"{d.number}/{d.step}"
+        for measure, value in (
+            ("nomor_tiket", d.number),
+            ("langkah", d.step),
+            ("pelaksana", d.actor),
+            ("menit_kerja", _number(d.office_minutes)),
+            ("standar_menit", d.standard_minutes),
+            ("alasan", d.reason),
+            ("dijelaskan_oleh", d.reason_by or ""),
+            ("selesai_pada", d.finished_at.astimezone(zone).isoformat(timespec="minutes")),
+        ):
+            yield "penyimpangan", key, d.activity, measure, value
+    for i in report.incidents:
+        yield "insiden", i.number, i.work_unit, "jumlah", i.count
+        reported = i.reported_at.astimezone(zone).isoformat(timespec="minutes")
+        yield "insiden", i.number, i.work_unit, "dilaporkan_pada", reported
+
+
+def to_csv(report: MonthReport) -> bytes:
+    """The long table described in the module docstring, UTF-8 with a BOM."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for row in _csv_rows(report):
+        writer.writerow((report.month.key, *row))
+    return out.getvalue().encode("utf-8-sig")
+
+
+# ---- XLSX -------------------------------------------------------------------------------------
+
+_MINUTES_FORMAT = "0.0"
+_PERCENT_FORMAT = "0%"
+_DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
+
+
+def _local(moment: datetime, report: MonthReport) -> datetime:
+    """Excel has no time zones: the office's wall clock, naive."""
+    return moment.astimezone(report.zone).replace(tzinfo=None)
+
+
+def _table(
+    sheet: Worksheet,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    formats: dict[int, str] | None = None,
+) -> None:
+    """A header row (bold, frozen below) and data rows from the sheet's next row on."""
+    sheet.append(list(headers))
+    header_row = sheet.max_row
+    for cell in sheet[header_row]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(list(row))
+        for column, number_format in (formats or {}).items():
+            sheet.cell(sheet.max_row, column).number_format = number_format
+
+
+def _widths(sheet: Worksheet, widths: Sequence[int]) -> None:
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+
+
+def _summary_sheet(sheet: Worksheet, report: MonthReport) -> None:
+    sheet.title = "Ringkasan"
+    sheet.append([title(report)])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append([OFFICE])
+    sheet.append(["Dibuat", clock(report.generated_at, report.zone)])
+    sheet.append([])
+    finished, within = report.finished_steps, report.within_steps
+    _table(
+        sheet,
+        ["Ukuran", "Nilai"],
+        [
+            ["Jumlah permohonan", report.tickets],
+            ["Langkah selesai", finished],
+            ["Langkah dalam standar", within],
+            ["Langkah dalam standar (%)", within / finished if finished else None],
+            ["Penyimpangan", len(report.deviations)],
+            ["Penyimpangan belum dijelaskan", sum(not d.explained for d in report.deviations)],
+            ["Insiden “Bukan saya”", sum(i.count for i in report.incidents)],
+        ],
+    )
+    sheet.cell(sheet.max_row - 3, 2).number_format = _PERCENT_FORMAT
+    for heading, tallies in (
+        ("Jenis permohonan", report.by_type),
+        ("Peran", report.by_role),
+        ("Unit kerja", report.by_unit),
+        ("Hasil", report.by_outcome),
+    ):
+        sheet.append([])
+        _table(sheet, [heading, "Jumlah"], [[t.label, t.count] for t in tallies])
+    _widths(sheet, (42, 22))
+
+
+def _steps_sheet(sheet: Worksheet, report: MonthReport) -> None:
+    headers = (
+        "Langkah",
+        "Kegiatan",
+        "Standar (menit)",
+        "Selesai",
+        "Median (menit)",
+        "P90 (menit)",
+        "Dalam standar",
+        "Dalam standar (%)",
+    )
+    rows = [
+        [
+            s.step,
+            s.activity,
+            s.standard_minutes,
+            s.finished,
+            s.median_minutes,
+            s.p90_minutes,
+            s.within,
+            s.share_within,
+        ]
+        for s in report.steps
+    ]
+    formats = {5: _MINUTES_FORMAT, 6: _MINUTES_FORMAT, 8: _PERCENT_FORMAT}
+    _table(sheet, headers, rows, formats)
+    _widths(sheet, (9, 32, 15, 9, 15, 12, 14, 18))
+    sheet.freeze_panes = "A2"
+
+
+def _deviations_sheet(sheet: Worksheet, report: MonthReport) -> None:
+    headers = (
+        "No. tiket",
+        "Langkah",
+        "Kegiatan",
+        "Pelaksana",
+        "Waktu (menit kerja)",
+        "Standar (menit)",
+        "Alasan",
+        "Dijelaskan oleh",
+        "Selesai pada",
+    )
+    rows = [
+        [
+            d.number,
+            d.step,
+            d.activity,
+            d.actor,
+            d.office_minutes,
+            d.standard_minutes,
+            d.reason,
+            d.reason_by or "",
+            _local(d.finished_at, report),
+        ]
+        for d in report.deviations
+    ]
+    _table(sheet, headers, rows, {5: _MINUTES_FORMAT, 9: _DATETIME_FORMAT})
+    _widths(sheet, (12, 9, 28, 20, 18, 15, 50, 20, 17))
+    for row in sheet.iter_rows(min_row=2, min_col=7, max_col=7):
+        row[0].alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.freeze_panes = "A2"
+
+
+def _incidents_sheet(sheet: Worksheet, report: MonthReport) -> None:
+    headers = ("No. tiket", "Jumlah insiden", "Unit kerja", "Dilaporkan pada")
+    rows = [
+        [i.number, i.count, i.work_unit, _local(i.reported_at, report)] for i in report.incidents
+    ]
+    _table(sheet, headers, rows, {4: _DATETIME_FORMAT})
+    _widths(sheet, (12, 15, 40, 17))
+    sheet.freeze_panes = "A2"
+
+
+def to_xlsx(report: MonthReport) -> bytes:
+    """A workbook with sheets Ringkasan, Langkah, Penyimpangan, Insiden; numbers as numbers
+    (minutes as office minutes, shares as fractions shown as %)."""
+    book = Workbook()
+    assert book.active is not None
+    _summary_sheet(book.active, report)
+    _steps_sheet(book.create_sheet("Langkah"), report)
+    _deviations_sheet(book.create_sheet("Penyimpangan"), report)
+    _incidents_sheet(book.create_sheet("Insiden"), report)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+# ---- chart (PNG) ------------------------------------------------------------------------------
+
+
+def chart_png(report: MonthReport) -> bytes:
+    """Median and P90 bars per step against each step's standard, readable on a phone.
+
+    A bar far above every standard (a step left for days) would flatten the others, so the
+    axis stops at 4x the largest standard and such a bar is cut there, its value written on
+    top.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    steps = report.steps
+    figure = Figure(figsize=(8, 5), dpi=150, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    positions = list(range(len(steps)))
+    standards = [s.standard_minutes or 0 for s in steps]
+    values = [v for s in steps for v in (s.median_minutes, s.p90_minutes) if v is not None]
+    top = max([*standards, *values, 1.0]) * 1.15
+    limit = 4 * max([*standards, 1])
+    top = min(top, limit * 1.15)
+    width = 0.38
+    for offset, label, color, pick in (
+        (-width / 2, "Median", "#2b6cb0", _median),
+        (width / 2, "P90", "#dd8a2e", _p90),
+    ):
+        heights = [pick(s) or 0.0 for s in steps]
+        xs = [p + offset for p in positions]
+        bars = axes.bar(xs, [min(h, limit) for h in heights], width, label=label, color=color)
+        for bar, height in zip(bars, heights, strict=True):
+            middle = bar.get_x() + bar.get_width() / 2
+            if height > limit:  # cut: hatched, the real value written down inside
+                bar.set_hatch("//")
+                axes.annotate(
+                    f"{height:.0f} ▲", (middle, limit * 0.98), ha="center", va="top",
+                    rotation=90, fontsize=10, color="white", fontweight="bold",
+                )  # fmt: skip
+            elif height:
+                axes.annotate(
+                    minutes(height), (middle, height), xytext=(0, 3), textcoords="offset points",
+                    ha="center", va="bottom", zorder=5,
+                    bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+                )  # fmt: skip
+    for index, (position, standard) in enumerate(zip(positions, standards, strict=True)):
+        axes.hlines(
+            standard,
+            position - 0.48,
+            position + 0.48,
+            colors="#c53030",
+            linewidth=2.5,
+            zorder=3,
+            label="Standar SOP" if index == 0 else "_nolegend_",
+        )
+    for position, s in zip(positions, steps, strict=True):
+        if not s.finished:
+            axes.annotate("tidak ada\ndata", (position, 0), ha="center", va="bottom", fontsize=8)
+    axes.set_xticks(positions, [f"L{s.step}\n{CHART_NAMES.get(s.step, '')}" for s in steps])
+    axes.tick_params(labelsize=10)
+    axes.set_ylim(0, top)
+    axes.set_ylabel("menit jam kerja", fontsize=11)
+    axes.set_title(f"Waktu per langkah SOP — {report.month.label}", fontsize=13)
+    axes.legend(fontsize=10, loc="upper right")
+    axes.grid(axis="y", alpha=0.3)
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
+
+
+def _median(s: StepFigures) -> float | None:
+    return s.median_minutes
+
+
+def _p90(s: StepFigures) -> float | None:
+    return s.p90_minutes
+
+
+# ---- PDF --------------------------------------------------------------------------------------
+
+
+def find_font(dirs: Sequence[Path] = FONT_DIRS) -> tuple[Path, Path] | None:
+    """DejaVu Sans regular and bold, where the distribution put them."""
+    for folder in dirs:
+        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            return regular, bold
+    return None
+
+
+def latin1(text: str) -> str:
+    """Text the core fonts can print: dashes and quotes made plain, accents Latin-1 has
+    kept, others dropped from their letter, anything else "?"."""
+    out = []
+    for char in text.translate(_FOLD):
+        if ord(char) < 256:
+            out.append(char)
+            continue
+        base = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode("latin-1")
+        out.append(base or "?")
+    return "".join(out)
+
+
+class _Pdf(FPDF):
+    def __init__(self, report: MonthReport, font: tuple[Path, Path] | None) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.report = report
+        self.unicode = font is not None
+        if font is not None:
+            self.add_font("DejaVu", "", str(font[0]))
+            self.add_font("DejaVu", "B", str(font[1]))
+            self.face = "DejaVu"
+        else:
+            self.face = "Helvetica"
+        self.set_margins(15, 15, 15)
+        self.set_auto_page_break(auto=True, margin=18)
+        self.set_title(self.t(title(report)))
+        self.set_author(self.t(OFFICE))
+
+    def t(self, text: str) -> str:
+        return text if self.unicode else latin1(text)
+
+    def footer(self) -> None:
+        self.set_y(-13)
+        self.set_font(self.face, "", 8)
+        generated = clock(self.report.generated_at, self.report.zone)
+        self.cell(0, 5, self.t(f"Dibuat {generated}"), align="L")
+        self.set_x(self.l_margin)
+        self.cell(0, 5, f"Halaman {self.page_no()} dari {{nb}}", align="R")
+
+    def heading(self, text: str) -> None:
+        self.ln(3)
+        self.set_font(self.face, "B", 12)
+        self.multi_cell(0, 7, self.t(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_font(self.face, "", 9)
+
+    def paragraph(self, text: str, size: float = 9) -> None:
+        self.set_font(self.face, "", size)
+        self.multi_cell(0, 4.8, self.t(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def grid(
+        self,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[object]],
+        widths: Sequence[float],
+        align: Sequence[str],
+        empty: str,
+    ) -> None:
+        if not rows:
+            self.paragraph(empty)
+            return
+        self.set_font(self.face, "", 8.5)
+        style = FontFace(emphasis="BOLD", fill_color=(225, 232, 240))
+        with self.table(
+            col_widths=tuple(widths),
+            width=sum(widths),
+            align="LEFT",
+            text_align=tuple(align),
+            headings_style=style,
+            line_height=4.6,
+            padding=1,
+        ) as table:
+            table.row([self.t(h) for h in headers])
+            for row in rows:
+                table.row([self.t(str(value)) for value in row])
+        self.ln(1)
+
+
+def to_pdf(report: MonthReport, *, unicode_font: bool = True) -> bytes:
+    """The report on A4 for the head of section (`unicode_font=False`: the core font)."""
+    pdf = _Pdf(report, find_font() if unicode_font else None)
+    pdf.add_page()
+    pdf.set_font(pdf.face, "", 9)
+    pdf.multi_cell(0, 5, pdf.t(OFFICE), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(pdf.face, "B", 15)
+    pdf.multi_cell(0, 8, pdf.t(title(report)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.paragraph(
+        f"Periode: 1–{report.month.days} {report.month.label} (tiket menurut tanggal "
+        f"pengajuan). Dibuat {clock(report.generated_at, report.zone)}."
+    )
+    _pdf_summary(pdf, report)
+    _pdf_steps(pdf, report)
+    _pdf_deviations(pdf, report)
+    _pdf_incidents(pdf, report)
+    pdf.heading("Keterangan")
+    pdf.paragraph(DEFINITIONS, size=8)
+    return bytes(pdf.output())
+
+
+def _pdf_summary(pdf: _Pdf, report: MonthReport) -> None:
+    finished, within = report.finished_steps, report.within_steps
+    unexplained = sum(not d.explained for d in report.deviations)
+    pdf.heading("Ringkasan")
+    pdf.paragraph(
+        f"Permohonan: {report.tickets}. Langkah selesai dalam standar waktu: {within} dari "
+        f"{finished} ({percent(within / finished if finished else None)}). Penyimpangan: "
+        f"{len(report.deviations)} ({unexplained} belum dijelaskan). Insiden “Bukan saya”: "
+        f"{sum(i.count for i in report.incidents)}."
+    )
+    pdf.ln(1)
+    for heading, tallies in (
+        ("Jenis permohonan", report.by_type),
+        ("Peran", report.by_role),
+        ("Hasil", report.by_outcome),
+        ("Unit kerja", report.by_unit),
+    ):
+        pdf.grid(
+            [heading, "Jumlah"],
+            [[t.label, t.count] for t in tallies],
+            (70, 20),
+            ("LEFT", "RIGHT"),
+            f"{heading}: tidak ada permohonan.",
+        )
+
+
+def _pdf_steps(pdf: _Pdf, report: MonthReport) -> None:
+    pdf.heading("Waktu per langkah SOP (menit jam kerja)")
+    pdf.grid(
+        ["Langkah", "Kegiatan", "Standar", "Selesai", "Median", "P90", "Dalam standar"],
+        [
+            [
+                s.step,
+                s.activity,
+                "–" if s.standard_minutes is None else s.standard_minutes,
+                s.finished,
+                minutes(s.median_minutes),
+                minutes(s.p90_minutes),
+                f"{s.within} ({percent(s.share_within)})" if s.finished else "–",
+            ]
+            for s in report.steps
+        ],
+        (18, 56, 18, 17, 18, 18, 35),
+        ("CENTER", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
+        "Tidak ada langkah dengan standar waktu.",
+    )
+    if pdf.will_page_break(100):
+        pdf.add_page()
+    pdf.image(io.BytesIO(chart_png(report)), w=170)
+
+
+def _pdf_deviations(pdf: _Pdf, report: MonthReport) -> None:
+    pdf.heading("Penyimpangan dari standar waktu")
+    pdf.grid(
+        ["No. tiket", "Langkah", "Pelaksana", "Menit", "Standar", "Alasan"],
+        [
+            [
+                d.number,
+                f"{d.step}. {d.activity}",
+                d.actor,
+                minutes(d.office_minutes),
+                d.standard_minutes,
+                d.reason + (f" ({d.reason_by})" if d.reason_by else ""),
+            ]
+            for d in report.deviations
+        ],
+        (21, 37, 28, 14, 17, 63),
+        ("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "LEFT"),
+        "Tidak ada langkah yang melebihi standar waktu.",
+    )
+
+
+def _pdf_incidents(pdf: _Pdf, report: MonthReport) -> None:
+    pdf.heading("Insiden “Bukan saya” (tautan dibuka orang lain)")
+    pdf.grid(
+        ["No. tiket", "Jumlah", "Unit kerja", "Dilaporkan"],
+        [
+            [i.number, i.count, i.work_unit, clock(i.reported_at, report.zone)]
+            for i in report.incidents
+        ],
+        (25, 18, 85, 45),
+        ("LEFT", "RIGHT", "LEFT", "LEFT"),
+        "Tidak ada insiden.",
+    )
