@@ -12,6 +12,7 @@ from chatbot.conversations.context import Services
 from chatbot.conversations.state import DialogStates
 from chatbot.db.engine import create_engine, create_sessionmaker
 from chatbot.db.migrate import is_current, upgrade
+from chatbot.reports import MonthlyReports
 from chatbot.services.archive import Archiver
 from chatbot.services.credentials import CredentialVault
 from chatbot.services.deadlines import DeadlineWatch, Supervisor
@@ -80,6 +81,9 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
         https_links=settings.public_url.startswith("https://"),
         web_app=settings.webapp_binding,
         supplement_expire_after=settings.supplement_expire_after,
+        reports=MonthlyReports(
+            sessions, settings.zone, tickets.policy, settings.storage_dir / "reports"
+        ),
     )
     supervisor = (
         Supervisor("telegram", str(settings.supervisor_chat_id))

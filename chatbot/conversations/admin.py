@@ -17,6 +17,7 @@ from chatbot.conversations.handover import Handover
 from chatbot.conversations.messages import Button, DeliveryError, Incoming, Reply, Response
 from chatbot.conversations.payloads import AdminAction, AdminPayload, PayloadError, decode
 from chatbot.conversations.queue import handle_queue
+from chatbot.conversations.reporting import handle_report
 from chatbot.conversations.state import DialogState
 from chatbot.db.models import Ticket
 from chatbot.services import passwords
@@ -463,4 +464,5 @@ async def _revoke(ctx: Context, inc: Incoming, ticket: Ticket, views: CardViews)
 # Commands for the admins in their group (each checks the sender is an admin).
 GROUP_COMMANDS: dict[str, GroupCommand] = {
     "antrian": handle_queue,
+    "laporan": handle_report,
 }

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from chatbot.conversations.messages import Messenger
 from chatbot.conversations.state import DialogStates
+from chatbot.reports import MonthlyReports
 from chatbot.services.archive import Archiver
 from chatbot.services.credentials import CredentialVault
 from chatbot.services.documents import DocumentStore
@@ -32,6 +33,7 @@ class Services:
     web_app: bool = False
     # Step 4's wait on the requester: the ticket closes as expired after this long.
     supplement_expire_after: timedelta = timedelta(days=7)
+    reports: MonthlyReports | None = None
 
 
 @dataclass(frozen=True)

@@ -622,3 +622,15 @@ LATE_ALREADY = "Penyebab keterlambatan langkah ini sudah dicatat."
 
 def late_not_yours(name: str) -> str:
     return f"Pertanyaan ini untuk {name}, yang menyelesaikan langkahnya."
+
+
+REPORTS_UNAVAILABLE = "Laporan belum tersedia di bot ini."
+REPORT_USAGE = "Contoh: /laporan 2026-11 (tanpa bulan: bulan lalu)."
+
+
+def report_chart_caption(month: str) -> str:
+    return f"Waktu per langkah SOP, {month}: median dan P90 terhadap standar (jam kerja)."
+
+
+def report_pdf_caption(month: str) -> str:
+    return f"Laporan {month} untuk Kepala Bagian (PDF)."

@@ -28,6 +28,7 @@ __all__ = [
     "MONTH_FORMAT_ERROR",
     "Month",
     "MonthReport",
+    "MonthlyReports",
     "ReportFiles",
     "build_report_files",
     "chart_png",
@@ -70,3 +71,24 @@ async def build_report_files(
     report = await month_report(sessions, month, zone, policy)
     chart, pdf = await asyncio.to_thread(_write, report, folder)
     return ReportFiles(report=report, chart=chart, pdf=pdf, summary=summary_html(report))
+
+
+class MonthlyReports:
+    """The reports as the bot's dialogs use them: the database, clock and folder bound."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        zone: ZoneInfo,
+        policy: SlaPolicy,
+        folder: Path,
+    ) -> None:
+        self._sessions = sessions
+        self.zone = zone
+        self._policy = policy
+        self._folder = folder
+
+    async def files(self, month: str) -> ReportFiles:
+        return await build_report_files(
+            self._sessions, month, self.zone, self._policy, self._folder
+        )

@@ -10,7 +10,7 @@ clock's own arithmetic is tested in test_office_hours and test_deadlines.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -105,7 +105,6 @@ async def test_a_late_step_asks_its_admin_why_and_records_a_preset(bot: Harness)
     assert "(SPSE / jaringan bermasalah)" in bot.card().content
 
 
-
 async def test_a_late_reason_can_be_typed_as_a_reply(bot: Harness) -> None:
     await bot.submit_request()
     await age_steps(bot, timedelta(minutes=30))
@@ -178,3 +177,25 @@ async def test_antrian_lists_open_tickets_for_admins_only(bot: Harness) -> None:
     two = next(line for line in lines if second in line)
     assert "L2 Cek kelengkapan" in one and "lewat" in one
     assert "L5 Cek keabsahan" in two and "lewat" in two
+
+
+async def test_laporan_sends_the_summary_the_chart_and_the_pdf_to_admins(bot: Harness) -> None:
+    await bot.submit_request()
+    await bot.press(ADMIN, "Lengkap", chat=GROUP, message=bot.card())
+    month = datetime.now(bot.settings.zone).strftime("%Y-%m")
+    before = len(bot.fake.chat_messages(GROUP))
+
+    refused = await bot.say(STRANGER, f"/laporan {month}", chat=GROUP)
+    assert "hanya admin" in refused.content
+    wrong = await bot.say(ADMIN, "/laporan 2026-13", chat=GROUP)
+    assert "YYYY-MM" in wrong.content
+
+    await bot.say(ADMIN, f"/laporan {month}", chat=GROUP)
+
+    sent = [m for m in bot.fake.chat_messages(GROUP)[before:] if m.from_bot]
+    summary = next(m for m in sent if "Permohonan: 1" in m.content)
+    assert "Langkah dalam standar: 1 dari 1" in summary.content  # step 2, seconds long
+    chart = next(m for m in sent if m.photo)
+    pdf = next(m for m in sent if m.document and m.document["file_name"].endswith(".pdf"))
+    assert sent.index(summary) < sent.index(chart) < sent.index(pdf)
+    assert bot.fake.files[pdf.document["file_id"]].content.startswith(b"%PDF")

@@ -1,0 +1,33 @@
+"""`/laporan [YYYY-MM]` in the admin group: the month's summary, its chart and the PDF."""
+
+from __future__ import annotations
+
+from chatbot.conversations import texts as t
+from chatbot.conversations.context import Context
+from chatbot.conversations.messages import Incoming, OutgoingFile, Reply, Response
+from chatbot.db.models import utcnow
+from chatbot.reports import MONTH_FORMAT_ERROR, previous_month
+
+
+async def handle_report(ctx: Context, inc: Incoming, args: str) -> Response:
+    """Last month by default; the files go to the group (admins only, checked by the caller
+    and again here)."""
+    reports = ctx.services.reports
+    if not inc.sender_is_admin:
+        return Response(replies=[Reply(t.NOT_ADMIN)])
+    if reports is None:
+        return Response(replies=[Reply(t.REPORTS_UNAVAILABLE)])
+    month = args.split(maxsplit=1)[0] if args else previous_month(utcnow(), reports.zone).key
+    try:
+        made = await reports.files(month)
+    except ValueError:
+        return Response(replies=[Reply(f"⚠️ {t.e(MONTH_FORMAT_ERROR)} {t.REPORT_USAGE}")])
+    await ctx.messenger.send(inc.chat_id, Reply(made.summary))
+    await ctx.messenger.send_files(
+        inc.chat_id,
+        [OutgoingFile(str(made.chart), made.chart.name, t.report_chart_caption(month), photo=True)],
+    )
+    await ctx.messenger.send_files(
+        inc.chat_id, [OutgoingFile(str(made.pdf), made.pdf.name, t.report_pdf_caption(month))]
+    )
+    return Response()
