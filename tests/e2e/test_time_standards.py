@@ -199,3 +199,19 @@ async def test_laporan_sends_the_summary_the_chart_and_the_pdf_to_admins(bot: Ha
     pdf = next(m for m in sent if m.document and m.document["file_name"].endswith(".pdf"))
     assert sent.index(summary) < sent.index(chart) < sent.index(pdf)
     assert bot.fake.files[pdf.document["file_id"]].content.startswith(b"%PDF")
+
+
+async def test_the_bot_stays_in_a_supervisor_group_but_leaves_others(
+    fake: FakeBotApi, settings: Settings, engine: object
+) -> None:
+    supervisors = -1009990001
+    harness = Harness(fake, bot_settings(settings, fake, supervisor_chat_id=supervisors))
+    await harness.start()
+    try:
+        fake.add_bot_to_group(supervisors, "Kabag", by_user=ADMIN)
+        fake.add_bot_to_group(-1009990002, "Lain", by_user=ADMIN)
+        await harness.settle()
+        left = {int(call.params["chat_id"]) for call in fake.calls_of("leaveChat")}
+        assert left == {-1009990002}
+    finally:
+        await harness.stop()

@@ -109,6 +109,10 @@ class TelegramChannel:
         self.sealer = Sealer.from_secret(settings.telegram_bot_token.get_secret_value(), "inbox")
         self.inbox = Inbox(app.sessions)
         self.admin = AdminChat(settings.telegram_admin_chat_id, ChatMigrations(app.sessions))
+        # The supervisor's chat (escalations) may be a group: the bot stays in it, silent.
+        self._supervisor = (
+            str(settings.supervisor_chat_id) if settings.supervisor_chat_id is not None else None
+        )
         self.messenger = TelegramMessenger(
             self.bot, self.admin, Pacer(app.store, CHANNEL, limits, clock)
         )
@@ -267,6 +271,8 @@ class TelegramChannel:
             return await self._migrated(str(message.migrate_from_chat_id), str(chat.id))
         if update.my_chat_member is not None:
             return await self._membership(update)
+        if chat is not None and str(chat.id) == self._supervisor:
+            return Outcome("ignored", query=update.callback_query)  # it only receives
         if chat is not None and chat.type != ChatType.PRIVATE and not self.admin.owns(str(chat.id)):
             await self._leave(str(chat.id))
             return Outcome("ignored", query=update.callback_query)
@@ -310,7 +316,8 @@ class TelegramChannel:
             ChatMemberStatus.MEMBER,
             ChatMemberStatus.ADMINISTRATOR,
         )
-        if member.chat.type != ChatType.PRIVATE and joined and not self.admin.owns(chat_id):
+        other = not self.admin.owns(chat_id) and chat_id != self._supervisor
+        if member.chat.type != ChatType.PRIVATE and joined and other:
             await self._leave(chat_id)
         return Outcome("ignored")
 
