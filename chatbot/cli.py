@@ -71,6 +71,105 @@ async def _run(settings: Settings, *, console: bool, webhook: bool = False) -> N
         await app.close()
 
 
+def _size(count: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} B"
+
+
+def _copy_out(source: Path, target: Path) -> int:
+    import shutil
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return target.stat().st_size
+
+
+async def _archive(settings: Settings, args: argparse.Namespace) -> int:
+    """`chatbot archive export|purge`: on the database and STORAGE_DIR of the settings."""
+    import getpass
+
+    from chatbot.db.engine import create_engine, create_sessionmaker
+    from chatbot.db.migrate import upgrade
+    from chatbot.services.archive import Archiver
+    from chatbot.services.retention import RetentionService
+    from chatbot.services.tickets import Actor, TicketService, parse_ticket_number
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        sessions = create_sessionmaker(engine)
+        if args.archive_command == "export":
+            number = parse_ticket_number(args.number)
+            if number is None:
+                print(f"chatbot: {args.number!r} is not a ticket number", file=sys.stderr)
+                return 2
+            tickets = TicketService(sessions, settings.zone, policy=settings.sla_policy())
+            archiver = Archiver(tickets, settings.storage_dir, settings.zone, sessions=sessions)
+            ticket = await tickets.find_by_number(number)
+            bundle = await archiver.bundle(number)
+            if ticket is None or bundle is None:
+                why = (
+                    "no such ticket"
+                    if ticket is None
+                    else "purged by retention"
+                    if ticket.purged_at is not None
+                    else "not archived yet"
+                    if ticket.archive_path is None
+                    else "its archive folder is missing"
+                )
+                print(f"chatbot: ticket {number}: {why}", file=sys.stderr)
+                return 1
+            target = Path(args.out) / f"arsip-{number}.zip"
+            size = await asyncio.to_thread(_copy_out, bundle, target)
+            try:
+                user = getpass.getuser()
+            except (KeyError, OSError):
+                user = "operator"
+            await archiver.record_export(ticket, Actor(f"cli:{user}", f"CLI ({user})"), via="cli")
+            print(f"{target} ({_size(size)}): contains personal data")
+            return 0
+        retention = RetentionService(sessions, settings.storage_dir, settings.archive_retention)
+        plan = await retention.plan()
+        days = settings.archive_retention.days
+        if not plan:
+            print(f"No archived ticket closed more than {days} days ago: nothing to delete.")
+            return 0
+        files = sum(len(item.files) for item in plan)
+        size = sum(item.bytes for item in plan)
+        if not args.yes:
+            print(f"{len(plan)} archived ticket(s) closed more than {days} days ago are due:")
+            for item in plan:
+                closed = item.closed_at.astimezone(settings.zone)
+                print(
+                    f"  {item.number}  closed {closed:%Y-%m-%d}  "
+                    f"{len(item.files)} file(s), {_size(item.bytes)}"
+                )
+                for path in item.files:
+                    print(f"      {path}")
+            print(
+                f"Total: {files} file(s), {_size(size)} to delete; the personal data of these "
+                "tickets would be blanked in the database."
+            )
+            print(
+                "Dry run: nothing was deleted. Each ticket keeps a manifest.json without "
+                "personal data, its SOP steps and document hashes."
+            )
+            print("To delete, run: chatbot archive purge --yes")
+            return 0
+        result = await retention.purge(plan)
+        print(
+            f"Purged {len(result.purged)} ticket(s): {result.files} file(s), "
+            f"{_size(result.bytes)} deleted; personal data blanked."
+        )
+        if result.skipped:
+            print(f"Skipped (no longer due): {', '.join(result.skipped)}")
+        return 0
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chatbot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +191,19 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--month", help="YYYY-MM in TIMEZONE (default: the previous month)")
     report.add_argument("--format", choices=("pdf", "xlsx", "csv"), default="pdf")
     report.add_argument("--out", type=Path, help="default: laporan-YYYY-MM.<format> here")
+    archive = commands.add_parser("archive", help="archives of ended tickets (SOP step 9)")
+    archive_commands = archive.add_subparsers(dest="archive_command", required=True)
+    export = archive_commands.add_parser(
+        "export", help="copy a ticket's archive ZIP (control sheet, manifest, documents) out"
+    )
+    export.add_argument("number", help="ticket number, e.g. 2611-0042")
+    export.add_argument("--out", default=".", help="folder to write arsip-NUMBER.zip to")
+    purge = archive_commands.add_parser(
+        "purge",
+        help="list archives past ARCHIVE_RETENTION; with --yes delete their documents and "
+        "blank the personal data",
+    )
+    purge.add_argument("--yes", action="store_true", help="really delete (default: dry run)")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -99,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chatbot: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, fmt=settings.log_format)
+    if args.command == "archive":
+        return asyncio.run(_archive(settings, args))
     if args.command == "db":
         asyncio.run(_db_upgrade(settings))
         print("database is up to date")

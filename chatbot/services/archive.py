@@ -1,30 +1,66 @@
-"""Step 9: archive an ended ticket's documents and a manifest of its steps (SOP Pengarsipan).
+"""Step 9: archive an ended ticket (SOP Pengarsipan), fetch it as a ZIP, search tickets.
 
-Layout: STORAGE_DIR/archive/<year>/<ticket number>/ with the documents named by kind,
-round and page, and manifest.json listing every step (actor, times, standard, outcome) and
-the SHA-256 of each file. Written to a temporary folder first, then renamed, so a crash never
-leaves half an archive that looks whole.
+Layout: STORAGE_DIR/archive/<year>/<ticket number>/ with
+- documents/: the original files, named by kind, round and page;
+- manifest.json: every step (actor, times, standard, outcome) and the SHA-256 of each file;
+- lembar-kendali.pdf: the control sheet (`control_sheet.py`), the same facts for people;
+- <number>.zip: the three above in one file for an admin to fetch (`bundle`). It is built on
+  demand, the first time someone asks, not at archive time: step 9 stays quick, and a file
+  nobody asks for does not double the space the documents take.
+
+The folder is written to a `.partial` sibling first and renamed, so a crash never leaves half
+an archive that looks whole; the PDF and the ZIP made later are written to a temporary name
+and renamed too. Step 9's own record is made after the folder is written (`mark_archived`),
+so the manifest and the PDF show step 9 as done by the system at the moment the folder was
+written ("dicatat saat arsip ditulis"); the database's step 9 record follows seconds later.
+
+Archives written before the PDF existed get it from `bundle`, which renders a missing PDF
+from the database (the step 9 record then exists and is shown as recorded).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
+import re
 import shutil
+import tempfile
+import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from chatbot.db.models import Ticket, utcnow
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chatbot.db.models import AuditEvent, Document, Ticket, utcnow
+from chatbot.services import control_sheet
+from chatbot.services.control_sheet import Fonts
 from chatbot.services.documents import ACCEPTED
 from chatbot.services.enums import Step
-from chatbot.services.tickets import TicketService
+from chatbot.services.identity import InvalidInput
+from chatbot.services.tickets import Actor, TicketService, parse_ticket_number
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+PDF = control_sheet.FILE_NAME
+DOCUMENTS = "documents"
+SEARCH_LIMIT = 10
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def document_name(doc: Document) -> str:
+    """The document's path inside the archive folder (and the ZIP)."""
+    return f"{DOCUMENTS}/{doc.kind}-r{doc.round}-p{doc.page}.{ACCEPTED.get(doc.mime, 'bin')}"
 
 
 def manifest(ticket: Ticket, files: dict[int, str], zone: ZoneInfo) -> dict[str, Any]:
@@ -64,6 +100,14 @@ def manifest(ticket: Ticket, files: dict[int, str], zone: ZoneInfo) -> dict[str,
                     if record.finished_at
                     else None
                 ),
+                "office_minutes": (
+                    round(record.office_seconds / 60, 1)
+                    if record.office_seconds is not None
+                    else None
+                ),
+                "late": record.late,
+                "late_reason": record.late_reason,
+                "late_reason_by": record.late_reason_by,
                 "outcome": record.outcome,
                 "note": record.note,
             }
@@ -84,6 +128,64 @@ def manifest(ticket: Ticket, files: dict[int, str], zone: ZoneInfo) -> dict[str,
     }
 
 
+def write_atomically(target: Path, content: bytes) -> None:
+    """Write to a temporary file in the same folder, flush it to disk, then rename."""
+    with tempfile.NamedTemporaryFile(
+        dir=target.parent, prefix=f".{target.name}.", delete=False
+    ) as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    Path(handle.name).replace(target)
+
+
+# ---- search ----------------------------------------------------------------------------------
+
+QueryKind = Literal["number", "nip", "name"]
+_NUMBER = re.compile(r"^\d{4}-\d{4,8}$")
+_DIGITS = re.compile(r"^[\d\s.]+$")
+
+
+@dataclass(frozen=True)
+class Query:
+    kind: QueryKind
+    value: str  # a ticket number, NIP digits (whole or the last ones), or a name fragment
+
+
+def parse_query(text: str) -> Query:
+    """What an admin typed after /cari; InvalidInput with the reason when it cannot be used.
+
+    A ticket number: 2611-0042, or 8-12 digits (26110042). A NIP: digits, spaces or dots
+    allowed, all 18 or at least the last 4. A name: at least 3 characters.
+    """
+    text = " ".join(text.split())
+    if _NUMBER.match(text):
+        return Query("number", text)
+    if _DIGITS.match(text):
+        digits = re.sub(r"\D", "", text)
+        number = parse_ticket_number(digits)
+        if number is not None:  # 8-12 digits; searched as a NIP's end too if no ticket has it
+            return Query("number", number)
+        if len(digits) > 18:
+            raise InvalidInput("NIP paling banyak 18 angka.")
+        if len(digits) < 4:
+            raise InvalidInput("Untuk mencari NIP, ketik minimal 4 angka terakhirnya.")
+        return Query("nip", digits)
+    if len(text) < 3:
+        raise InvalidInput("Untuk mencari nama, ketik minimal 3 huruf.")
+    return Query("name", text[:100])
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: Query
+    tickets: list[Ticket]  # newest first, at most the limit
+    total: int
+
+
+# ---- the archiver ------------------------------------------------------------------------------
+
+
 class Archiver:
     def __init__(
         self,
@@ -91,35 +193,47 @@ class Archiver:
         storage_dir: Path,
         zone: ZoneInfo,
         clock: Callable[[], datetime] = utcnow,
+        *,
+        sessions: async_sessionmaker[AsyncSession] | None = None,
+        fonts: Fonts | None = None,
     ) -> None:
         self._tickets = tickets
         self._root = storage_dir
         self._zone = zone
         self._now = clock
+        # The ticket service's own sessions unless given (reads, search and audit rows).
+        self._sessions = sessions or tickets._sessions
+        self._fonts = fonts
+
+    # ---- step 9 ------------------------------------------------------------------------------
 
     async def archive(self, ticket_id: int) -> Ticket:
         """Write the archive folder (file work off the event loop) and record step 9."""
         started = self._now()
         ticket = await self._tickets.get(ticket_id)
+        events = await self._events(ticket_id)
         year = ticket.created_at.astimezone(self._zone).year
         relative = Path("archive") / str(year) / str(ticket.number)
-        await asyncio.to_thread(self._write, ticket, relative, started)
+        await asyncio.to_thread(self._write, ticket, relative, started, events)
         return await self._tickets.mark_archived(
             ticket_id=ticket_id, archive_path=str(relative), started_at=started
         )
 
-    def _write(self, ticket: Ticket, relative: Path, started: datetime) -> None:
+    def _write(
+        self, ticket: Ticket, relative: Path, started: datetime, events: list[AuditEvent]
+    ) -> None:
         final = self._root / relative
         staging = final.with_name(final.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
-        (staging / "documents").mkdir(parents=True)
+        (staging / DOCUMENTS).mkdir(parents=True)
         files: dict[int, str] = {}
         for doc in ticket.documents:
-            name = f"{doc.kind}-r{doc.round}-p{doc.page}.{ACCEPTED.get(doc.mime, 'bin')}"
-            shutil.copyfile(self._root / doc.stored_path, staging / "documents" / name)
-            files[doc.id] = f"documents/{name}"
+            name = document_name(doc)
+            shutil.copyfile(self._root / doc.stored_path, staging / name)
+            files[doc.id] = name
         data = manifest(ticket, files, self._zone)
         archived_at = self._now()
+        standard = self._tickets.policy.standard(Step.ARCHIVE)
         data["archived_at"] = _iso(archived_at)
         data["steps"].append(
             {  # step 9 itself: this very archive
@@ -128,15 +242,171 @@ class Archiver:
                 "actor": "Sistem",
                 "started_at": _iso(started),
                 "finished_at": _iso(archived_at),
-                "standard_minutes": self._tickets.policy.standard(Step.ARCHIVE),
+                "standard_minutes": standard,
                 "actual_minutes": round((archived_at - started).total_seconds() / 60, 1),
                 "outcome": "diarsipkan",
                 "note": str(relative),
             }
         )
-        (staging / "manifest.json").write_text(
+        (staging / MANIFEST).write_text(
             json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8"
         )
+        sheet = control_sheet.sheet_for(
+            ticket,
+            files,
+            self._zone,
+            archived_at=archived_at,
+            archive_started_at=started,
+            archive_standard=standard,
+            events=events,
+        )
+        (staging / PDF).write_bytes(control_sheet.render(sheet, self._fonts))
         if final.exists():
             shutil.rmtree(final)
         staging.rename(final)
+
+    # ---- fetching ----------------------------------------------------------------------------
+
+    def folder(self, ticket: Ticket) -> Path | None:
+        """The ticket's archive folder, when it was archived."""
+        return self._root / ticket.archive_path if ticket.archive_path else None
+
+    async def bundle(self, number: str) -> Path | None:
+        """The ZIP of an archived ticket (control sheet, manifest, documents), made if missing;
+        a missing control sheet (an archive from before it existed) is rendered first.
+        None when there is no such ticket, it is not archived, or retention purged it."""
+        ticket = await self._tickets.find_by_number(number)
+        if ticket is None or ticket.purged_at is not None:
+            return None
+        folder = self.folder(ticket)
+        if folder is None or not (folder / MANIFEST).is_file():
+            if folder is not None:
+                log.warning("archive folder of %s is missing: %s", number, folder)
+            return None
+        data = json.loads(await asyncio.to_thread((folder / MANIFEST).read_text, "utf-8"))
+        if data.get("purged_at"):
+            return None  # retention ran (the database is updated last)
+        if not (folder / PDF).is_file():
+            events = await self._events(ticket.id)
+            await asyncio.to_thread(self._write_sheet, ticket, folder, data, events)
+        target = folder / f"{ticket.number}.zip"
+        if not target.is_file():
+            await asyncio.to_thread(self._zip, folder, target)
+        return target
+
+    def _write_sheet(
+        self, ticket: Ticket, folder: Path, data: dict[str, Any], events: list[AuditEvent]
+    ) -> None:
+        step9 = next((s for s in ticket.steps if s.step == Step.ARCHIVE), None)
+        recorded = data.get("archived_at")
+        archived_at = (
+            datetime.fromisoformat(recorded)
+            if recorded
+            else (step9.finished_at if step9 and step9.finished_at else self._now())
+        )
+        sheet = control_sheet.sheet_for(
+            ticket,
+            {doc.id: document_name(doc) for doc in ticket.documents},
+            self._zone,
+            archived_at=archived_at,
+            archive_started_at=step9.started_at if step9 else archived_at,
+            archive_standard=self._tickets.policy.standard(Step.ARCHIVE),
+            events=events,
+        )
+        write_atomically(folder / PDF, control_sheet.render(sheet, self._fonts))
+
+    @staticmethod
+    def _zip(folder: Path, target: Path) -> None:
+        documents = sorted(
+            f"{DOCUMENTS}/{path.name}"
+            for path in (folder / DOCUMENTS).glob("*")
+            if path.is_file() and not path.name.startswith(".")
+        )
+        names = [PDF, MANIFEST, *documents]
+        with tempfile.NamedTemporaryFile(
+            dir=folder, prefix=f".{target.name}.", delete=False
+        ) as handle:
+            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for name in names:
+                    archive.write(folder / name, arcname=name)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(handle.name).replace(target)
+
+    async def record_export(self, ticket: Ticket, actor: Actor, *, via: str) -> None:
+        """The ZIP holds personal data: who took it out, and how, is on the audit trail."""
+        async with self._sessions.begin() as session:
+            session.add(
+                AuditEvent(
+                    ticket_id=ticket.id,
+                    actor_id=actor.id,
+                    actor_name=actor.name,
+                    action="archive_exported",
+                    detail={"via": via},
+                )
+            )
+
+    # ---- search ------------------------------------------------------------------------------
+
+    async def search(self, text: str, *, actor: Actor, limit: int = SEARCH_LIMIT) -> SearchResult:
+        """Tickets by number (exact), NIP (whole, or its last digits) or name (a part of it,
+        any case), newest first; InvalidInput when the query cannot be used. A ticket number
+        that finds nothing is tried as the end of a NIP. The search is audited with what was
+        looked for by kind and which tickets were shown, never a NIP or a name typed."""
+        query = parse_query(text)
+        async with self._sessions() as session:
+            tickets, total = await self._find(session, query, limit)
+            if total == 0 and query.kind == "number" and "-" not in text:
+                query = Query("nip", re.sub(r"\D", "", text))
+                tickets, total = await self._find(session, query, limit)
+        detail: dict[str, Any] = {
+            "kind": query.kind,
+            "results": total,
+            "shown": [t.number for t in tickets],
+        }
+        if query.kind == "number":
+            detail["number"] = query.value
+        async with self._sessions.begin() as session:
+            session.add(
+                AuditEvent(
+                    ticket_id=None,
+                    actor_id=actor.id,
+                    actor_name=actor.name,
+                    action="searched",
+                    detail=detail,
+                )
+            )
+        return SearchResult(query, tickets, total)
+
+    @staticmethod
+    async def _find(session: AsyncSession, query: Query, limit: int) -> tuple[list[Ticket], int]:
+        if query.kind == "number":
+            condition = Ticket.number == query.value
+        elif query.kind == "nip":
+            match = (
+                Ticket.nip == query.value
+                if len(query.value) == 18
+                else Ticket.nip.endswith(query.value, autoescape=True)
+            )
+            condition = match & Ticket.purged_at.is_(None)
+        else:
+            condition = Ticket.full_name.icontains(query.value, autoescape=True) & (
+                Ticket.purged_at.is_(None)
+            )
+        total = await session.scalar(select(func.count(Ticket.id)).where(condition)) or 0
+        rows = await session.execute(
+            select(Ticket)
+            .where(condition)
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(limit)
+        )
+        return list(rows.unique().scalars()), total
+
+    async def _events(self, ticket_id: int) -> list[AuditEvent]:
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(AuditEvent)
+                .where(AuditEvent.ticket_id == ticket_id)
+                .order_by(AuditEvent.at, AuditEvent.id)
+            )
+            return list(rows.scalars())
