@@ -17,6 +17,7 @@ from chatbot.app import App
 from chatbot.conversations.endings import sweep_handovers, sweep_supplements, sweep_unarchived
 from chatbot.conversations.messages import Messenger
 from chatbot.services.inbox import Inbox
+from chatbot.services.retention import purge_due
 from chatbot.web.app import RedactLinkPaths, create_web_app
 from chatbot.web.metrics import metrics_route
 from chatbot.web.webhook import WEBHOOK_PATH, webhook_route
@@ -59,6 +60,8 @@ async def housekeeping(app: App, inbox: Inbox | None = None) -> None:
     if inbox is not None:
         await inbox.purge_handled(INBOX_KEEP)
     await app.outbox.purge_sent(OUTBOX_KEEP)
+    settings = app.settings
+    await purge_due(app.sessions, settings.storage_dir, settings.archive_retention)
 
 
 async def deadlines(app: App) -> None:

@@ -139,7 +139,7 @@ def services(
         tickets=tickets,
         files=files,
         vault=vault,
-        archiver=Archiver(tickets, settings.storage_dir, settings.zone),
+        archiver=Archiver(tickets, settings.storage_dir, settings.zone, sessions=tickets.sessions),
         store=store,
         dialogs=DialogStates(store),
         zone=settings.zone,

@@ -14,6 +14,7 @@ from chatbot.conversations.cards import CardView, CardViews, render
 from chatbot.conversations.context import Context
 from chatbot.conversations.endings import archive_quietly
 from chatbot.conversations.handover import Handover
+from chatbot.conversations.lookup import handle_archive, handle_search
 from chatbot.conversations.messages import Button, DeliveryError, Incoming, Reply, Response
 from chatbot.conversations.payloads import AdminAction, AdminPayload, PayloadError, decode
 from chatbot.conversations.queue import handle_queue
@@ -465,4 +466,6 @@ async def _revoke(ctx: Context, inc: Incoming, ticket: Ticket, views: CardViews)
 GROUP_COMMANDS: dict[str, GroupCommand] = {
     "antrian": handle_queue,
     "laporan": handle_report,
+    "arsip": handle_archive,
+    "cari": handle_search,
 }

@@ -34,6 +34,7 @@ from openpyxl.worksheet.worksheet import Worksheet  # type: ignore[import-untype
 
 from chatbot.conversations.texts import BOT_NAME, clock
 from chatbot.reports.figures import MonthReport, StepFigures, Tally
+from chatbot.services.pdf_fonts import find_fonts
 
 OFFICE = "Bagian Pengadaan Barang/Jasa Sekretariat Daerah Kota Magelang"
 CSV_HEADER = ("bulan", "bagian", "kunci", "label", "ukuran", "nilai")
@@ -52,12 +53,6 @@ CHART_NAMES = {
     8: "Penyampaian\nhasil",
     9: "Arsip",
 }
-FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/dejavu-sans-fonts"),
-    Path("/usr/share/fonts/dejavu"),
-    Path("/usr/share/fonts/TTF"),
-)
 _FOLD = str.maketrans(
     {"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "...", "•": "-"}
 )
@@ -408,15 +403,6 @@ def _p90(s: StepFigures) -> float | None:
 # ---- PDF --------------------------------------------------------------------------------------
 
 
-def find_font(dirs: Sequence[Path] = FONT_DIRS) -> tuple[Path, Path] | None:
-    """DejaVu Sans regular and bold, where the distribution put them."""
-    for folder in dirs:
-        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-        if regular.is_file() and bold.is_file():
-            return regular, bold
-    return None
-
-
 def latin1(text: str) -> str:
     """Text the core fonts can print: dashes and quotes made plain, accents Latin-1 has
     kept, others dropped from their letter, anything else "?"."""
@@ -497,7 +483,8 @@ class _Pdf(FPDF):
 
 def to_pdf(report: MonthReport, *, unicode_font: bool = True) -> bytes:
     """The report on A4 for the head of section (`unicode_font=False`: the core font)."""
-    pdf = _Pdf(report, find_font() if unicode_font else None)
+    fonts = find_fonts() if unicode_font else None
+    pdf = _Pdf(report, (fonts.regular, fonts.bold) if fonts else None)
     pdf.add_page()
     pdf.set_font(pdf.face, "", 9)
     pdf.multi_cell(0, 5, pdf.t(OFFICE), new_x=XPos.LMARGIN, new_y=YPos.NEXT)

@@ -40,10 +40,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.db.models import AuditEvent, Document, Ticket, utcnow
 from chatbot.services import control_sheet
-from chatbot.services.control_sheet import Fonts
 from chatbot.services.documents import ACCEPTED
 from chatbot.services.enums import Step
 from chatbot.services.identity import InvalidInput
+from chatbot.services.pdf_fonts import Fonts
 from chatbot.services.tickets import Actor, TicketService, parse_ticket_number
 
 log = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ class Archiver:
         self._zone = zone
         self._now = clock
         # The ticket service's own sessions unless given (reads, search and audit rows).
-        self._sessions = sessions or tickets._sessions
+        self._sessions = sessions or tickets.sessions
         self._fonts = fonts
 
     # ---- step 9 ------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,6 +27,7 @@ from fpdf.fonts import FontFace
 
 from chatbot.db.models import AuditEvent, Document, StepRecord, Ticket
 from chatbot.services.enums import DocumentKind, Outcome, RequestType, Role, Step
+from chatbot.services.pdf_fonts import Fonts, find_fonts
 
 OFFICE = "Bagian Pengadaan Barang/Jasa Sekretariat Daerah Kota Magelang"
 SOP_TITLE = (
@@ -94,35 +94,9 @@ ACTIONS = {
     "archive_exported": "arsip diunduh",
 }
 
-# Where distributions put DejaVu (Debian/Ubuntu, Fedora, Alpine/Arch).
-FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/dejavu-sans-fonts"),
-    Path("/usr/share/fonts/dejavu"),
-    Path("/usr/share/fonts/TTF"),
-)
 _FALLBACK_CHARS = str.maketrans(
     {"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "...", "•": "-"}
 )
-
-
-@dataclass(frozen=True)
-class Fonts:
-    """TrueType files for the sheet: regular, bold, and a monospace one for hashes."""
-
-    regular: Path
-    bold: Path
-    mono: Path
-
-
-def find_fonts(dirs: Sequence[Path] = FONT_DIRS) -> Fonts | None:
-    for folder in dirs:
-        fonts = Fonts(
-            folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf", folder / "DejaVuSansMono.ttf"
-        )
-        if fonts.regular.is_file() and fonts.bold.is_file() and fonts.mono.is_file():
-            return fonts
-    return None
 
 
 @dataclass(frozen=True)

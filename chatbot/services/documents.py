@@ -91,6 +91,8 @@ class DocumentStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             Path(handle.name).replace(target)
+        else:  # the same bytes again: in use now, so retention must not take them
+            os.utime(target)
         return StoredFile(
             path=str(relative),
             sha256=digest,

@@ -159,6 +159,10 @@ class TicketService:
         self._now = clock
         self.policy = policy or SlaPolicy(OfficeCalendar(zone), DEFAULT_STANDARDS)
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self._sessions
+
     # ---- queries -----------------------------------------------------------------------
 
     async def get(self, ticket_id: int) -> Ticket:
