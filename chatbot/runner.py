@@ -69,6 +69,7 @@ async def deadlines(app: App) -> None:
     reminder and expiry, expired links, confirmation reminders and closing."""
     settings = app.settings
     try:
+        await app.services.tickets.backfill_deadlines()  # steps from before migration 0004
         await app.watch.sweep()
     except Exception:
         log.exception("time-standard reminders failed; the next sweep retries")

@@ -19,7 +19,7 @@ from chatbot.services.documents import DocumentStore
 from chatbot.services.enums import MissingItem, Outcome, Step, TicketState
 from chatbot.services.tickets import NotYours, StaleMove, TicketService
 from chatbot.settings import Settings
-from tests.factories import ADMIN, ADMIN_2, submitted_ticket
+from tests.factories import ADMIN, ADMIN_2, REQUESTER, documents, submitted_ticket
 
 WIB = ZoneInfo("Asia/Jakarta")
 
@@ -232,3 +232,77 @@ async def test_step_records_keep_their_deadlines_in_the_database(
         ).scalar_one()
 
     assert due == wib(2026, 11, 30, 7, 32)  # 3 min on Friday, 2 on Monday from opening
+
+
+async def test_each_round_of_step_four_gets_its_own_reminder(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, files: DocumentStore
+) -> None:
+    clock = Clock(wib(2026, 11, 24, 9, 0))
+    tickets = service(sessions, settings, clock)
+    ticket = await submitted_ticket(tickets, files)
+    ticket = await tickets.mark_incomplete(
+        ticket_id=ticket.id,
+        version=ticket.version,
+        actor=ADMIN,
+        missing=[MissingItem.SK],
+        note=None,
+    )
+    clock.now += timedelta(days=3)
+    assert len(await tickets.remind_supplements(after=timedelta(days=2))) == 1
+    ticket = await tickets.supplement(
+        ticket_id=ticket.id,
+        channel="telegram",
+        chat_id="1001",
+        actor=REQUESTER,
+        documents=documents(files),
+        identity=None,
+    )
+    await tickets.mark_incomplete(
+        ticket_id=ticket.id,
+        version=ticket.version,
+        actor=ADMIN,
+        missing=[MissingItem.SK],
+        note=None,
+    )
+
+    clock.now += timedelta(days=3)
+    assert len(await tickets.remind_supplements(after=timedelta(days=2))) == 1
+    assert len(await rows(sessions, "supplement_reminder")) == 2
+
+
+async def test_a_link_not_opened_is_reminded_but_never_escalated(settings: Settings) -> None:
+    """Step 8 waits on the requester: the group hears of it, the supervisor does not."""
+    policy = settings.sla_policy()
+    start = wib(2026, 11, 24, 9, 0)
+
+    deliver = policy.deadlines(Step.DELIVER_RESULT, start)
+    reset = policy.deadlines(Step.RESET_IN_SPSE, start)
+
+    assert deliver is not None and deliver.due_at == wib(2026, 11, 24, 9, 10)
+    assert deliver.escalate_at is None
+    assert reset is not None and reset.escalate_at == wib(2026, 11, 24, 9, 10)
+    assert policy.deadlines(Step.SUPPLEMENT, start) is None
+
+
+async def test_steps_from_before_the_deadlines_get_them_once(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, files: DocumentStore
+) -> None:
+    """After migration 0004, older open steps get deadlines and finished ones office time."""
+    clock = Clock(wib(2026, 11, 24, 9, 0))
+    tickets = service(sessions, settings, clock)
+    ticket = await submitted_ticket(tickets, files)
+    clock.now = wib(2026, 11, 24, 9, 3)
+    await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    async with sessions.begin() as session:
+        for record in (await session.execute(select(StepRecord))).scalars():
+            record.due_at = record.escalate_at = None
+            record.office_seconds = None
+
+    assert await tickets.backfill_deadlines() == 2  # step 2 finished, step 5 open (1 is N/A)
+    assert await tickets.backfill_deadlines() == 0
+
+    fresh = await tickets.get(ticket.id)
+    check, validity = fresh.steps[1], fresh.steps[2]
+    assert check.office_seconds == 180
+    assert validity.due_at == wib(2026, 11, 24, 9, 13)
+    assert validity.escalate_at == wib(2026, 11, 24, 9, 23)

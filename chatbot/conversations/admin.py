@@ -174,7 +174,7 @@ async def _late(ctx: Context, inc: Incoming, ticket: Ticket, arg: str) -> Respon
     """A cause picked for a late step (or "other": the admin is asked to type it)."""
     record_id, _, choice = arg.partition(".")
     record = next((r for r in ticket.steps if str(r.id) == record_id), None)
-    if record is None or not (choice == "x" or choice.isdigit()):
+    if record is None or not (choice == "x" or (choice.isascii() and choice.isdigit())):
         return Response(toast=t.BUTTON_BROKEN, alert=True)
     if choice == "x":
         if record.late_reason is not None:

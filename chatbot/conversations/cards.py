@@ -7,6 +7,7 @@ A card can be in a picking view (what is missing, why invalid); that view lives 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -73,8 +74,10 @@ def _history(ticket: Ticket, zone: ZoneInfo) -> list[str]:
         outcome = f": {t.e(record.outcome.replace('_', ' '))}" if record.outcome else ""
         late = ""
         if record.late and record.standard_minutes is not None:
-            minutes = round((record.office_seconds or 0) / 60)
-            why = f" ({t.e(record.late_reason)})" if record.late_reason else " (alasan belum diisi)"
+            minutes = math.ceil((record.office_seconds or 0) / 60)
+            reason = record.late_reason or ""
+            short = reason if len(reason) <= 80 else reason[:79] + "…"  # the card's 4096 chars
+            why = f" ({t.e(short)})" if reason else " (alasan belum diisi)"
             late = f" ⏱ {minutes}/{record.standard_minutes} mnt{why}"
         lines.append(f"• {t.short_clock(record.finished_at, zone)} {label}{outcome}{who}{late}")
     return lines

@@ -51,9 +51,13 @@ async def sweep_supplements(
 ) -> None:
     """Step 4 waits on the requester: a reminder, then the ticket closes as expired."""
     tickets = services.tickets
+    # Expiry first: a ticket due for both (after a long outage) is closed, not reminded.
+    try:
+        for ticket in await tickets.expire_supplements(after=expire_after):
+            await archive_quietly(services, ticket.id)
+    except Exception:
+        log.exception("expiring unsupplemented tickets failed; the next sweep retries")
     try:
         await tickets.remind_supplements(after=remind_after)
     except Exception:
         log.exception("supplement reminders failed; the next sweep retries")
-    for ticket in await tickets.expire_supplements(after=expire_after):
-        await archive_quietly(services, ticket.id)

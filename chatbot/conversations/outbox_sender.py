@@ -32,6 +32,7 @@ from chatbot.db.models import OutboxMessage, Ticket, utcnow
 from chatbot.logs import log_context
 from chatbot.metrics import record_sent
 from chatbot.services.documents import ACCEPTED
+from chatbot.services.enums import TicketState
 from chatbot.services.outages import is_outage
 from chatbot.services.outbox import Outbox
 from chatbot.services.sealing import Sealer
@@ -255,6 +256,8 @@ class OutboxSender:
             sent_id = await self._messenger.send(str(message.chat_id), reply)
         elif message.kind in _DEADLINES:
             sent_id = await self._send_deadline(message, ticket)
+        elif message.kind == "supplement_reminder" and ticket.state != TicketState.INCOMPLETE:
+            pass  # supplemented or closed while it waited: nothing to remind of
         elif message.kind == "supplement_reminder":
             supplement = RequesterPayload(RequesterAction.SUPPLEMENT, ticket.id).encode()
             expires = ticket.state_since + self._services.supplement_expire_after

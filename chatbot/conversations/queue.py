@@ -12,7 +12,7 @@ from chatbot.services.enums import Step
 from chatbot.services.sla import SlaPolicy
 
 # A Telegram message holds 4096 characters: the oldest tickets first, the rest counted.
-MAX_LINES = 30
+MAX_LINES = 25
 
 
 def open_step(ticket: Ticket) -> StepRecord | None:
@@ -21,9 +21,9 @@ def open_step(ticket: Ticket) -> StepRecord | None:
 
 
 def time_left(record: StepRecord, policy: SlaPolicy, now: datetime) -> str:
-    """'sisa 3 mnt', 'lewat 12 mnt' (office time) or the requester's wait."""
+    """'sisa 3 menit', 'lewat 12 menit' (office time) or how long the requester has had."""
     if record.due_at is None:
-        return f"menunggu pemohon sejak {t.duration(now - record.started_at)}"
+        return f"menunggu pemohon, sudah {t.duration(now - record.started_at)}"
     if now < record.due_at:
         return f"sisa {t.duration(policy.calendar.between(now, record.due_at))}"
     return f"⏰ lewat {t.duration(policy.calendar.between(record.due_at, now))}"
@@ -35,16 +35,19 @@ def queue_text(tickets: list[Ticket], policy: SlaPolicy, now: datetime) -> str:
     lines = [t.queue_title(len(tickets))]
     for ticket in tickets[:MAX_LINES]:
         record = open_step(ticket)
-        step = Step(record.step) if record else None
+        # No open step: the result was opened, the requester's confirmation is awaited.
+        step = Step(record.step) if record else Step.DELIVER_RESULT
         holder = (record.actor_name if record else None) or ticket.result_admin_name or "-"
         if step in (Step.SUPPLEMENT, Step.DELIVER_RESULT):
             holder = "pemohon"
-        left = time_left(record, policy, now) if record else "-"
+        left = time_left(record, policy, now) if record else t.QUEUE_CONFIRMING
+        if record is None:
+            holder = "pemohon"
         lines.append(
             t.queue_line(
                 str(ticket.number),
-                ticket.full_name,
-                int(step) if step else None,
+                ticket.full_name[:40],
+                int(step),
                 holder,
                 left,
             )

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from chatbot.conversations import texts as t
 from chatbot.conversations.context import Context
-from chatbot.conversations.messages import Incoming, OutgoingFile, Reply, Response
+from chatbot.conversations.messages import (
+    DeliveryError,
+    Incoming,
+    OutgoingFile,
+    Reply,
+    Response,
+)
 from chatbot.db.models import utcnow
 from chatbot.reports import MONTH_FORMAT_ERROR, previous_month
+
+log = logging.getLogger(__name__)
 
 
 async def handle_report(ctx: Context, inc: Incoming, args: str) -> Response:
@@ -22,12 +32,15 @@ async def handle_report(ctx: Context, inc: Incoming, args: str) -> Response:
         made = await reports.files(month)
     except ValueError:
         return Response(replies=[Reply(f"⚠️ {t.e(MONTH_FORMAT_ERROR)} {t.REPORT_USAGE}")])
-    await ctx.messenger.send(inc.chat_id, Reply(made.summary))
-    await ctx.messenger.send_files(
-        inc.chat_id,
-        [OutgoingFile(str(made.chart), made.chart.name, t.report_chart_caption(month), photo=True)],
+    chart = OutgoingFile(
+        str(made.chart), made.chart.name, t.report_chart_caption(month), photo=True
     )
-    await ctx.messenger.send_files(
-        inc.chat_id, [OutgoingFile(str(made.pdf), made.pdf.name, t.report_pdf_caption(month))]
-    )
+    pdf = OutgoingFile(str(made.pdf), made.pdf.name, t.report_pdf_caption(month))
+    try:  # sent at once (files are not queued); a failure is said, not retried as a whole
+        await ctx.messenger.send(inc.chat_id, Reply(made.summary))
+        await ctx.messenger.send_files(inc.chat_id, [chart])
+        await ctx.messenger.send_files(inc.chat_id, [pdf])
+    except DeliveryError as failed:
+        log.warning("sending the report of %s failed: %s", month, failed.reason)
+        return Response(replies=[Reply(t.REPORT_NOT_SENT)])
     return Response()

@@ -502,7 +502,7 @@ def _ticket_status(ctx: Context, ticket: Ticket) -> Reply:
     lines = [
         f"🎫 <b>{t.e(ticket.number)}</b> · {t.e(t.REQUEST_TYPES[ticket.request_type])}",
         f"Diajukan: {t.clock(ticket.created_at, zone)}",
-        f"Status: {t.STATE_FOR_REQUESTER[ticket.state]}",
+        f"Status: {t.requester_state(ticket.state, ticket.outcome)}",
     ]
     if ticket.state.is_open:
         lines.append(f"Menunggu: {t.duration(utcnow() - ticket.state_since)}")

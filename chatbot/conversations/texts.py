@@ -42,6 +42,20 @@ STATE_FOR_REQUESTER = {
     TicketState.EXPIRED: "Ditutup karena kelengkapan tidak dikirim",
     TicketState.ARCHIVED: "Selesai dan diarsipkan",
 }
+ENDED_FOR_REQUESTER = {
+    "rejected": "Ditolak (diarsipkan)",
+    "cancelled": "Dibatalkan (diarsipkan)",
+    "expired": "Ditutup karena kelengkapan tidak dikirim (diarsipkan)",
+}
+
+
+def requester_state(state: TicketState, outcome: str | None) -> str:
+    """The state as the requester reads it; an archived ticket says how it ended."""
+    if state == TicketState.ARCHIVED and outcome in ENDED_FOR_REQUESTER:
+        return ENDED_FOR_REQUESTER[outcome]
+    return STATE_FOR_REQUESTER[state]
+
+
 STATE_FOR_ADMINS = {
     TicketState.SUBMITTED: "⏳ Menunggu cek kelengkapan (langkah 2)",
     TicketState.SUPPLEMENTED: "⏳ Dilengkapi pemohon, cek kelengkapan lagi (langkah 2)",
@@ -535,14 +549,14 @@ LATE_OTHER = "✏️ Alasan lain (ketik)"
 
 
 def step_overdue(number: str, step: int, standard: int, since: str, holder: str | None) -> str:
-    who = f" ({e(holder)})" if holder else ""
+    who = f", dipegang {e(holder)}" if holder else ""
     extra = (
         " Pemohon belum membuka link hasil; pertimbangkan menghubunginya."
         if step == 8
         else " Mohon segera ditindaklanjuti."
     )
     return (
-        f"⏰ Tiket <b>{e(number)}</b>: langkah {step} ({STEP_NAMES[step]}){who} melewati "
+        f"⏰ Tiket <b>{e(number)}</b>: langkah {step} ({STEP_NAMES[step]}{who}) melewati "
         f"standar {standard} menit jam kerja (mulai {e(since)}).{extra}"
     )
 
@@ -562,7 +576,8 @@ def ask_late_reason(
     return (
         f"⏱ {mention(user_id, admin)}, langkah {step} ({STEP_NAMES[step]}) tiket "
         f"<b>{e(number)}</b> selesai dalam {minutes} menit jam kerja, melewati standar "
-        f"{standard} menit. Apa penyebabnya? Jawaban dicatat sebagai penjelasan penyimpangan."
+        f"{standard} menit. Apa penyebabnya? Mohon pilih di bawah; jawaban dicatat sebagai "
+        "penjelasan penyimpangan."
     )
 
 
@@ -602,14 +617,15 @@ def late_line(step: int, minutes: int, standard: int, reason: str | None) -> str
 
 
 QUEUE_EMPTY = "📭 Tidak ada tiket terbuka."
+QUEUE_CONFIRMING = "hasil sudah dibuka, menunggu konfirmasi login"
 
 
 def queue_title(count: int) -> str:
     return f"📋 <b>Antrian: {count} tiket terbuka</b> (waktu dihitung pada jam kerja)"
 
 
-def queue_line(number: str, name: str, step: int | None, holder: str, left: str) -> str:
-    what = f"L{step} {STEP_NAMES[step]}" if step else "-"
+def queue_line(number: str, name: str, step: int, holder: str, left: str) -> str:
+    what = f"L{step} {STEP_NAMES[step]}"
     return f"• <b>{e(number)}</b> {e(name)} · {what} · {e(holder)} · {e(left)}"
 
 
@@ -625,6 +641,10 @@ def late_not_yours(name: str) -> str:
 
 
 REPORTS_UNAVAILABLE = "Laporan belum tersedia di bot ini."
+REPORT_NOT_SENT = (
+    "⚠️ Laporan sudah dibuat tetapi gagal terkirim lengkap ke grup. Coba /laporan lagi "
+    "sebentar lagi, atau ambil lewat server: chatbot report."
+)
 REPORT_USAGE = "Contoh: /laporan 2026-11 (tanpa bulan: bulan lalu)."
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from chatbot.db.models import AuditEvent, OutboxMessage, StepRecord, Ticket, utcnow
 from chatbot.services.enums import OPEN_STATES
+from chatbot.services.outages import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,13 @@ class DeadlineWatch:
 
     async def sweep(self) -> SweepResult:
         """Send what is due now; safe to run on several workers at once."""
-        reminded = await self._fire(StepRecord.due_at, StepRecord.reminded_at, "step_overdue")
-        escalated = await self._fire(StepRecord.escalate_at, StepRecord.escalated_at, "escalation")
+        reminded = escalated = 0
+        try:
+            reminded = await self._fire(StepRecord.due_at, StepRecord.reminded_at, "step_overdue")
+        finally:  # a failed reminder pass must not hold up the escalations
+            escalated = await self._fire(
+                StepRecord.escalate_at, StepRecord.escalated_at, "escalation"
+            )
         return SweepResult(reminded, escalated)
 
     async def _fire(
@@ -81,25 +87,40 @@ class DeadlineWatch:
             )
         fired = 0
         for record_id in due:
-            async with self._sessions.begin() as session:
-                claimed = await session.execute(
-                    update(StepRecord)
-                    .where(
-                        StepRecord.id == record_id,
-                        StepRecord.finished_at.is_(None),
-                        done.is_(None),
-                    )
-                    .values({done: now})
-                    .execution_options(synchronize_session=False)
-                )
-                if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                    continue  # another worker, or the step finished just now
-                record = await session.get(StepRecord, record_id)
-                assert record is not None
-                self._queue(session, record, kind)
-            fired += 1
-            log.info("%s for step %s of ticket id %s", kind, record.step, record.ticket_id)
+            try:
+                fired += await self._claim(record_id, done, kind, now)
+            except Exception as error:
+                if is_outage(error):
+                    raise  # the database is away: the next sweep tries them all again
+                log.exception("%s for step record %s failed; skipped", kind, record_id)
         return fired
+
+    async def _claim(
+        self,
+        record_id: int,
+        done: InstrumentedAttribute[datetime | None],
+        kind: str,
+        now: datetime,
+    ) -> int:
+        """Claim one step's reminder (escalation) and queue it; 0 if another worker did."""
+        async with self._sessions.begin() as session:
+            claimed = await session.execute(
+                update(StepRecord)
+                .where(
+                    StepRecord.id == record_id,
+                    StepRecord.finished_at.is_(None),
+                    done.is_(None),
+                )
+                .values({done: now})
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return 0  # another worker, or the step finished just now
+            record = await session.get(StepRecord, record_id)
+            assert record is not None
+            self._queue(session, record, kind)
+        log.info("%s for step %s of ticket id %s", kind, record.step, record.ticket_id)
+        return 1
 
     def _queue(self, session: AsyncSession, record: StepRecord, kind: str) -> None:
         payload: dict[str, Any] = {"record": record.id, "step": int(record.step)}

@@ -22,7 +22,7 @@ DEFAULT_STANDARDS: dict[int, int] = {2: 5, 3: 5, 5: 10, 6: 5, 7: 5, 8: 10, 9: 5}
 @dataclass(frozen=True)
 class Deadlines:
     due_at: datetime
-    escalate_at: datetime
+    escalate_at: datetime | None  # step 8 waits on the requester: reminded, never escalated
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,12 @@ class SlaPolicy:
         if minutes is None:
             return None
         standard = timedelta(minutes=minutes)
+        escalate = step != Step.DELIVER_RESULT
         return Deadlines(
             due_at=self.calendar.add(started, standard),
-            escalate_at=self.calendar.add(started, standard * self.escalate_after),
+            escalate_at=(
+                self.calendar.add(started, standard * self.escalate_after) if escalate else None
+            ),
         )
 
     def used(self, started: datetime, finished: datetime) -> timedelta:

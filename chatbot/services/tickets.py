@@ -6,6 +6,7 @@ event and the outbox rows for the notifications it causes commit together or not
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -56,6 +57,8 @@ SYSTEM = Actor(id="system", name="Sistem")
 
 # The recorded explanation of a late step that waited on the requester, not on the staff.
 LATE_ON_REQUESTER = "Menunggu pemohon (di luar kendali admin)"
+LATE_CANCELLED = "Dibatalkan pemohon sebelum selesai"
+LATE_BY_SYSTEM = "Tertunda di sistem (mis. gangguan penyimpanan)"
 
 
 class Move(StrEnum):
@@ -287,6 +290,7 @@ class TicketService:
             )
             ticket.missing = [m.value for m in items]
             ticket.incomplete_note = note
+            ticket.supplement_reminded_at = None  # each round of step 4 gets its reminder
             what = ", ".join(m.value for m in items)
             self._finish(
                 session, ticket, Step.CHECK_COMPLETENESS, actor, now, "tidak_lengkap", note=what
@@ -732,29 +736,71 @@ class TicketService:
     async def explain_late(
         self, *, record_id: int, actor: Actor, reason: str
     ) -> tuple[Ticket, StepRecord]:
-        """Record why a step was late, once, by the admin who finished it."""
+        """Record why a step was late, once, by the admin who finished it (a conditional
+        UPDATE, so a double tap or a tap racing a typed answer records one reason)."""
         async with self._sessions.begin() as session:
             record = await session.get(StepRecord, record_id, populate_existing=True)
             if record is None or not record.late:
                 raise IllegalMove("Langkah ini tidak terlambat.")
             ticket = await self._load(session, record.ticket_id)
-            if record.late_reason is not None:
+            if record.late_reason is None and record.actor_id != actor.id:
+                raise NotYours(
+                    f"Pertanyaan ini untuk {record.actor_name}, yang menyelesaikan langkahnya.",
+                    ticket,
+                )
+            claimed = await session.execute(
+                update(StepRecord)
+                .where(
+                    StepRecord.id == record_id,
+                    StepRecord.late_reason.is_(None),
+                    StepRecord.actor_id == actor.id,
+                )
+                .values(late_reason=reason, late_reason_by=actor.name)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                await session.refresh(record)
                 raise StaleMove(
                     f"Alasan keterlambatan tiket {ticket.number} sudah dicatat "
                     f"oleh {record.late_reason_by}.",
                     ticket,
                 )
-            if record.actor_id != actor.id:
-                raise NotYours(
-                    f"Pertanyaan ini untuk {record.actor_name}, yang menyelesaikan langkahnya.",
-                    ticket,
-                )
-            record.late_reason, record.late_reason_by = reason, actor.name
+            await session.refresh(record)
             self._audit(
                 session, ticket, actor, "late_explained", step=int(record.step), reason=reason
             )
             self._notify(session, ticket, "admins", "card")
         return ticket, record
+
+    async def backfill_deadlines(self) -> int:
+        """Steps recorded before deadlines were stored (migration 0004): open ones get their
+        deadlines, finished ones their office time. Idempotent; nothing to do afterwards."""
+        async with self._sessions.begin() as session:
+            records = (
+                (
+                    await session.execute(
+                        select(StepRecord).where(
+                            StepRecord.standard_minutes.is_not(None),
+                            (StepRecord.finished_at.is_(None) & StepRecord.due_at.is_(None))
+                            | (
+                                StepRecord.finished_at.is_not(None)
+                                & StepRecord.office_seconds.is_(None)
+                            ),
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for record in records:
+                if record.finished_at is not None:
+                    used = self.policy.used(record.started_at, record.finished_at)
+                    record.office_seconds = int(used.total_seconds())
+                    continue
+                deadlines = self.policy.deadlines(Step(record.step), record.started_at)
+                if deadlines is not None:
+                    record.due_at, record.escalate_at = deadlines.due_at, deadlines.escalate_at
+            return len(records)
 
     async def mark_unreachable(self, ticket_id: int, reason: str) -> bool:
         """The platform refused a message to the requester for good (they blocked the bot):
@@ -870,6 +916,8 @@ class TicketService:
                     step.office_seconds = int(
                         self.policy.used(step.started_at, now).total_seconds()
                     )
+                    if step.late:
+                        step.late_reason, step.late_reason_by = LATE_CANCELLED, SYSTEM.name
             self._notify(session, ticket, "admins", "card")
         return await self.get(ticket_id)
 
@@ -1109,7 +1157,7 @@ class TicketService:
             step=int(record.step),
             actor_id=actor.id,
             actor_name=actor.name,
-            minutes=round((record.office_seconds or 0) / 60),
+            minutes=math.ceil((record.office_seconds or 0) / 60),
             standard=record.standard_minutes,
         )
 
@@ -1124,20 +1172,21 @@ class TicketService:
         outcome: str,
         note: str | None = None,
     ) -> None:
-        session.add(
-            StepRecord(
-                ticket=ticket,
-                step=step,
-                started_at=started,
-                finished_at=finished,
-                standard_minutes=self.policy.standard(step),
-                office_seconds=int(self.policy.used(started, finished).total_seconds()),
-                outcome=outcome,
-                note=note,
-                actor_id=actor.id if actor else None,
-                actor_name=actor.name if actor else None,
-            )
+        record = StepRecord(
+            ticket=ticket,
+            step=step,
+            started_at=started,
+            finished_at=finished,
+            standard_minutes=self.policy.standard(step),
+            office_seconds=int(self.policy.used(started, finished).total_seconds()),
+            outcome=outcome,
+            note=note,
+            actor_id=actor.id if actor else None,
+            actor_name=actor.name if actor else None,
         )
+        if record.late:  # only the system's own steps (the archive) take time here
+            record.late_reason, record.late_reason_by = LATE_BY_SYSTEM, SYSTEM.name
+        session.add(record)
 
     @staticmethod
     def _audit(

@@ -215,3 +215,9 @@ async def test_the_bot_stays_in_a_supervisor_group_but_leaves_others(
         assert left == {-1009990002}
     finally:
         await harness.stop()
+
+
+async def test_a_supervisor_who_is_a_person_can_still_use_the_bot(bot: Harness) -> None:
+    welcome = await bot.say(SUPERVISOR, "/start")
+
+    assert "Pilih menu" in welcome.content

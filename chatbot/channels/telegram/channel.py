@@ -271,8 +271,9 @@ class TelegramChannel:
             return await self._migrated(str(message.migrate_from_chat_id), str(chat.id))
         if update.my_chat_member is not None:
             return await self._membership(update)
-        if chat is not None and str(chat.id) == self._supervisor:
-            return Outcome("ignored", query=update.callback_query)  # it only receives
+        supervisors = chat is not None and str(chat.id) == self._supervisor
+        if supervisors and chat is not None and chat.type != ChatType.PRIVATE:
+            return Outcome("ignored", query=update.callback_query)  # the group only receives
         if chat is not None and chat.type != ChatType.PRIVATE and not self.admin.owns(str(chat.id)):
             await self._leave(str(chat.id))
             return Outcome("ignored", query=update.callback_query)
