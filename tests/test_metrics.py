@@ -155,9 +155,7 @@ async def test_tickets_by_state_and_sla_breaches(
             .values(due_at=ago(minutes=-1))
         )
         # A step without a time standard (the requester's supplement) has no deadline.
-        session.add(
-            StepRecord(ticket_id=on_time.id, step=Step.SUPPLEMENT, started_at=ago(days=3))
-        )
+        session.add(StepRecord(ticket_id=on_time.id, step=Step.SUPPLEMENT, started_at=ago(days=3)))
         # A validity check due a minute ago breaches too.
         session.add(
             StepRecord(
