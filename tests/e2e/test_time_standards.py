@@ -9,6 +9,7 @@ clock's own arithmetic is tested in test_office_hours and test_deadlines.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
@@ -221,3 +222,13 @@ async def test_a_supervisor_who_is_a_person_can_still_use_the_bot(bot: Harness) 
     welcome = await bot.say(SUPERVISOR, "/start")
 
     assert "Pilih menu" in welcome.content
+
+
+async def test_the_admin_commands_are_listed_in_the_group_menu_only(bot: Harness) -> None:
+    def menu(scope: dict[str, object]) -> list[str]:
+        key = (json.dumps(scope, sort_keys=True), "")
+        return [c["command"] for c in bot.fake.commands.get(key, [])]
+
+    group = menu({"type": "chat", "chat_id": GROUP})
+    assert {"antrian", "laporan", "arsip", "cari"} <= set(group)
+    assert "antrian" not in menu({"type": "default"})

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot, CallbackQuery, Update
+from telegram import Bot, BotCommandScopeChat, CallbackQuery, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Conflict, InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
@@ -56,6 +56,14 @@ COMMANDS = [
     ("status", "Status tiket"),
     ("batal", "Batalkan pengisian"),
     ("bantuan", "Bantuan"),
+]
+# The admins' commands, shown in the admin group's command menu only.
+ADMIN_COMMANDS = [
+    ("antrian", "Tiket terbuka, langkah, pemegang, sisa waktu"),
+    ("laporan", "Laporan bulanan (YYYY-MM; kosong: bulan lalu)"),
+    ("arsip", "Arsip tiket (ZIP): /arsip NOMOR"),
+    ("cari", "Cari tiket: nomor, NIP, atau nama"),
+    ("idgrup", "ID grup ini"),
 ]
 
 
@@ -138,6 +146,12 @@ class TelegramChannel:
         await self.bot.initialize()
         await self.admin.load()
         await self.bot.set_my_commands(COMMANDS)
+        try:
+            await self.bot.set_my_commands(
+                ADMIN_COMMANDS, scope=BotCommandScopeChat(int(self.admin.id))
+            )
+        except TelegramError as error:  # e.g. the bot is not in the group yet: not fatal
+            log.warning("could not list the admin commands in the group: %s", error)
 
     async def stop(self) -> None:
         for timer in list(self._timers):
