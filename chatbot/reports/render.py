@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import unicodedata
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from html import escape
@@ -34,7 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet  # type: ignore[import-untype
 
 from chatbot.conversations.texts import BOT_NAME, clock
 from chatbot.reports.figures import MonthReport, StepFigures, Tally
-from chatbot.services.pdf_fonts import find_fonts
+from chatbot.services.pdf_fonts import find_fonts, latin1
 
 OFFICE = "Bagian Pengadaan Barang/Jasa Sekretariat Daerah Kota Magelang"
 CSV_HEADER = ("bulan", "bagian", "kunci", "label", "ukuran", "nilai")
@@ -53,9 +52,6 @@ CHART_NAMES = {
     8: "Penyampaian\nhasil",
     9: "Arsip",
 }
-_FOLD = str.maketrans(
-    {"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "...", "•": "-"}
-)
 
 
 def title(report: MonthReport) -> str:
@@ -401,19 +397,6 @@ def _p90(s: StepFigures) -> float | None:
 
 
 # ---- PDF --------------------------------------------------------------------------------------
-
-
-def latin1(text: str) -> str:
-    """Text the core fonts can print: dashes and quotes made plain, accents Latin-1 has
-    kept, others dropped from their letter, anything else "?"."""
-    out = []
-    for char in text.translate(_FOLD):
-        if ord(char) < 256:
-            out.append(char)
-            continue
-        base = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode("latin-1")
-        out.append(base or "?")
-    return "".join(out)
 
 
 class _Pdf(FPDF):

@@ -14,7 +14,6 @@ refuse other characters.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,7 @@ from fpdf.fonts import FontFace
 
 from chatbot.db.models import AuditEvent, Document, StepRecord, Ticket
 from chatbot.services.enums import DocumentKind, Outcome, RequestType, Role, Step
-from chatbot.services.pdf_fonts import Fonts, find_fonts
+from chatbot.services.pdf_fonts import Fonts, find_fonts, latin1
 
 OFFICE = "Bagian Pengadaan Barang/Jasa Sekretariat Daerah Kota Magelang"
 SOP_TITLE = (
@@ -93,10 +92,6 @@ ACTIONS = {
     "archive": "diarsipkan",
     "archive_exported": "arsip diunduh",
 }
-
-_FALLBACK_CHARS = str.maketrans(
-    {"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "...", "•": "-"}
-)
 
 
 @dataclass(frozen=True)
@@ -254,18 +249,6 @@ def sheet_for(
 # ---- rendering ---------------------------------------------------------------------------------
 
 
-def _latin1(text: str) -> str:
-    """Text the core fonts can print: Latin-1 kept, other letters without their marks."""
-    out = []
-    for char in text.translate(_FALLBACK_CHARS):
-        if ord(char) < 256:
-            out.append(char)
-            continue
-        base = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode("latin-1")
-        out.append(base or "?")
-    return "".join(out)
-
-
 class _Sheet(FPDF):
     def __init__(self, sheet: ControlSheet, fonts: Fonts | None) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
@@ -289,7 +272,7 @@ class _Sheet(FPDF):
     def clean(self, text: object) -> str:
         value = str(text)
         if not self.unicode:
-            return _latin1(value)
+            return latin1(value)
         if not self._cmap:
             return value
         return "".join(c if ord(c) in self._cmap or c in "\n\t" else "?" for c in value)

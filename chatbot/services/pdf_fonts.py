@@ -7,6 +7,7 @@ install finds it; fpdf2's built-in fonts know Latin-1 only.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -47,3 +48,22 @@ def find_fonts(dirs: Sequence[Path] = FONT_DIRS) -> Fonts | None:
         if fonts.regular.is_file() and fonts.bold.is_file() and fonts.mono.is_file():
             return fonts
     return None
+
+
+# Typographic marks that Latin-1 lacks, made plain.
+_PLAIN = str.maketrans(
+    {"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "...", "•": "-"}
+)
+
+
+def latin1(text: str) -> str:
+    """Text fpdf2's core fonts can print (when no TrueType font is found): Latin-1 kept,
+    other letters without their marks, anything else "?"."""
+    out = []
+    for char in text.translate(_PLAIN):
+        if ord(char) < 256:
+            out.append(char)
+            continue
+        base = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode("latin-1")
+        out.append(base or "?")
+    return "".join(out)
