@@ -13,7 +13,6 @@ from chatbot.conversations.context import Context
 from chatbot.conversations.messages import DeliveryError, Incoming, OutgoingFile, Reply, Response
 from chatbot.db.models import Ticket
 from chatbot.services.archive import SearchResult
-from chatbot.services.enums import TicketState
 from chatbot.services.identity import InvalidInput
 from chatbot.services.retention import REMOVED
 from chatbot.services.tickets import Actor, parse_ticket_number
@@ -22,64 +21,6 @@ log = logging.getLogger(__name__)
 
 # The Bot API refuses uploads larger than this (sendDocument, 50 MB).
 MAX_SEND_BYTES = 50 * 1024 * 1024
-
-ARCHIVE_USAGE = (
-    "Ketik <code>/arsip NOMOR_TIKET</code>, mis. <code>/arsip 2611-0042</code>, untuk menerima "
-    "arsip tiket (lembar kendali PDF, manifest, dan dokumen asli) dalam satu file ZIP."
-)
-SEARCH_USAGE = (
-    "Ketik <code>/cari</code> lalu nomor tiket, NIP, atau nama pemohon, mis.:\n"
-    "• <code>/cari 2611-0042</code>\n"
-    "• <code>/cari 1985 0312 2010 01 1 004</code> atau 4 angka terakhir NIP: "
-    "<code>/cari 1004</code>\n"
-    "• <code>/cari budi</code> (minimal 3 huruf)"
-)
-WRONG_CHAT = "Perintah ini hanya dapat dipakai di grup admin."
-
-
-def archive_not_found(number: str) -> str:
-    return f"Tiket {t.e(number)} tidak ditemukan."
-
-
-def archive_not_yet(number: str, state: TicketState) -> str:
-    return (
-        f"Tiket {t.e(number)} belum diarsipkan (langkah 9): {t.STATE_FOR_ADMINS[state]}. "
-        "Arsip dibuat otomatis setelah tiket selesai."
-    )
-
-
-def archive_purged(number: str, when: str) -> str:
-    return (
-        f"Dokumen dan data pribadi tiket {t.e(number)} sudah dihapus pada {when} karena masa "
-        "retensi arsip berakhir (UU 27/2022). Riwayat langkah SOP-nya tetap tercatat."
-    )
-
-
-def archive_missing(number: str) -> str:
-    return (
-        f"Folder arsip tiket {t.e(number)} tidak ditemukan di penyimpanan. "
-        "Hubungi pengelola server."
-    )
-
-
-def archive_too_big(number: str, size: int) -> str:
-    return (
-        f"Arsip tiket {t.e(number)} terlalu besar untuk dikirim lewat Telegram "
-        f"({size / 1024 / 1024:.1f} MB; batas 50 MB). Minta pengelola server mengambilnya "
-        f"dengan <code>chatbot archive export {t.e(number)}</code>."
-    )
-
-
-def archive_failed(number: str, reason: str) -> str:
-    return f"Arsip tiket {t.e(number)} gagal dikirim: {t.e(reason)}"
-
-
-def archive_caption(number: str) -> str:
-    return (
-        f"Arsip tiket {number}: lembar kendali, manifest, dan dokumen asli. "
-        "Berisi data pribadi (UU 27/2022): jangan diteruskan."
-    )
-
 
 KIND_LABELS = {"number": "nomor tiket", "nip": "NIP", "name": "nama"}
 
@@ -124,7 +65,7 @@ def _refusal(ctx: Context, inc: Incoming) -> Response | None:
     if not inc.sender_is_admin:
         return Response(replies=[Reply(t.NOT_ADMIN)])
     if not inc.in_group or inc.chat_id != ctx.messenger.admin_chat_id:
-        return Response(replies=[Reply(WRONG_CHAT)])
+        return Response(replies=[Reply(t.WRONG_CHAT)])
     return None
 
 
@@ -134,34 +75,34 @@ async def handle_archive(ctx: Context, inc: Incoming, args: str) -> Response:
     if refused is not None:
         return refused
     if not args.strip():
-        return Response(replies=[Reply(ARCHIVE_USAGE)])
+        return Response(replies=[Reply(t.ARCHIVE_USAGE)])
     number = parse_ticket_number(args)
     if number is None:
-        return Response(replies=[Reply(f"Nomor tiket tidak dikenali. {ARCHIVE_USAGE}")])
+        return Response(replies=[Reply(f"Nomor tiket tidak dikenali. {t.ARCHIVE_USAGE}")])
     services = ctx.services
     ticket = await services.tickets.find_by_number(number)
     if ticket is None:
-        return Response(replies=[Reply(archive_not_found(number))])
+        return Response(replies=[Reply(t.archive_not_found(number))])
     if ticket.purged_at is not None:
         return Response(
-            replies=[Reply(archive_purged(number, day(ticket.purged_at, services.zone)))]
+            replies=[Reply(t.archive_purged(number, day(ticket.purged_at, services.zone)))]
         )
     if ticket.archive_path is None:
-        return Response(replies=[Reply(archive_not_yet(number, ticket.state))])
+        return Response(replies=[Reply(t.archive_not_yet(number, ticket.state))])
     path = await services.archiver.bundle(number)
     if path is None:
-        return Response(replies=[Reply(archive_missing(number))])
+        return Response(replies=[Reply(t.archive_missing(number))])
     size = path.stat().st_size
     if size > MAX_SEND_BYTES:
-        return Response(replies=[Reply(archive_too_big(number, size))])
-    upload = OutgoingFile(str(path), f"arsip-{number}.zip", archive_caption(number))
+        return Response(replies=[Reply(t.archive_too_big(number, size))])
+    upload = OutgoingFile(str(path), f"arsip-{number}.zip", t.archive_caption(number))
     try:
         await ctx.messenger.send_files(inc.chat_id, [upload], reply_to=inc.message_id)
     except DeliveryError as error:
         if not error.permanent:
             raise  # an outage: the worker tries the update again
         log.warning("sending the archive of %s was refused: %s", number, error.reason)
-        return Response(replies=[Reply(archive_failed(number, error.reason))])
+        return Response(replies=[Reply(t.archive_failed(number, error.reason))])
     await services.archiver.record_export(
         ticket, Actor(inc.actor_id, inc.user_name), via=inc.channel
     )
@@ -174,9 +115,9 @@ async def handle_search(ctx: Context, inc: Incoming, args: str) -> Response:
     if refused is not None:
         return refused
     if not args.strip():
-        return Response(replies=[Reply(SEARCH_USAGE)])
+        return Response(replies=[Reply(t.SEARCH_USAGE)])
     try:
         result = await ctx.services.archiver.search(args, actor=Actor(inc.actor_id, inc.user_name))
     except InvalidInput as bad:
-        return Response(replies=[Reply(f"⚠️ {t.e(bad.reason)}\n\n{SEARCH_USAGE}")])
+        return Response(replies=[Reply(f"⚠️ {t.e(bad.reason)}\n\n{t.SEARCH_USAGE}")])
     return Response(replies=[Reply(search_text(result, ctx.services.zone))])

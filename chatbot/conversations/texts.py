@@ -654,3 +654,62 @@ def report_chart_caption(month: str) -> str:
 
 def report_pdf_caption(month: str) -> str:
     return f"Laporan {month} untuk Kepala Bagian (PDF)."
+
+
+# ---- /arsip and /cari (admins, in the group) ------------------------------------------------
+
+ARCHIVE_USAGE = (
+    "Ketik <code>/arsip NOMOR_TIKET</code>, mis. <code>/arsip 2611-0042</code>, untuk menerima "
+    "arsip tiket (lembar kendali PDF, manifest, dan dokumen asli) dalam satu file ZIP."
+)
+SEARCH_USAGE = (
+    "Ketik <code>/cari</code> lalu nomor tiket, NIP, atau nama pemohon, mis.:\n"
+    "• <code>/cari 2611-0042</code>\n"
+    "• <code>/cari 1985 0312 2010 01 1 004</code> atau 4 angka terakhir NIP: "
+    "<code>/cari 1004</code>\n"
+    "• <code>/cari budi</code> (minimal 3 huruf)"
+)
+WRONG_CHAT = "Perintah ini hanya dapat dipakai di grup admin."
+
+
+def archive_not_found(number: str) -> str:
+    return f"Tiket {e(number)} tidak ditemukan."
+
+
+def archive_not_yet(number: str, state: TicketState) -> str:
+    return (
+        f"Tiket {e(number)} belum diarsipkan (langkah 9): {STATE_FOR_ADMINS[state]}. "
+        "Arsip dibuat otomatis setelah tiket selesai."
+    )
+
+
+def archive_purged(number: str, when: str) -> str:
+    return (
+        f"Dokumen dan data pribadi tiket {e(number)} sudah dihapus pada {when} karena masa "
+        "retensi arsip berakhir (UU 27/2022). Riwayat langkah SOP-nya tetap tercatat."
+    )
+
+
+def archive_missing(number: str) -> str:
+    return (
+        f"Folder arsip tiket {e(number)} tidak ditemukan di penyimpanan. Hubungi pengelola server."
+    )
+
+
+def archive_too_big(number: str, size: int) -> str:
+    return (
+        f"Arsip tiket {e(number)} terlalu besar untuk dikirim lewat Telegram "
+        f"({size / 1024 / 1024:.1f} MB; batas 50 MB). Minta pengelola server mengambilnya "
+        f"dengan <code>chatbot archive export {e(number)}</code>."
+    )
+
+
+def archive_failed(number: str, reason: str) -> str:
+    return f"Arsip tiket {e(number)} gagal dikirim: {e(reason)}"
+
+
+def archive_caption(number: str) -> str:
+    return (
+        f"Arsip tiket {number}: lembar kendali, manifest, dan dokumen asli. "
+        "Berisi data pribadi (UU 27/2022): jangan diteruskan."
+    )
