@@ -506,6 +506,13 @@ def _ticket_status(ctx: Context, ticket: Ticket) -> Reply:
     ]
     if ticket.state.is_open:
         lines.append(f"Menunggu: {t.duration(utcnow() - ticket.state_since)}")
+        waiting = next((r for r in reversed(ticket.steps) if r.finished_at is None), None)
+        if (
+            waiting is not None
+            and waiting.due_at is not None
+            and waiting.step != Step.DELIVER_RESULT
+        ):
+            lines.append(t.admin_due(t.clock(waiting.due_at, zone)))
     if ticket.state == TicketState.INCOMPLETE:
         lines.append("Kurang: " + ", ".join(t.MISSING[MissingItem(m)] for m in ticket.missing))
     if ticket.rejection_reason and ticket.state in (TicketState.REJECTED, TicketState.ARCHIVED):

@@ -713,3 +713,7 @@ def archive_caption(number: str) -> str:
         f"Arsip tiket {number}: lembar kendali, manifest, dan dokumen asli. "
         "Berisi data pribadi (UU 27/2022): jangan diteruskan."
     )
+
+
+def admin_due(due: str) -> str:
+    return f"Ditangani admin paling lambat: {e(due)} (standar SOP, jam kerja)"

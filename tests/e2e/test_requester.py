@@ -135,6 +135,7 @@ async def test_status_shows_only_ones_own_tickets(bot: Harness) -> None:
         assert number in answer.content, asked
         assert "Menunggu pemeriksaan kelengkapan" in answer.content
         assert "Menunggu:" in answer.content
+        assert "Ditangani admin paling lambat:" in answer.content  # step 2's deadline
     stranger = await bot.say(OTHER_REQUESTER, number)
     assert "tidak ditemukan" in stranger.content
     assert number not in stranger.content
