@@ -67,6 +67,19 @@ OUTBOX_SENT = Counter(
 )
 
 
+PERIODIC_RUNS = Counter(
+    "chatbot_periodic_runs_total",
+    "Rounds of the periodic jobs (outbox, housekeeping, deadlines) by outcome (ok, failed): "
+    "a deadlines counter that stops growing means no reminder goes out.",
+    ["job", "outcome"],
+    registry=REGISTRY,
+)
+
+
+def record_periodic(job: str, ok: bool) -> None:
+    PERIODIC_RUNS.labels(job, "ok" if ok else "failed").inc()
+
+
 def record_update(channel: str, kind: str, outcome: str, seconds: float | None) -> None:
     """Count one update; observe its handling time when given (None: not handled, e.g. a
     duplicate). An outcome outside UPDATE_OUTCOMES is counted as "other"."""

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute
 from chatbot.app import App
 from chatbot.conversations.endings import sweep_handovers, sweep_supplements, sweep_unarchived
 from chatbot.conversations.messages import Messenger
+from chatbot.metrics import record_periodic
 from chatbot.services.inbox import Inbox
 from chatbot.services.retention import purge_due
 from chatbot.web.app import RedactLinkPaths, create_web_app
@@ -45,8 +46,10 @@ async def every(
     while stop is None or not stop.is_set():
         try:
             await job()
+            record_periodic(name, ok=True)
         except Exception:
             log.exception("periodic job %s failed", name)
+            record_periodic(name, ok=False)
         if stop is None:
             await asyncio.sleep(interval.total_seconds())
         else:

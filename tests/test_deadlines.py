@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -98,10 +99,27 @@ async def test_reminder_then_escalation_each_once_and_only_when_due(
     assert ask.payload["standard"] == 5
 
 
+class Racing(DeadlineWatch):
+    """A worker that, before its first claim of each kind, waits until the other worker has
+    read its due steps too."""
+
+    def __init__(self, *args: Any, barriers: dict[str, asyncio.Barrier], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.barriers = barriers
+        self.raced: set[str] = set()
+
+    async def _claim(self, record_id: int, done: Any, kind: str, now: datetime) -> int:
+        if kind not in self.raced:
+            self.raced.add(kind)
+            await self.barriers[kind].wait()
+        return await super()._claim(record_id, done, kind, now)
+
+
 async def test_two_workers_sweeping_at_once_send_each_reminder_once(
     engine: object, settings: Settings, files: DocumentStore
 ) -> None:
-    """Two workers = two engines (connection pools) on one database, sweeping together."""
+    """Two workers = two engines (connection pools) on one database, sweeping together. The
+    worst interleaving is forced: both have read the same due steps before either claims."""
     clock = Clock(wib(2026, 11, 24, 9, 0))  # Tuesday
     engines = [create_engine(settings.database_url) for _ in range(2)]
     try:
@@ -109,12 +127,13 @@ async def test_two_workers_sweeping_at_once_send_each_reminder_once(
         tickets = service(pools[0], settings, clock)
         for n in range(8):
             await submitted_ticket(tickets, files, chat_id=str(3000 + n))
-        watches = [DeadlineWatch(pool, None, clock) for pool in pools]
+        barriers = {kind: asyncio.Barrier(2) for kind in ("step_overdue", "escalation")}
+        watches = [Racing(pool, None, clock, barriers=barriers) for pool in pools]
         clock.now = wib(2026, 11, 24, 9, 30)  # every check is past due and past escalation
 
-        results = []
-        for _ in range(3):
-            results += await asyncio.gather(*(w.sweep() for w in watches))
+        results = list(await asyncio.gather(*(w.sweep() for w in watches)))
+        assert all(w.raced == {"step_overdue", "escalation"} for w in watches)
+        results += await asyncio.gather(*(w.sweep() for w in watches))  # nothing left
 
         assert sum(r.reminded for r in results) == 8
         assert sum(r.escalated for r in results) == 8
