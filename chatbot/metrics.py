@@ -71,13 +71,13 @@ PERIODIC_RUNS = Counter(
     "chatbot_periodic_runs_total",
     "Rounds of the periodic jobs (outbox, housekeeping, deadlines) by outcome (ok, failed): "
     "a deadlines counter that stops growing means no reminder goes out.",
-    ["job", "outcome"],
+    ["task", "outcome"],  # not "job": Prometheus keeps that label for the scrape job
     registry=REGISTRY,
 )
 
 
-def record_periodic(job: str, ok: bool) -> None:
-    PERIODIC_RUNS.labels(job, "ok" if ok else "failed").inc()
+def record_periodic(task: str, ok: bool) -> None:
+    PERIODIC_RUNS.labels(task, "ok" if ok else "failed").inc()
 
 
 def record_update(channel: str, kind: str, outcome: str, seconds: float | None) -> None:

@@ -119,6 +119,6 @@ async def _deadline_rounds(http: httpx.AsyncClient, worker: BotProcess) -> float
         for family in text_string_to_metric_families(response.text)
         for sample in family.samples
         if sample.name == "chatbot_periodic_runs_total"
-        and sample.labels.get("job") == "deadlines"
+        and sample.labels.get("task") == "deadlines"
         and sample.labels.get("outcome") == "ok"
     )
