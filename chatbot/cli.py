@@ -9,6 +9,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from chatbot.logs import configure_logging
 from chatbot.settings import Settings, SettingsError, load_settings
 
@@ -24,14 +26,31 @@ async def _db_upgrade(settings: Settings) -> None:
         await engine.dispose()
 
 
+class NotMigrated(Exception):
+    """The database is not at the newest migration: a wrong DATABASE_URL, or not upgraded."""
+
+
+NOT_MIGRATED = (
+    "chatbot: the database at DATABASE_URL is not at the newest migration; check "
+    "DATABASE_URL, or run `chatbot db upgrade` first"
+)
+
+
+async def _require_current(engine: AsyncEngine) -> None:
+    """Commands that only read or tidy never create or migrate a database themselves."""
+    from chatbot.db.migrate import is_current
+
+    if not await is_current(engine):
+        raise NotMigrated
+
+
 async def _report_bytes(settings: Settings, month: str, fmt: str) -> bytes:
     from chatbot.db.engine import create_engine, create_sessionmaker
-    from chatbot.db.migrate import upgrade
     from chatbot.reports import month_report, to_csv, to_pdf, to_xlsx
 
     engine = create_engine(settings.database_url)
     try:
-        await upgrade(engine)
+        await _require_current(engine)
         sessions = create_sessionmaker(engine)
         report = await month_report(sessions, month, settings.zone, settings.sla_policy())
     finally:
@@ -49,7 +68,12 @@ def _report(settings: Settings, month: str | None, fmt: str, out: Path | None) -
         print(f"chatbot: {error}", file=sys.stderr)
         return 2
     path = out or Path(f"laporan-{period.key}.{fmt}")
-    path.write_bytes(asyncio.run(_report_bytes(settings, period.key, fmt)))
+    try:
+        content = asyncio.run(_report_bytes(settings, period.key, fmt))
+    except NotMigrated:
+        print(NOT_MIGRATED, file=sys.stderr)
+        return 2
+    path.write_bytes(content)
     print(f"report for {period.key} written to {path}")
     return 0
 
@@ -91,14 +115,17 @@ async def _archive(settings: Settings, args: argparse.Namespace) -> int:
     import getpass
 
     from chatbot.db.engine import create_engine, create_sessionmaker
-    from chatbot.db.migrate import upgrade
     from chatbot.services.archive import Archiver
     from chatbot.services.retention import RetentionService
     from chatbot.services.tickets import Actor, TicketService, parse_ticket_number
 
     engine = create_engine(settings.database_url)
     try:
-        await upgrade(engine)
+        try:
+            await _require_current(engine)
+        except NotMigrated:
+            print(NOT_MIGRATED, file=sys.stderr)
+            return 2
         sessions = create_sessionmaker(engine)
         if args.archive_command == "export":
             number = parse_ticket_number(args.number)

@@ -456,13 +456,21 @@ async def test_the_report_command_writes_each_format(
 
 
 def test_the_report_command_refuses_a_bad_month_and_defaults_to_last_month(
-    cli_env: Path, capsys: pytest.CaptureFixture[str]
+    cli_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
     assert main(["report", "--month", "2026-13"]) == 2
     assert MONTH_FORMAT_ERROR in capsys.readouterr().err
     assert not list(cli_env.iterdir())
 
-    # On a database never migrated (SQLite): the command migrates it first.
+    # A database never migrated (a wrong DATABASE_URL?) is refused, not created.
+    assert main(["report", "--format", "csv"]) == 2
+    assert "chatbot db upgrade" in capsys.readouterr().err
+    assert not list(cli_env.iterdir())
+    assert main(["db", "upgrade"]) == 0
     assert main(["report", "--format", "csv"]) == 0
     expected = previous_month(datetime.now(UTC), WIB).key
     assert [p.name for p in cli_env.iterdir()] == [f"laporan-{expected}.csv"]
