@@ -73,7 +73,9 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
         tickets=tickets,
         files=DocumentStore(settings.storage_dir, settings.max_upload_bytes),
         vault=CredentialVault(store, settings.public_url, settings.credential_link_ttl),
-        archiver=Archiver(tickets, settings.storage_dir, settings.zone, sessions=sessions),
+        archiver=Archiver(
+            tickets, settings.storage_dir, settings.zone, sessions=sessions, locks=store
+        ),
         store=store,
         dialogs=DialogStates(store),
         zone=settings.zone,

@@ -139,7 +139,9 @@ def services(
         tickets=tickets,
         files=files,
         vault=vault,
-        archiver=Archiver(tickets, settings.storage_dir, settings.zone, sessions=tickets.sessions),
+        archiver=Archiver(
+            tickets, settings.storage_dir, settings.zone, sessions=tickets.sessions, locks=store
+        ),
         store=store,
         dialogs=DialogStates(store),
         zone=settings.zone,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import zipfile
@@ -19,6 +20,7 @@ from chatbot.services.documents import DocumentStore
 from chatbot.services.enums import RequestType, Step, TicketState
 from chatbot.services.tickets import TicketService
 from chatbot.settings import Settings
+from chatbot.store import Store
 from tests.factories import ADMIN, NIP, REQUESTER, documents, identity, submitted_ticket
 
 LATE_REASON = "Server SPSE sedang gangguan"
@@ -178,3 +180,27 @@ async def test_names_in_any_script_never_break_the_sheet(
         assert "Nguyễn Thị Łucja" in text and "“Kominfo” —" in text
     else:
         assert "Nguyen Thi ?ucja" in text and '"Kominfo" -' in text
+
+
+async def test_two_workers_archiving_one_ticket_at_once_write_one_whole_archive(
+    tickets: TicketService,
+    files: DocumentStore,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    store: Store,
+) -> None:
+    """The housekeeping sweep runs on every worker and races the close itself: one writer
+    at a time, the second finds it done, and no half-written folder is left behind."""
+    ticket = await rejected_with_a_late_step(tickets, files, sessions)
+    workers = [
+        Archiver(tickets, settings.storage_dir, settings.zone, locks=store) for _ in range(2)
+    ]
+
+    done = await asyncio.gather(*(w.archive(ticket.id) for w in workers))
+
+    assert {t.state for t in done} == {TicketState.ARCHIVED}
+    final = await tickets.get(ticket.id)
+    assert [s.step for s in final.steps].count(Step.ARCHIVE) == 1
+    year_folder = (settings.storage_dir / str(final.archive_path)).parent
+    assert [p.name for p in year_folder.iterdir()] == [final.number]
+    assert await workers[1].bundle(str(final.number)) is not None

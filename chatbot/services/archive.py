@@ -30,7 +30,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -41,10 +41,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chatbot.db.models import AuditEvent, Document, Ticket, utcnow
 from chatbot.services import control_sheet
 from chatbot.services.documents import ACCEPTED
-from chatbot.services.enums import Step
+from chatbot.services.enums import Step, TicketState
 from chatbot.services.identity import InvalidInput
 from chatbot.services.pdf_fonts import Fonts
 from chatbot.services.tickets import Actor, TicketService, parse_ticket_number
+from chatbot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +184,10 @@ class SearchResult:
     total: int
 
 
+# Longer than an archive takes to write (documents are a few MB at most).
+ARCHIVE_LOCK = timedelta(minutes=5)
+
+
 # ---- the archiver ------------------------------------------------------------------------------
 
 
@@ -196,6 +201,7 @@ class Archiver:
         *,
         sessions: async_sessionmaker[AsyncSession] | None = None,
         fonts: Fonts | None = None,
+        locks: Store | None = None,
     ) -> None:
         self._tickets = tickets
         self._root = storage_dir
@@ -204,13 +210,24 @@ class Archiver:
         # The ticket service's own sessions unless given (reads, search and audit rows).
         self._sessions = sessions or tickets.sessions
         self._fonts = fonts
+        # Shared by the workers: one writer per ticket's archive (the sweep runs everywhere).
+        self._locks = locks
 
     # ---- step 9 ------------------------------------------------------------------------------
 
     async def archive(self, ticket_id: int) -> Ticket:
-        """Write the archive folder (file work off the event loop) and record step 9."""
+        """Write the archive folder (file work off the event loop) and record step 9; one
+        writer per ticket at a time, and never over a ticket already archived."""
+        if self._locks is None:
+            return await self._archive(ticket_id)
+        async with self._locks.lock(f"archive:{ticket_id}", ARCHIVE_LOCK):
+            return await self._archive(ticket_id)
+
+    async def _archive(self, ticket_id: int) -> Ticket:
         started = self._now()
         ticket = await self._tickets.get(ticket_id)
+        if ticket.state == TicketState.ARCHIVED:
+            return ticket  # another worker (or an earlier try) finished it
         events = await self._events(ticket_id)
         year = ticket.created_at.astimezone(self._zone).year
         relative = Path("archive") / str(year) / str(ticket.number)
@@ -223,9 +240,15 @@ class Archiver:
         self, ticket: Ticket, relative: Path, started: datetime, events: list[AuditEvent]
     ) -> None:
         final = self._root / relative
-        staging = final.with_name(final.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        (staging / DOCUMENTS).mkdir(parents=True)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        for left in [
+            *final.parent.glob(f"{final.name}.partial-*"),
+            *final.parent.glob(f"{final.name}.stale-*"),
+        ]:  # a writer that crashed midway (its lock is gone, so nobody writes there now)
+            shutil.rmtree(left, ignore_errors=True)
+        # A folder of its own: a writer that lost its lock never touches another's files.
+        staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f"{final.name}.partial-"))
+        (staging / DOCUMENTS).mkdir()
         files: dict[int, str] = {}
         for doc in ticket.documents:
             name = document_name(doc)
@@ -261,8 +284,10 @@ class Archiver:
             events=events,
         )
         (staging / PDF).write_bytes(control_sheet.render(sheet, self._fonts))
-        if final.exists():
-            shutil.rmtree(final)
+        if final.exists():  # written before a crash that came before step 9 was recorded
+            stale = final.with_name(f"{final.name}.stale-{os.getpid()}-{id(staging)}")
+            final.rename(stale)
+            shutil.rmtree(stale, ignore_errors=True)
         staging.rename(final)
 
     # ---- fetching ----------------------------------------------------------------------------
@@ -292,6 +317,12 @@ class Archiver:
         target = folder / f"{ticket.number}.zip"
         if not target.is_file():
             await asyncio.to_thread(self._zip, folder, target)
+        fresh = await self._tickets.find_by_number(number)
+        if fresh is None or fresh.purged_at is not None:
+            # Retention ran meanwhile: what was just made from the old rows must go too.
+            for made in (target, folder / PDF):
+                made.unlink(missing_ok=True)
+            return None
         return target
 
     def _write_sheet(
