@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     db = commands.add_parser("db", help="database commands")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply all migrations")
-    report = commands.add_parser("report", help="migrate, then write a month's SOP report")
+    report = commands.add_parser("report", help="write a month's SOP report")
     report.add_argument("--month", help="YYYY-MM in TIMEZONE (default: the previous month)")
     report.add_argument("--format", choices=("pdf", "xlsx", "csv"), default="pdf")
     report.add_argument("--out", type=Path, help="default: laporan-YYYY-MM.<format> here")
@@ -238,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chatbot: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, fmt=settings.log_format)
+    # Documents, archives, exports and reports hold personal data: readable by this service
+    # user only, whatever the shell or unit file set (the Dockerfile sets the same).
+    os.umask(0o077)
     if args.command == "archive":
         return asyncio.run(_archive(settings, args))
     if args.command == "db":

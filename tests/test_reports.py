@@ -474,3 +474,41 @@ def test_the_report_command_refuses_a_bad_month_and_defaults_to_last_month(
     assert main(["report", "--format", "csv"]) == 0
     expected = previous_month(datetime.now(UTC), WIB).key
     assert [p.name for p in cli_env.iterdir()] == [f"laporan-{expected}.csv"]
+
+
+async def test_typed_text_never_becomes_a_formula_in_the_spreadsheets(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """A work unit is typed by the requester: "=HYPERLINK(...)" must stay text (CSV/XLSX
+    injection), while numbers stay numbers."""
+    unit = '=HYPERLINK("http://evil.example","Klik")'
+    async with sessions.begin() as session:
+        identity = {
+            "full_name": "Pemohon",
+            "nip": "198503122010010001",
+            "role": Role.PPK,
+            "work_unit": unit,
+            "email": "p@magelangkota.go.id",
+        }
+        requester = Requester(channel="telegram", chat_id="1", platform_user_id="1", **identity)
+        session.add(
+            Ticket(
+                requester=requester,
+                number="2611-0001",
+                request_type=RequestType.RESET_PASSWORD,
+                state=TicketState.SUBMITTED,
+                created_at=wib(3, 9),
+                state_since=wib(3, 9),
+                **identity,
+            )
+        )
+    report = await month_report(sessions, "2026-11", settings.zone, settings.sla_policy())
+
+    book = openpyxl.load_workbook(io.BytesIO(to_xlsx(report)))
+    cells = [c for s in book.worksheets for row in s.iter_rows() for c in row if c.value]
+    typed = [c for c in cells if isinstance(c.value, str) and "HYPERLINK" in c.value]
+    assert typed and all(c.data_type == "s" for c in typed)
+    assert any(c.data_type == "n" for c in cells)
+    rows = list(csv.reader(io.StringIO(to_csv(report).decode("utf-8-sig"))))
+    labels = [row[3] for row in rows if row[1] == "unit_kerja"]
+    assert labels == ["'" + unit]

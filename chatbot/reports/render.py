@@ -154,13 +154,27 @@ def _csv_rows(report: MonthReport) -> Iterator[tuple[str, str, str, str, object]
         yield "insiden", i.number, i.work_unit, "dilaporkan_pada", reported
 
 
+# A cell starting with one of these is a formula to Excel and LibreOffice (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: object) -> object:
+    """Typed text (a work unit, a reason) as text: a leading quote keeps it from running."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
+
+
 def to_csv(report: MonthReport) -> bytes:
     """The long table described in the module docstring, UTF-8 with a BOM."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
     for row in _csv_rows(report):
-        writer.writerow((report.month.key, *row))
+        writer.writerow((report.month.key, *(_inert(value) for value in row)))
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -314,6 +328,11 @@ def to_xlsx(report: MonthReport) -> bytes:
     _deviations_sheet(book.create_sheet("Penyimpangan"), report)
     _incidents_sheet(book.create_sheet("Insiden"), report)
     out = io.BytesIO()
+    for sheet in book.worksheets:  # typed text (a work unit, a reason) is never a formula
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
     book.save(out)
     return out.getvalue()
 
