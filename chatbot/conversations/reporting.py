@@ -14,7 +14,7 @@ from chatbot.conversations.messages import (
     Response,
 )
 from chatbot.db.models import utcnow
-from chatbot.reports import MONTH_FORMAT_ERROR, previous_month
+from chatbot.reports import MONTH_FORMAT_ERROR, parse_month, previous_month
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +29,10 @@ async def handle_report(ctx: Context, inc: Incoming, args: str) -> Response:
         return Response(replies=[Reply(t.REPORTS_UNAVAILABLE)])
     month = args.split(maxsplit=1)[0] if args else previous_month(utcnow(), reports.zone).key
     try:
-        made = await reports.files(month)
+        month = parse_month(month).key
     except ValueError:
         return Response(replies=[Reply(f"⚠️ {t.e(MONTH_FORMAT_ERROR)} {t.REPORT_USAGE}")])
+    made = await reports.files(month)
     chart = OutgoingFile(
         str(made.chart), made.chart.name, t.report_chart_caption(month), photo=True
     )
@@ -43,4 +44,6 @@ async def handle_report(ctx: Context, inc: Incoming, args: str) -> Response:
     except DeliveryError as failed:
         log.warning("sending the report of %s failed: %s", month, failed.reason)
         return Response(replies=[Reply(t.REPORT_NOT_SENT)])
+    finally:  # made for this request only; the group has them now
+        reports.discard(made.pdf.parent)
     return Response()

@@ -7,6 +7,9 @@ text, the chart as a photo and the PDF as a document.
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -89,6 +92,24 @@ class MonthlyReports:
         self._folder = folder
 
     async def files(self, month: str) -> ReportFiles:
-        return await build_report_files(
-            self._sessions, month, self.zone, self._policy, self._folder
-        )
+        """The month's files in a folder of their own (two admins asking at once never read
+        each other's half-written files); `discard` them once sent."""
+        self._folder.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(self._drop_leftovers)
+        folder = Path(tempfile.mkdtemp(dir=self._folder, prefix="laporan-"))
+        try:
+            return await build_report_files(self._sessions, month, self.zone, self._policy, folder)
+        except BaseException:
+            self.discard(folder)
+            raise
+
+    @staticmethod
+    def discard(folder: Path) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def _drop_leftovers(self) -> None:
+        """Folders a crash left between making and sending (older than an hour)."""
+        cutoff = time.time() - 3600
+        for left in self._folder.glob("laporan-*"):
+            if left.is_dir() and left.stat().st_mtime < cutoff:
+                self.discard(left)

@@ -200,6 +200,7 @@ async def test_laporan_sends_the_summary_the_chart_and_the_pdf_to_admins(bot: Ha
     pdf = next(m for m in sent if m.document and m.document["file_name"].endswith(".pdf"))
     assert sent.index(summary) < sent.index(chart) < sent.index(pdf)
     assert bot.fake.files[pdf.document["file_id"]].content.startswith(b"%PDF")
+    assert list((bot.settings.storage_dir / "reports").iterdir()) == []  # not kept once sent
 
 
 async def test_the_bot_stays_in_a_supervisor_group_but_leaves_others(
