@@ -14,11 +14,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.cli import main
+from chatbot.conversations.state import DIALOG_TTL
 from chatbot.db.models import AuditEvent, Requester, Ticket, utcnow
 from chatbot.services.archive import Archiver
 from chatbot.services.documents import DocumentStore
 from chatbot.services.enums import DocumentKind, RequestType
-from chatbot.services.retention import PurgeResult, RetentionService
+from chatbot.services.retention import ORPHAN_AFTER, PurgeResult, RetentionService
 from chatbot.services.tickets import Actor, NewDocument, TicketService
 from chatbot.settings import Settings
 from tests.factories import ADMIN, NIP, identity, pdf_bytes, png_bytes
@@ -323,3 +324,33 @@ async def test_export_copies_the_zip_out_and_audits_it(
 
     assert await cli("archive", "export", "2101-9999") == 1
     assert "no such ticket" in capsys.readouterr().err
+
+
+async def test_uploads_of_requests_never_sent_are_deleted_after_a_drafts_lifetime(
+    tickets: TicketService,
+    files: DocumentStore,
+    archiver: Archiver,
+    retention: RetentionService,
+) -> None:
+    """A requester uploads and walks away: nothing points at the file; once no draft could
+    still hold it, it goes. A file a ticket uses, or one just sent again, stays."""
+    sent = await archived_ticket(
+        tickets, files, archiver, chat="1", label="dipakai", closed_ago=timedelta(days=40)
+    )
+    abandoned = files.keep(pdf_bytes("ditinggal"))
+    recent = files.keep(pdf_bytes("draf baru"))
+    old = (utcnow() - timedelta(days=40)).timestamp()
+    for stored in (abandoned, recent):
+        os.utime(files.absolute(stored.path), (old, old))
+    files.keep(pdf_bytes("draf baru"))  # sent again today: touched
+
+    assert await retention.purge_orphans() == 1
+
+    assert not files.absolute(abandoned.path).exists()
+    assert files.absolute(recent.path).exists()
+    assert all(files.absolute(d.stored_path).exists() for d in sent.documents)
+    assert await retention.purge_orphans() == 0
+
+
+def test_an_orphan_outlives_any_draft() -> None:
+    assert ORPHAN_AFTER > DIALOG_TTL

@@ -46,6 +46,10 @@ from chatbot.services.enums import Step
 
 log = logging.getLogger(__name__)
 
+# Uploads of drafts that were never sent: kept past a draft's own lifetime (a dialog's
+# DIALOG_TTL, 30 days; a test ties the two), then deleted.
+ORPHAN_AFTER = timedelta(days=31)
+
 REMOVED = "(dihapus)"
 REQUESTER_LABEL = "Pemohon"
 REQUESTER_ACTOR = "requester"
@@ -212,7 +216,8 @@ class RetentionService:
         found: list[tuple[str, int]] = []
         if ticket.archive_path:
             folder = self._root / ticket.archive_path
-            for base in (folder, folder.with_name(folder.name + ".partial")):
+            leftovers = sorted(folder.parent.glob(f"{folder.name}.partial*"))
+            for base in (folder, *leftovers):
                 if not base.is_dir():
                     continue
                 for path in sorted(base.rglob("*")):
@@ -252,9 +257,39 @@ class RetentionService:
             result.bytes += size
         return result
 
+    async def purge_orphans(self, now: datetime | None = None) -> int:
+        """Delete uploads no ticket uses that were last touched before any draft could still
+        hold them (a draft lives DIALOG_TTL; sending the same file again touches it): the
+        documents of requests that were never sent. Returns how many were deleted."""
+        cutoff = ((now or self._now()) - ORPHAN_AFTER).timestamp()
+        uploads = self._root / "uploads"
+        if not uploads.is_dir():
+            return 0
+        async with self._sessions() as session:
+            used = await self._uploads_in_use(session, exclude=set())
+
+        def sweep() -> int:
+            deleted = 0
+            for path in uploads.rglob("*"):
+                relative = str(path.relative_to(self._root))
+                try:
+                    old = path.is_file() and path.stat().st_mtime < cutoff
+                except FileNotFoundError:
+                    continue
+                if old and relative not in used:
+                    path.unlink(missing_ok=True)
+                    deleted += 1
+            return deleted
+
+        deleted = await asyncio.to_thread(sweep)
+        if deleted:
+            log.info("retention deleted %d upload(s) of requests never sent", deleted)
+        return deleted
+
     async def purge_due(self, now: datetime | None = None) -> PurgeResult:
         """Plan and purge in one go: for the daily housekeeping."""
         now = now or self._now()
+        await self.purge_orphans(now)
         result = await self.purge(await self.plan(now), now)
         if result.purged:
             log.info(
