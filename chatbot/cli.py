@@ -103,11 +103,13 @@ def _size(count: int) -> str:
     return f"{count} B"
 
 
-def _copy_out(source: Path, target: Path) -> int:
+def _move_out(source: Path, target: Path) -> int:
+    """Move the ZIP made for this export out: no second copy stays in STORAGE_DIR (and none
+    owned by whoever ran the command)."""
     import shutil
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
+    shutil.move(source, target)
     return target.stat().st_size
 
 
@@ -150,7 +152,7 @@ async def _archive(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"chatbot: ticket {number}: {why}", file=sys.stderr)
                 return 1
             target = Path(args.out) / f"arsip-{number}.zip"
-            size = await asyncio.to_thread(_copy_out, bundle, target)
+            size = await asyncio.to_thread(_move_out, bundle, target)
             try:
                 user = getpass.getuser()
             except (KeyError, OSError):

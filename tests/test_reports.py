@@ -247,7 +247,9 @@ async def test_an_empty_month_still_gives_every_file(
     report = await month_report(sessions, "2027-01", settings.zone, settings.sla_policy())
     assert report.tickets == 0
     assert all(s.finished == 0 and s.median_minutes is None for s in report.steps)
-    assert "Tidak ada penyimpangan" not in summary_html(report)
+    summary = summary_html(report)
+    assert "Permohonan: <b>0</b>" in summary and "Penyimpangan: <b>0</b>" in summary
+    assert summary.count("belum ada data") == len(report.steps)
     pdf = " ".join(PdfReader(io.BytesIO(to_pdf(report))).pages[0].extract_text().split())
     assert "Januari 2027" in pdf
     assert chart_png(report).startswith(PNG_SIGNATURE)

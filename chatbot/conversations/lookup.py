@@ -103,6 +103,8 @@ async def handle_archive(ctx: Context, inc: Incoming, args: str) -> Response:
             raise  # an outage: the worker tries the update again
         log.warning("sending the archive of %s was refused: %s", number, error.reason)
         return Response(replies=[Reply(t.archive_failed(number, error.reason))])
+    finally:  # no second copy of the documents at rest: the ZIP is made again on demand
+        path.unlink(missing_ok=True)
     await services.archiver.record_export(
         ticket, Actor(inc.actor_id, inc.user_name), via=inc.channel
     )

@@ -103,4 +103,8 @@ class DocumentStore:
         )
 
     def absolute(self, stored_path: str) -> Path:
-        return self.root / stored_path
+        """The file of a stored path; a path leading outside STORAGE_DIR is refused."""
+        path = (self.root / stored_path).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"stored path outside the storage folder: {stored_path!r}")
+        return path

@@ -176,6 +176,8 @@ class RetentionService:
                 .unique()
                 .scalars()
             )
+            if not due:
+                return []  # the usual case, every 15 minutes: no need to read every path
             others = await self._uploads_in_use(session, exclude={t.id for t in due})
         # Each due ticket's uploads, minus those in use elsewhere or by a later due ticket.
         claimed: dict[str, int] = {}
