@@ -274,3 +274,18 @@ async def test_run_console_stops_at_end_of_input(app: App) -> None:
     printed = stdout.getvalue()
     assert "Anda belum punya tiket" in printed
     assert printed.endswith("Sampai jumpa.\n")
+
+
+async def test_the_admin_commands_work_in_the_console_group(app: App) -> None:
+    say = Transcript(ConsoleSession(app))
+    await say(":grup")
+
+    assert "Tidak ada tiket terbuka" in await say("/antrian")
+    out = await say("/laporan 2026-11")
+
+    assert "Permohonan: 0" in out
+    paths = re.findall(r"📎 laporan-2026-11\.(?:png|pdf)[^\n]*\n\s+(\S+)", out)
+    assert len(paths) == 2
+    # What the group "received" stays readable, though the bot drops its own copy once sent.
+    assert all(Path(p).is_file() for p in paths)
+    assert Path(paths[1]).read_bytes().startswith(b"%PDF")

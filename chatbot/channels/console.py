@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import select
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -127,9 +128,17 @@ class Shown:
 class ConsoleMessenger:
     """The Messenger port over a text stream: every chat prints to the same terminal."""
 
-    def __init__(self, write: Callable[[str], object], admin_chat_id: str = ADMIN_CHAT_ID):
+    def __init__(
+        self,
+        write: Callable[[str], object],
+        admin_chat_id: str = ADMIN_CHAT_ID,
+        received: Path | None = None,
+    ):
         self._write = write
         self._admin_chat_id = admin_chat_id
+        # Where a "received" file is kept: a chat keeps what it got, while the bot may delete
+        # its own copy once sent (a report, an archive ZIP).
+        self._received = received
         self.chats: dict[str, dict[str, Shown]] = {}
         self.force_reply: dict[str, str] = {}  # chat id -> the bot question awaiting a reply
         self.input_deleted = False  # the dialog deleted a message the person typed
@@ -202,9 +211,18 @@ class ConsoleMessenger:
             message = self.keep(chat_id, Shown(self.new_id(), file.caption or file.name))
             ids.append(message.id)
             caption = f" — {file.caption}" if file.caption else ""
-            lines.append(f"📎 {file.name}{caption}\n   {_absolute(file.path)}")
+            path = await asyncio.to_thread(self._receive, file)
+            lines.append(f"📎 {file.name}{caption}\n   {_absolute(path)}")
         self._print(chat_id, "\n".join(lines))
         return ids
+
+    def _receive(self, file: OutgoingFile) -> str:
+        if self._received is None:
+            return file.path
+        self._received.mkdir(parents=True, exist_ok=True)
+        target = self._received / Path(file.name).name
+        shutil.copyfile(file.path, target)
+        return str(target)
 
     async def delete(self, chat_id: str, message_id: str) -> None:
         message = self.chats.get(chat_id, {}).get(message_id)
@@ -230,7 +248,9 @@ class ConsoleSession:
     def __init__(self, app: App) -> None:
         self.app = app
         self._out = io.StringIO()
-        self.messenger = ConsoleMessenger(self._out.write)
+        self.messenger = ConsoleMessenger(
+            self._out.write, received=app.settings.storage_dir / "console-received"
+        )
         self.router = Router(Context(app.services, self.messenger))
         self.sender = OutboxSender(app.services, app.outbox, self.messenger)
         self.persona = REQUESTER
@@ -344,10 +364,12 @@ class ConsoleSession:
         replied = False
         question = self.messenger.force_reply.get(persona.chat_id)
         if persona.in_group:
-            replied = question is not None
-            if not replied:
+            command = (text or "").startswith("/")
+            replied = question is not None and not command
+            if not replied and not command:
                 self._say(
-                    "(diabaikan: di grup bot hanya membaca tombol dan balasan atas pertanyaannya)"
+                    "(diabaikan: di grup bot hanya membaca perintah, tombol dan balasan atas "
+                    "pertanyaannya)"
                 )
                 return
         own = self.messenger.keep(
