@@ -463,7 +463,12 @@ async def _revoke(ctx: Context, inc: Incoming, ticket: Ticket, views: CardViews)
 
 
 # Commands for the admins in their group (each checks the sender is an admin).
+async def _group_help(ctx: Context, inc: Incoming, args: str) -> Response:
+    return Response(replies=[Reply(t.ADMIN_HELP)])
+
+
 GROUP_COMMANDS: dict[str, GroupCommand] = {
+    "bantuan": _group_help,
     "antrian": handle_queue,
     "laporan": handle_report,
     "arsip": handle_archive,

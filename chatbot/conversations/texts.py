@@ -616,6 +616,17 @@ def late_line(step: int, minutes: int, standard: int, reason: str | None) -> str
     return f"⏱ Langkah {step} {minutes}/{standard} mnt{why}"
 
 
+ADMIN_HELP = (
+    "<b>Perintah admin di grup ini</b>\n"
+    "/antrian: tiket terbuka, langkahnya, pemegangnya, dan sisa waktu standar SOP\n"
+    "/laporan [YYYY-MM]: laporan bulanan (tanpa bulan: bulan lalu), grafik dan PDF\n"
+    "/arsip NOMOR: arsip tiket (lembar kendali, manifest, dokumen) dalam ZIP\n"
+    "/cari TEKS: cari tiket menurut nomor, NIP, atau nama\n"
+    "/idgrup: ID grup ini\n\n"
+    "Tiket baru muncul sebagai kartu bertombol. Waktu dihitung pada jam kerja; langkah yang "
+    "lewat standar diingatkan di sini, lalu dieskalasi ke atasan. Yang menyelesaikan langkah "
+    "terlambat diminta alasannya."
+)
 QUEUE_EMPTY = "📭 Tidak ada tiket terbuka."
 QUEUE_CONFIRMING = "hasil sudah dibuka, menunggu konfirmasi login"
 

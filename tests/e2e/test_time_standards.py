@@ -233,3 +233,10 @@ async def test_the_admin_commands_are_listed_in_the_group_menu_only(bot: Harness
     group = menu({"type": "chat", "chat_id": GROUP})
     assert {"antrian", "laporan", "arsip", "cari"} <= set(group)
     assert "antrian" not in menu({"type": "default"})
+
+
+async def test_bantuan_in_the_group_lists_the_admin_commands(bot: Harness) -> None:
+    help_text = await bot.say(ADMIN, "/bantuan", chat=GROUP)
+
+    for command in ("/antrian", "/laporan", "/arsip", "/cari"):
+        assert command in help_text.content

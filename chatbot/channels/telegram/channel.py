@@ -64,6 +64,7 @@ ADMIN_COMMANDS = [
     ("arsip", "Arsip tiket (ZIP): /arsip NOMOR"),
     ("cari", "Cari tiket: nomor, NIP, atau nama"),
     ("idgrup", "ID grup ini"),
+    ("bantuan", "Perintah admin"),
 ]
 
 
