@@ -325,3 +325,24 @@ async def test_steps_from_before_the_deadlines_get_them_once(
     assert check.office_seconds == 180
     assert validity.due_at == wib(2026, 11, 24, 9, 13)
     assert validity.escalate_at == wib(2026, 11, 24, 9, 23)
+
+
+async def test_a_late_question_left_a_day_may_be_answered_by_another_admin(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, files: DocumentStore
+) -> None:
+    clock = Clock(wib(2026, 11, 24, 9, 0))
+    tickets = service(sessions, settings, clock)
+    ticket = await submitted_ticket(tickets, files)
+    clock.now = wib(2026, 11, 24, 9, 20)
+    done = await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    record = done.steps[1]
+
+    clock.now += timedelta(hours=23)
+    with pytest.raises(NotYours, match="24 jam"):
+        await tickets.explain_late(record_id=record.id, actor=ADMIN_2, reason="Cuti")
+    clock.now += timedelta(hours=1)
+    _, explained = await tickets.explain_late(
+        record_id=record.id, actor=ADMIN_2, reason="Admin yang bertugas sedang cuti"
+    )
+
+    assert explained.late_reason_by == ADMIN_2.name

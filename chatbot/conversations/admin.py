@@ -20,7 +20,7 @@ from chatbot.conversations.payloads import AdminAction, AdminPayload, PayloadErr
 from chatbot.conversations.queue import handle_queue
 from chatbot.conversations.reporting import handle_report
 from chatbot.conversations.state import DialogState
-from chatbot.db.models import Ticket
+from chatbot.db.models import Ticket, utcnow
 from chatbot.services import passwords
 from chatbot.services.enums import MissingItem, TicketState
 from chatbot.services.forms import token_hash
@@ -179,7 +179,7 @@ async def _late(ctx: Context, inc: Incoming, ticket: Ticket, arg: str) -> Respon
     if choice == "x":
         if record.late_reason is not None:
             return Response(toast=t.LATE_ALREADY, alert=True)
-        if record.actor_id != _actor(inc).id:
+        if not ctx.services.tickets.may_explain(record, _actor(inc), utcnow()):
             return Response(toast=t.late_not_yours(record.actor_name or "-"), alert=True)
         question = t.ask_late_text(inc.user_id, inc.user_name, str(ticket.number))
         await _ask_in_group(ctx, inc, ticket, "late", question, record=record.id)

@@ -648,7 +648,10 @@ LATE_ALREADY = "Penyebab keterlambatan langkah ini sudah dicatat."
 
 
 def late_not_yours(name: str) -> str:
-    return f"Pertanyaan ini untuk {name}, yang menyelesaikan langkahnya."
+    return (
+        f"Pertanyaan ini untuk {name}, yang menyelesaikan langkahnya. Bila belum dijawab "
+        "dalam 24 jam, admin lain dapat menjawabnya."
+    )
 
 
 REPORTS_UNAVAILABLE = "Laporan belum tersedia di bot ini."

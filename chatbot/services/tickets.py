@@ -59,6 +59,9 @@ SYSTEM = Actor(id="system", name="Sistem")
 LATE_ON_REQUESTER = "Menunggu pemohon (di luar kendali admin)"
 LATE_CANCELLED = "Dibatalkan pemohon sebelum selesai"
 LATE_BY_SYSTEM = "Tertunda di sistem (mis. gangguan penyimpanan)"
+# A late step's question goes to the admin who finished it; left unanswered this long (they
+# are away, or left), any admin may answer it.
+LATE_ANSWER_BY_ANY = timedelta(hours=24)
 
 
 class Move(StrEnum):
@@ -743,17 +746,20 @@ class TicketService:
             if record is None or not record.late:
                 raise IllegalMove("Langkah ini tidak terlambat.")
             ticket = await self._load(session, record.ticket_id)
-            if record.late_reason is None and record.actor_id != actor.id:
+            now = self._now()
+            if record.late_reason is None and not self.may_explain(record, actor, now):
                 raise NotYours(
-                    f"Pertanyaan ini untuk {record.actor_name}, yang menyelesaikan langkahnya.",
+                    f"Pertanyaan ini untuk {record.actor_name}, yang menyelesaikan langkahnya. "
+                    "Bila belum dijawab dalam 24 jam, admin lain dapat menjawabnya.",
                     ticket,
                 )
+            open_to_all = now - LATE_ANSWER_BY_ANY
             claimed = await session.execute(
                 update(StepRecord)
                 .where(
                     StepRecord.id == record_id,
                     StepRecord.late_reason.is_(None),
-                    StepRecord.actor_id == actor.id,
+                    (StepRecord.actor_id == actor.id) | (StepRecord.finished_at <= open_to_all),
                 )
                 .values(late_reason=reason, late_reason_by=actor.name)
                 .execution_options(synchronize_session=False)
@@ -771,6 +777,14 @@ class TicketService:
             )
             self._notify(session, ticket, "admins", "card")
         return ticket, record
+
+    @staticmethod
+    def may_explain(record: StepRecord, actor: Actor, now: datetime) -> bool:
+        """The admin who finished the late step; after LATE_ANSWER_BY_ANY, any admin."""
+        finished = record.finished_at
+        return record.actor_id == actor.id or (
+            finished is not None and finished <= now - LATE_ANSWER_BY_ANY
+        )
 
     async def backfill_deadlines(self) -> int:
         """Steps recorded before deadlines were stored (migration 0004): open ones get their
