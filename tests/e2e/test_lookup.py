@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import select
 
 from chatbot.conversations.context import Context
@@ -16,27 +14,9 @@ from chatbot.conversations.messages import Incoming, Response
 from chatbot.db.models import AuditEvent, Ticket
 from chatbot.services.enums import DocumentKind, RequestType
 from chatbot.services.tickets import Actor, NewDocument
-from chatbot.settings import Settings
-from tests.e2e.harness import ADMIN, GROUP, NIP, STRANGER, TOKEN, Harness, bot_settings, populate
+from tests.e2e.harness import ADMIN, GROUP, NIP, STRANGER, Harness
 from tests.factories import ADMIN as ADMIN_ACTOR
 from tests.factories import identity, pdf_bytes, png_bytes
-from tests.fakes.bot_api import FakeBotApi
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(token=TOKEN, bot_username="spse_reset_bot") as fake:
-        populate(fake)
-        yield fake
-        fake.assert_no_violations()
-
-
-@pytest.fixture
-async def bot(fake: FakeBotApi, settings: Settings, engine: object) -> AsyncIterator[Harness]:
-    harness = Harness(fake, bot_settings(settings, fake))
-    await harness.start()
-    yield harness
-    await harness.stop()
 
 
 def ctx(bot: Harness) -> Context:
