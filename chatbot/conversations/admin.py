@@ -256,6 +256,12 @@ async def handle_group_message(ctx: Context, inc: Incoming) -> Response:
             return Response(replies=[Reply(f"⚠️ {t.e(refused)}")])
         await ctx.services.store.delete(_pending_key(inc))
         done = t.late_explained(str(ticket.number), int(record.step), text, inc.user_name)
+        question = await ctx.services.tickets.late_question(ticket.id, record.id)
+        if question is not None:  # its preset buttons no longer apply
+            try:
+                await ctx.messenger.edit(inc.chat_id, question, Reply(done))
+            except DeliveryError:
+                log.warning("could not update the late question of ticket %s", ticket.id)
         return Response(replies=[Reply(done)])
     # The question is dropped only once answered for good: a retry after a failure midway
     # still finds it (the versioned move refuses a second rejection).

@@ -778,6 +778,21 @@ class TicketService:
             self._notify(session, ticket, "admins", "card")
         return ticket, record
 
+    async def late_question(self, ticket_id: int, record_id: int) -> str | None:
+        """The platform message id of the question asked about a late step, once sent."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(OutboxMessage.payload, OutboxMessage.platform_message_id).where(
+                    OutboxMessage.ticket_id == ticket_id,
+                    OutboxMessage.kind == "late_reason",
+                    OutboxMessage.platform_message_id.is_not(None),
+                )
+            )
+            for payload, message_id in rows.all():
+                if payload.get("record") == record_id:
+                    return str(message_id)
+        return None
+
     @staticmethod
     def may_explain(record: StepRecord, actor: Actor, now: datetime) -> bool:
         """The admin who finished the late step; after LATE_ANSWER_BY_ANY, any admin."""

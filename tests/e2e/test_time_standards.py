@@ -111,12 +111,16 @@ async def test_a_late_reason_can_be_typed_as_a_reply(bot: Harness) -> None:
     await age_steps(bot, timedelta(minutes=30))
     await bot.press(ADMIN, "Lengkap", chat=GROUP, message=bot.card())
 
-    await bot.press(ADMIN, "Alasan lain", chat=GROUP, message=bot.with_button(GROUP, "Alasan lain"))
+    question = bot.with_button(GROUP, "Alasan lain")
+    await bot.press(ADMIN, "Alasan lain", chat=GROUP, message=question)
     ask = bot.last(GROUP)
     assert "balas pesan ini dengan penyebab" in ask.content
     await bot.say(ADMIN, "Listrik kantor padam", chat=GROUP, reply_to=ask.message_id)
 
     assert "dicatat: Listrik kantor padam" in bot.last(GROUP).content
+    # The question's preset buttons are gone: it says what was recorded.
+    answered = bot.fake.message(GROUP, question.message_id)
+    assert answered.buttons() == [] and "Listrik kantor padam" in answered.content
     async with bot.app.sessions() as session:
         record = (
             await session.execute(select(StepRecord).where(StepRecord.late_reason.is_not(None)))
