@@ -59,6 +59,9 @@ async def every(
 
 async def housekeeping(app: App, inbox: Inbox | None = None) -> None:
     await app.store.purge_expired()
+    # Steps from before migration 0004 get their deadlines (a no-op afterwards), here rather
+    # than in the every-minute sweep: it reads the finished steps too.
+    await app.services.tickets.backfill_deadlines()
     await sweep_unarchived(app.services)
     if inbox is not None:
         await inbox.purge_handled(INBOX_KEEP)
@@ -72,7 +75,6 @@ async def deadlines(app: App) -> None:
     reminder and expiry, expired links, confirmation reminders and closing."""
     settings = app.settings
     try:
-        await app.services.tickets.backfill_deadlines()  # steps from before migration 0004
         await app.watch.sweep()
     except Exception:
         log.exception("time-standard reminders failed; the next sweep retries")

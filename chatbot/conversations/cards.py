@@ -85,7 +85,7 @@ def _history(ticket: Ticket, zone: ZoneInfo) -> list[str]:
 
 def _deadline_line(ticket: Ticket, zone: ZoneInfo) -> str | None:
     """The open step's deadline on the office clock, flagged once it has passed."""
-    record = next((r for r in reversed(ticket.steps) if r.finished_at is None), None)
+    record = ticket.open_step
     if record is None or record.due_at is None or not ticket.state.is_open:
         return None
     due = t.clock(record.due_at, zone)

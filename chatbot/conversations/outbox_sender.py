@@ -24,10 +24,8 @@ from chatbot.conversations.messages import (
 from chatbot.conversations.payloads import (
     AdminAction,
     AdminPayload,
-    RequesterAction,
-    RequesterPayload,
 )
-from chatbot.conversations.requester import confirmation_buttons
+from chatbot.conversations.requester import confirmation_buttons, supplement_button
 from chatbot.db.models import OutboxMessage, Ticket, utcnow
 from chatbot.logs import log_context
 from chatbot.metrics import record_sent
@@ -248,10 +246,9 @@ class OutboxSender:
             await _durably(lambda: self._outbox.mark_card_rows_sent(ticket.id, covered))
             self._cards_covered[ticket.id] = covered
         elif message.kind == "incomplete":
-            supplement = RequesterPayload(RequesterAction.SUPPLEMENT, ticket.id).encode()
             reply = Reply(
                 t.incomplete_notice(str(ticket.number), ticket.missing, ticket.incomplete_note),
-                buttons=((Button(t.SUPPLEMENT_BUTTON, supplement),),),
+                buttons=((supplement_button(ticket),),),
             )
             sent_id = await self._messenger.send(str(message.chat_id), reply)
         elif message.kind in _DEADLINES:
@@ -259,13 +256,12 @@ class OutboxSender:
         elif message.kind == "supplement_reminder" and ticket.state != TicketState.INCOMPLETE:
             pass  # supplemented or closed while it waited: nothing to remind of
         elif message.kind == "supplement_reminder":
-            supplement = RequesterPayload(RequesterAction.SUPPLEMENT, ticket.id).encode()
             expires = ticket.state_since + self._services.supplement_expire_after
             reply = Reply(
                 t.supplement_reminder(
                     str(ticket.number), ticket.missing, t.clock(expires, self._services.zone)
                 ),
-                buttons=((Button(t.SUPPLEMENT_BUTTON, supplement),),),
+                buttons=((supplement_button(ticket),),),
             )
             sent_id = await self._messenger.send(str(message.chat_id), reply)
         elif message.audience == "admins" and message.kind in _ALERTS:

@@ -15,11 +15,6 @@ from chatbot.services.sla import SlaPolicy
 MAX_LINES = 25
 
 
-def open_step(ticket: Ticket) -> StepRecord | None:
-    """The step the ticket waits on (the newest unfinished one)."""
-    return next((r for r in reversed(ticket.steps) if r.finished_at is None), None)
-
-
 def time_left(record: StepRecord, policy: SlaPolicy, now: datetime) -> str:
     """'sisa 3 menit', 'lewat 12 menit' (office time) or how long the requester has had."""
     if record.due_at is None:
@@ -34,7 +29,7 @@ def queue_text(tickets: list[Ticket], policy: SlaPolicy, now: datetime) -> str:
         return t.QUEUE_EMPTY
     lines = [t.queue_title(len(tickets))]
     for ticket in tickets[:MAX_LINES]:
-        record = open_step(ticket)
+        record = ticket.open_step
         # No open step: the result was opened, the requester's confirmation is awaited.
         step = Step(record.step) if record else Step.DELIVER_RESULT
         holder = (record.actor_name if record else None) or ticket.result_admin_name or "-"

@@ -506,7 +506,7 @@ def _ticket_status(ctx: Context, ticket: Ticket) -> Reply:
     ]
     if ticket.state.is_open:
         lines.append(f"Menunggu: {t.duration(utcnow() - ticket.state_since)}")
-        waiting = next((r for r in reversed(ticket.steps) if r.finished_at is None), None)
+        waiting = ticket.open_step
         if (
             waiting is not None
             and waiting.due_at is not None
@@ -519,12 +519,7 @@ def _ticket_status(ctx: Context, ticket: Ticket) -> Reply:
         lines.append(f"Alasan penolakan: <i>{t.e(ticket.rejection_reason)}</i>")
     buttons: list[Button] = []
     if ticket.state == TicketState.INCOMPLETE:
-        buttons.append(
-            Button(
-                t.SUPPLEMENT_BUTTON,
-                RequesterPayload(RequesterAction.SUPPLEMENT, ticket.id).encode(),
-            )
-        )
+        buttons.append(supplement_button(ticket))
     if ticket.state.cancellable:
         buttons.append(
             Button(t.CANCEL_TICKET, RequesterPayload(RequesterAction.CANCEL, ticket.id).encode())
@@ -534,6 +529,13 @@ def _ticket_status(ctx: Context, ticket: Ticket) -> Reply:
         # The receipt may have scrolled away: the status offers its two answers again.
         rows += confirmation_buttons(ticket)
     return Reply("\n".join(lines), buttons=tuple(rows))
+
+
+def supplement_button(ticket: Ticket) -> Button:
+    """📎 Lengkapi: step 4, sending what the admins found missing."""
+    return Button(
+        t.SUPPLEMENT_BUTTON, RequesterPayload(RequesterAction.SUPPLEMENT, ticket.id).encode()
+    )
 
 
 def confirmation_buttons(ticket: Ticket) -> tuple[tuple[Button, ...], ...]:

@@ -171,6 +171,11 @@ class Ticket(IdentityColumns, Base):
     def latest_link(self) -> CredentialLink | None:
         return self.links[-1] if self.links else None
 
+    @property
+    def open_step(self) -> StepRecord | None:
+        """The step the ticket waits on (the newest unfinished one)."""
+        return next((r for r in reversed(self.steps) if r.finished_at is None), None)
+
 
 class Document(Base):
     """One page or file of the request letter or the SK, kept under STORAGE_DIR."""
