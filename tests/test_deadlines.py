@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.db.engine import create_engine, create_sessionmaker
-from chatbot.db.models import OutboxMessage, StepRecord
+from chatbot.db.models import OutboxMessage, StepRecord, Ticket
 from chatbot.services.deadlines import DeadlineWatch, Supervisor
 from chatbot.services.documents import DocumentStore
 from chatbot.services.enums import MissingItem, Outcome, Step, TicketState
@@ -195,19 +195,24 @@ async def test_the_late_reason_is_recorded_once_by_the_admin_who_finished(
     )
 
 
-async def test_step_four_is_reminded_once_then_expires_with_notice(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, files: DocumentStore
-) -> None:
-    clock = Clock(wib(2026, 11, 24, 9, 0))
-    tickets = service(sessions, settings, clock)
-    ticket = await submitted_ticket(tickets, files)
-    await tickets.mark_incomplete(
+async def ask_for_the_sk(tickets: TicketService, ticket: Ticket) -> Ticket:
+    """Tidak lengkap: the SK is missing (step 4 waits on the requester)."""
+    return await tickets.mark_incomplete(
         ticket_id=ticket.id,
         version=ticket.version,
         actor=ADMIN,
         missing=[MissingItem.SK],
         note=None,
     )
+
+
+async def test_step_four_is_reminded_once_then_expires_with_notice(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, files: DocumentStore
+) -> None:
+    clock = Clock(wib(2026, 11, 24, 9, 0))
+    tickets = service(sessions, settings, clock)
+    ticket = await submitted_ticket(tickets, files)
+    await ask_for_the_sk(tickets, ticket)
 
     clock.now += timedelta(days=1)
     assert await tickets.remind_supplements(after=timedelta(days=2)) == []
@@ -267,13 +272,7 @@ async def test_each_round_of_step_four_gets_its_own_reminder(
     clock = Clock(wib(2026, 11, 24, 9, 0))
     tickets = service(sessions, settings, clock)
     ticket = await submitted_ticket(tickets, files)
-    ticket = await tickets.mark_incomplete(
-        ticket_id=ticket.id,
-        version=ticket.version,
-        actor=ADMIN,
-        missing=[MissingItem.SK],
-        note=None,
-    )
+    ticket = await ask_for_the_sk(tickets, ticket)
     clock.now += timedelta(days=3)
     assert len(await tickets.remind_supplements(after=timedelta(days=2))) == 1
     ticket = await tickets.supplement(
@@ -284,13 +283,7 @@ async def test_each_round_of_step_four_gets_its_own_reminder(
         documents=documents(files),
         identity=None,
     )
-    await tickets.mark_incomplete(
-        ticket_id=ticket.id,
-        version=ticket.version,
-        actor=ADMIN,
-        missing=[MissingItem.SK],
-        note=None,
-    )
+    await ask_for_the_sk(tickets, ticket)
 
     clock.now += timedelta(days=3)
     assert len(await tickets.remind_supplements(after=timedelta(days=2))) == 1
