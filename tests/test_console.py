@@ -293,3 +293,38 @@ async def test_the_admin_commands_work_in_the_console_group(app: App) -> None:
 
 def read_files(paths: list[str]) -> list[bytes]:
     return [Path(p).read_bytes() for p in paths]
+
+
+async def test_after_a_restart_the_queue_brings_a_card_back_to_act_on(
+    app: App, documents: tuple[Path, Path]
+) -> None:
+    letter, sk = documents
+    say = Transcript(ConsoleSession(app))
+    out = await say("/ajukan")
+    out = await say.tap(out, "Reset password")
+    out = await say.tap(out, "PPK")
+    for line in ("Sri Wahyuni", NIP, "Bagian Umum"):
+        out = await say(line)
+    out = await say.tap(out, "Lewati")
+    for line in ("sri@magelangkota.go.id", "0812 3456 7890", str(letter)):
+        out = await say(line)
+    out = await say.tap(out, "✅ Selesai")
+    out = await say(f":file {sk}")
+    out = await say.tap(out, "✅ Selesai")
+    out = await say.tap(out, "✅ Kirim permohonan")
+    found = re.search(r"nomor tiket (\S+)\.", out)
+    assert found is not None
+    number = found.group(1)
+
+    # A new console session: the card printed before has no buttons to press any more.
+    say = Transcript(ConsoleSession(app))
+    await say(":grup")
+    assert "tidak ada tombol di chat ini" in await say("1")
+    out = await say("/antrian")
+    out = await say.tap(out, f"🎫 {number}")
+    assert f"(notifikasi) Kartu tiket {number} dikirim ulang di bawah." in out
+    out = await say.tap(out, "✅ Lengkap")
+    assert "(notifikasi) Ditandai lengkap." in out
+    assert "── ke grup admin (diubah) ──" in out
+    ticket = await app.services.tickets.find_by_number(number)
+    assert ticket is not None and ticket.state == TicketState.COMPLETE

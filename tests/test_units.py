@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from chatbot.conversations.payloads import (
+    UNVERSIONED,
     AdminAction,
     AdminPayload,
     DialogPayload,
@@ -16,6 +17,7 @@ from chatbot.conversations.payloads import (
     decode,
 )
 from chatbot.services.documents import DocumentStore
+from chatbot.services.enums import MissingItem
 from chatbot.services.identity import (
     InvalidInput,
     normalize_email,
@@ -175,6 +177,50 @@ def test_the_largest_button_payloads_fit_telegram() -> None:
     ["", "a|ok|1|2", "a|zz|1|2|", "a|ok|-1|2|", "a|ok|1|x|", "r|cx", "d||x", "x" * 65, "{}"],
 )
 def test_malformed_payloads_are_refused(data: str) -> None:
+    with pytest.raises(PayloadError):
+        decode(data)
+
+
+def test_every_admin_actions_largest_valid_payload_fits_and_decodes_back() -> None:
+    huge = 10**12 - 1
+    widest = {
+        AdminAction.TOGGLE: max((item.value for item in MissingItem), key=len),
+        AdminAction.REASON: "99",
+        AdminAction.LATE: f"{huge}.99",
+    }
+    for action in AdminAction:
+        version = 0 if action in UNVERSIONED else huge
+        payload = AdminPayload(action, huge, version, widest.get(action, ""))
+        data = payload.encode()
+        assert len(data.encode()) <= 64, action
+        assert decode(data) == payload
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "a|tg|1|2|garbage",  # not a missing item
+        "a|tg|1|2|",
+        "a|ok|1|2|x",  # no argument expected
+        "a|re|1|2|1",
+        "a|rs|1|2|x",  # a preset index
+        "a|rs|1|2|٣",  # non-ASCII digit
+        "a|rs|1|2|007",
+        "a|lt|1|0|5",  # "<record>.<choice>"
+        "a|lt|1|0|5.y",
+        "a|lt|1|0|.1",
+        "a|lt|1|2|5.1",  # a late question is not bound to a version
+        "a|cd|1|3|",
+        "a|ok|1|0|",  # a card button always is
+        "a|ok|0|1|",  # no ticket 0
+        "a|ok|01|1|",
+        "a|ok|1|²|",
+        "a|ok|1|+1|",
+        "r|cx|0",
+        "r|cx|٣",
+    ],
+)
+def test_payloads_are_decoded_strictly_per_action(data: str) -> None:
     with pytest.raises(PayloadError):
         decode(data)
 

@@ -25,6 +25,7 @@ from chatbot.services import passwords
 from chatbot.services.enums import MissingItem, TicketState
 from chatbot.services.forms import token_hash
 from chatbot.services.identity import InvalidInput, clean_text, format_nip
+from chatbot.services.outages import is_outage
 from chatbot.services.tickets import Actor, StaleMove, TicketError, TicketNotFound
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 GroupCommand = Callable[[Context, Incoming, str], Awaitable[Response]]
 
 PENDING_TTL = timedelta(hours=2)
+NOT_ADMIN_QUIET = timedelta(minutes=10)
 STOP = ("batal", "cancel")
 
 
@@ -56,17 +58,39 @@ async def handle_tap(ctx: Context, inc: Incoming) -> Response:
         return Response(toast=t.BUTTON_BROKEN, alert=True)
     if not isinstance(payload, AdminPayload):
         return Response(toast=t.BUTTON_BROKEN, alert=True)
+    try:
+        return await _tap(ctx, inc, payload)
+    except (ValueError, LookupError) as broken:
+        if isinstance(broken, InvalidInput) or is_outage(broken):
+            raise
+        # A button that decodes but cannot be used: refused at once, rather than retried
+        # three times while the group's queue waits, to end in "Maaf, terjadi gangguan".
+        log.warning("a tap could not be used (%s)", type(broken).__name__)
+        return Response(toast=t.BUTTON_BROKEN, alert=True)
+
+
+async def _tap(ctx: Context, inc: Incoming, payload: AdminPayload) -> Response:
     tickets = ctx.services.tickets
     try:
         ticket = await tickets.get(payload.ticket_id)
     except TicketNotFound:
         return Response(toast=t.BUTTON_BROKEN, alert=True)
+    if payload.action is AdminAction.CARD:
+        return await _bring_card(ctx, inc, ticket)
     if payload.action is AdminAction.LATE:
         # Not bound to the ticket's version: the ticket has moved on since the late step.
         try:
             return await _late(ctx, inc, ticket, payload.arg)
         except TicketError as refused:
             return Response(toast=str(refused), alert=True)
+    response = await _on_card(ctx, inc, payload, ticket)
+    if _elsewhere(ticket, inc):
+        response.toast = t.other_card(str(ticket.number), response.toast)
+    return response
+
+
+async def _on_card(ctx: Context, inc: Incoming, payload: AdminPayload, ticket: Ticket) -> Response:
+    """A button of the ticket's card (its payload names its ticket and version)."""
     if (
         payload.action is AdminAction.RESULT
         and ticket.state == TicketState.VALID
@@ -86,14 +110,43 @@ async def handle_tap(ctx: Context, inc: Incoming) -> Response:
         return Response(toast=str(refused), alert=True)
 
 
+def _card_id(ticket: Ticket, inc: Incoming) -> str | None:
+    """The message showing the ticket's card: its own, whichever message was tapped (a
+    button of another ticket must never turn this card into that ticket's)."""
+    return ticket.admin_message_id or inc.message_id
+
+
+def _elsewhere(ticket: Ticket, inc: Incoming) -> bool:
+    """The tapped button belongs to another message than the ticket's card."""
+    return ticket.admin_message_id is not None and ticket.admin_message_id != inc.message_id
+
+
 def _stale(ctx: Context, ticket: Ticket, inc: Incoming) -> Response:
-    """Tell who handled it, and bring the tapped card up to date."""
+    """Tell who handled it, and bring the ticket's card up to date."""
     fresh = render(ticket, ctx.services.zone)
     return Response(
-        replies=[Reply(fresh.text, fresh.buttons, edit_message_id=inc.message_id)],
+        replies=[Reply(fresh.text, fresh.buttons, edit_message_id=_card_id(ticket, inc))],
         toast=t.stale(str(ticket.number), ticket.state, ticket.last_actor_name),
         alert=True,
     )
+
+
+async def _bring_card(ctx: Context, inc: Incoming, ticket: Ticket) -> Response:
+    """Send the ticket's card again as the group's newest message, with its current buttons,
+    and make it the ticket's card; the old one says where it went."""
+    number = str(ticket.number)
+    if ticket.purged_at is not None:
+        return Response(toast=t.card_purged(number), alert=True)
+    old = ticket.admin_message_id
+    if old is None:
+        # The new-ticket delivery (documents, then the card) has not run yet: a card sent
+        # here would make it skip the documents.
+        return Response(toast=t.card_not_yet(number), alert=True)
+    view = await CardViews(ctx.services.store).get(ticket.id)
+    new = await ctx.messenger.send(inc.chat_id, render(ticket, ctx.services.zone, view))
+    await ctx.services.tickets.move_card(ticket_id=ticket.id, message_id=new)
+    replies = [Reply(t.card_moved(number), edit_message_id=old)] if old != new else []
+    return Response(replies=replies, toast=t.card_resent(number))
 
 
 async def _act(
@@ -107,7 +160,8 @@ async def _act(
         await views.put(ticket.id, view)
         card = render(ticket, ctx.services.zone, view)
         return Response(
-            replies=[Reply(card.text, card.buttons, edit_message_id=inc.message_id)], toast=toast
+            replies=[Reply(card.text, card.buttons, edit_message_id=_card_id(ticket, inc))],
+            toast=toast,
         )
 
     if action is AdminAction.COMPLETE:
@@ -221,14 +275,25 @@ async def _ask_in_group(
 # ---- replies in the group (notes and reasons) ---------------------------------------------
 
 
+async def _refuse_member(ctx: Context, inc: Incoming) -> Response:
+    """Tell a member who is not an admin, at most once per NOT_ADMIN_QUIET: each answer in
+    the group spends its send budget (20 a minute), which new tickets' cards wait on."""
+    key = f"told-not-admin:{inc.channel}:{inc.chat_id}:{inc.user_id}"
+    if await ctx.services.store.set_if_absent(key, b"1", NOT_ADMIN_QUIET):
+        return Response(replies=[Reply(t.NOT_ADMIN)])
+    return Response()
+
+
 async def handle_group_message(ctx: Context, inc: Incoming) -> Response:
     """A reply to the bot's question in the group; everything else there is left alone."""
     if inc.command == "idgrup":  # helps the operator find TELEGRAM_ADMIN_CHAT_ID
         return Response(replies=[Reply(t.group_id(inc.chat_id))])
-    command = GROUP_COMMANDS.get(inc.command or "")
-    if command is not None and inc.chat_id == ctx.messenger.admin_chat_id:
+    if inc.command and inc.chat_id == ctx.messenger.admin_chat_id:
         if not inc.sender_is_admin:
-            return Response(replies=[Reply(t.NOT_ADMIN)])
+            return await _refuse_member(ctx, inc)
+        command = GROUP_COMMANDS.get(inc.command)
+        if command is None:
+            return Response(replies=[Reply(t.UNKNOWN_COMMAND)])
         args = (inc.text or "").partition(" ")[2].strip()
         return await command(ctx, inc, args)
     if inc.chat_id != ctx.messenger.admin_chat_id or not inc.replied_to_bot or not inc.text:
@@ -237,7 +302,7 @@ async def handle_group_message(ctx: Context, inc: Incoming) -> Response:
     if raw is None:
         return Response()
     if not inc.sender_is_admin:
-        return Response(replies=[Reply(t.NOT_ADMIN)])
+        return await _refuse_member(ctx, inc)
     pending = json.loads(raw)
     if inc.reply_to_message_id != pending.get("question_id"):
         return Response()  # a reply to something else is not the answer we asked for

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from chatbot.conversations import texts as t
 from chatbot.conversations.context import Context
 from chatbot.conversations.messages import DeliveryError, Incoming, OutgoingFile, Reply, Response
+from chatbot.conversations.queue import card_buttons
 from chatbot.db.models import Ticket
 from chatbot.services.archive import SearchResult
 from chatbot.services.identity import InvalidInput
@@ -122,4 +123,5 @@ async def handle_search(ctx: Context, inc: Incoming, args: str) -> Response:
         result = await ctx.services.archiver.search(args, actor=Actor(inc.actor_id, inc.user_name))
     except InvalidInput as bad:
         return Response(replies=[Reply(f"⚠️ {t.e(bad.reason)}\n\n{t.SEARCH_USAGE}")])
-    return Response(replies=[Reply(search_text(result, ctx.services.zone))])
+    text = search_text(result, ctx.services.zone)
+    return Response(replies=[Reply(text, card_buttons(result.tickets))])

@@ -6,8 +6,11 @@ anything longer and `decode` refuses anything malformed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
+
+from chatbot.services.enums import MissingItem
 
 MAX_BYTES = 64
 
@@ -28,6 +31,7 @@ class AdminAction(StrEnum):
     REVOKE = "rv"
     REVOKE_CONFIRM = "rc"
     LATE = "lt"  # why a step was late: arg "<step record id>.<preset index or x>"
+    CARD = "cd"  # bring the ticket's card back (a button on /antrian and /cari lines)
 
 
 class RequesterAction(StrEnum):
@@ -88,9 +92,39 @@ def _fit(data: str) -> str:
 
 
 def _int(text: str) -> int:
-    if not text.isdigit() or len(text) > 12:
+    """An ASCII number as `str(int)` writes it: no sign, no leading zero, no other digits."""
+    if not _NUMBER.fullmatch(text):
         raise PayloadError("not a number")
     return int(text)
+
+
+_NUMBER = re.compile(r"0|[1-9][0-9]{0,11}")
+_INDEX = re.compile(r"0|[1-9][0-9]?")
+_LATE = re.compile(r"[1-9][0-9]{0,11}\.(?:0|[1-9][0-9]?|x)")
+
+# Actions that are not bound to the ticket's version (their version field is always 0):
+# a late question outlives the step, a list line outlives the ticket's moves.
+UNVERSIONED = frozenset({AdminAction.LATE, AdminAction.CARD})
+
+
+def _arg_fits(action: AdminAction, arg: str) -> bool:
+    """Each action's argument, exactly: a tap never reaches a handler with one it cannot use."""
+    if action is AdminAction.TOGGLE:
+        return arg in set(MissingItem)
+    if action is AdminAction.REASON:
+        return _INDEX.fullmatch(arg) is not None
+    if action is AdminAction.LATE:
+        return _LATE.fullmatch(arg) is not None
+    return arg == ""
+
+
+def _admin(action: str, ticket: str, version: str, arg: str) -> AdminPayload:
+    payload = AdminPayload(AdminAction(action), _int(ticket), _int(version), arg)
+    if payload.ticket_id == 0 or not _arg_fits(payload.action, arg):
+        raise PayloadError("bad argument")
+    if (payload.action in UNVERSIONED) != (payload.version == 0):
+        raise PayloadError("bad version")
+    return payload
 
 
 def decode(data: str) -> Payload:
@@ -101,8 +135,8 @@ def decode(data: str) -> Payload:
     try:
         match parts:
             case ["a", action, ticket, version, arg]:
-                return AdminPayload(AdminAction(action), _int(ticket), _int(version), arg)
-            case ["r", action, ticket]:
+                return _admin(action, ticket, version, arg)
+            case ["r", action, ticket] if ticket != "0":
                 return RequesterPayload(RequesterAction(action), _int(ticket))
             case ["d", step, value] if step and len(step) <= 16:
                 return DialogPayload(step, value)

@@ -6,13 +6,15 @@ from datetime import datetime
 
 from chatbot.conversations import texts as t
 from chatbot.conversations.context import Context
-from chatbot.conversations.messages import Incoming, Reply, Response
+from chatbot.conversations.messages import Button, Incoming, Reply, Response
+from chatbot.conversations.payloads import AdminAction, AdminPayload
 from chatbot.db.models import StepRecord, Ticket, utcnow
 from chatbot.services.enums import Step
 from chatbot.services.sla import SlaPolicy
 
 # A Telegram message holds 4096 characters: the oldest tickets first, the rest counted.
 MAX_LINES = 25
+CARD_BUTTONS_PER_ROW = 3
 
 
 def time_left(record: StepRecord, policy: SlaPolicy, now: datetime) -> str:
@@ -52,9 +54,24 @@ def queue_text(tickets: list[Ticket], policy: SlaPolicy, now: datetime) -> str:
     return "\n".join(lines)
 
 
+def card_buttons(tickets: list[Ticket]) -> tuple[tuple[Button, ...], ...]:
+    """A button per listed ticket, in the lines' order, that brings its card back with its
+    buttons (the card may be far up the group, or its buttons no longer answer)."""
+    buttons = [
+        Button(
+            t.card_button(str(ticket.number)),
+            AdminPayload(AdminAction.CARD, ticket.id, 0).encode(),
+        )
+        for ticket in tickets
+        if ticket.purged_at is None
+    ]
+    step = CARD_BUTTONS_PER_ROW
+    return tuple(tuple(buttons[i : i + step]) for i in range(0, len(buttons), step))
+
+
 async def handle_queue(ctx: Context, inc: Incoming, args: str) -> Response:
     if not inc.sender_is_admin:
         return Response(replies=[Reply(t.NOT_ADMIN)])
     tickets = await ctx.services.tickets.open_tickets()
     text = queue_text(tickets, ctx.services.tickets.policy, utcnow())
-    return Response(replies=[Reply(text)])
+    return Response(replies=[Reply(text, card_buttons(tickets[:MAX_LINES]))])

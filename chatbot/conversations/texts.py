@@ -379,6 +379,37 @@ NOT_INCOMPLETE = "Tiket ini sedang tidak menunggu kelengkapan."
 
 NOT_ADMIN = "Maaf, hanya admin agency yang dapat melakukan ini."
 BUTTON_BROKEN = "Tombol ini tidak dikenal."
+UNKNOWN_COMMAND = "Perintah tidak dikenal. Ketik /bantuan."
+
+
+def card_button(number: str) -> str:
+    """The button on an /antrian or /cari line that brings the ticket's card back."""
+    return f"🎫 {number}"
+
+
+def card_resent(number: str) -> str:
+    return f"Kartu tiket {number} dikirim ulang di bawah."
+
+
+def card_moved(number: str) -> str:
+    """What the old card says once the card was sent again."""
+    return f"↪️ Kartu tiket <b>{e(number)}</b> sudah dikirim ulang di bawah; pakai tombol di sana."
+
+
+def card_not_yet(number: str) -> str:
+    return f"Kartu tiket {number} belum terkirim ke grup; tunggu sebentar."
+
+
+def card_purged(number: str) -> str:
+    return f"Data tiket {number} sudah dihapus (masa simpan habis); kartunya tidak ada lagi."
+
+
+def other_card(number: str, toast: str | None) -> str:
+    """A tap whose button belongs to another ticket than the card it sits on."""
+    said = f" {toast}" if toast else ""
+    return f"Tombol ini untuk tiket {number}; kartu tiket itu yang diperbarui.{said}"
+
+
 LENGKAP = "✅ Lengkap"
 TIDAK_LENGKAP = "⚠️ Tidak lengkap"
 VALID = "✅ Valid"

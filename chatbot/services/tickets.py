@@ -831,6 +831,14 @@ class TicketService:
                     record.due_at, record.escalate_at = deadlines.due_at, deadlines.escalate_at
             return len(records)
 
+    async def move_card(self, *, ticket_id: int, message_id: str) -> None:
+        """The ticket's card is now this group message (sent again at an admin's request):
+        later edits, reminders and alerts go to it. Not a state change, so no version bump."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Ticket).where(Ticket.id == ticket_id).values(admin_message_id=message_id)
+            )
+
     async def mark_unreachable(self, ticket_id: int, reason: str) -> bool:
         """The platform refused a message to the requester for good (they blocked the bot):
         on record, on the card and told to the admins once. True when newly marked."""

@@ -16,6 +16,7 @@ from tests.e2e.harness import (
     bot_settings,
 )
 from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.bot_api_models import FakeMessage
 
 
 async def test_incomplete_then_supplemented_then_valid(bot: Harness) -> None:
@@ -219,3 +220,100 @@ async def test_a_supplement_of_identity_data_only_reaches_the_group(bot: Harness
     # The queue is not blocked: the next ticket still reaches the group.
     second = await bot.submit_request(user=OTHER_REQUESTER)
     assert f"Tiket {second}" in bot.card().content
+
+
+def bot_messages(bot: Harness, chat: int) -> list[FakeMessage]:
+    return [m for m in bot.fake.chat_messages(chat) if m.from_bot]
+
+
+async def test_an_unknown_command_in_the_group_gets_a_short_answer(bot: Harness) -> None:
+    answer = await bot.say(ADMIN, "/antri", chat=GROUP)
+    assert answer.from_bot and answer.content == "Perintah tidak dikenal. Ketik /bantuan."
+    answer = await bot.say(ADMIN, "/statistik@spse_reset_bot", chat=GROUP)
+    assert answer.from_bot and "Perintah tidak dikenal" in answer.content
+    # A command for another bot in the group is none of ours.
+    before = len(bot_messages(bot, GROUP))
+    await bot.say(ADMIN, "/start@other_bot", chat=GROUP)
+    assert len(bot_messages(bot, GROUP)) == before
+
+
+async def test_a_member_who_is_not_an_admin_is_told_once_not_each_time(bot: Harness) -> None:
+    before = len(bot_messages(bot, GROUP))
+    for _ in range(40):
+        bot.fake.send_text(STRANGER, "/antrian", chat_id=GROUP)
+    bot.fake.send_text(STRANGER, "/tidakada", chat_id=GROUP)
+    await bot.settle()
+    told = bot_messages(bot, GROUP)[before:]
+    assert [m.content for m in told] == ["Maaf, hanya admin agency yang dapat melakukan ini."]
+    # The group's send budget is left for the work: a new ticket's card arrives.
+    number = await bot.submit_request()
+    assert f"Tiket {number}" in bot.card().content
+    # An admin's commands are answered as always.
+    assert "Antrian: 1 tiket" in (await bot.say(ADMIN, "/antrian", chat=GROUP)).content
+
+
+async def test_a_queue_line_brings_the_ticket_card_back_with_its_buttons(bot: Harness) -> None:
+    number = await bot.submit_request()
+    old = bot.card()
+    queue = await bot.say(ADMIN, "/antrian", chat=GROUP)
+    assert queue.buttons() == [f"🎫 {number}"]
+
+    answer = await bot.press(ADMIN, f"🎫 {number}", chat=GROUP, message=queue)
+    assert answer["text"] == f"Kartu tiket {number} dikirim ulang di bawah."
+    card = bot.card()
+    assert card.message_id != old.message_id
+    assert card.message_id == bot.last(GROUP).message_id  # the newest message in the group
+    assert card.buttons() == ["✅ Lengkap", "⚠️ Tidak lengkap"]
+    moved = bot.fake.message(GROUP, old.message_id)
+    assert "dikirim ulang di bawah" in moved.content and moved.buttons() == []
+
+    # The card sent again is the ticket's card: its buttons act, and it is kept up to date.
+    await bot.press(ADMIN, "Lengkap", chat=GROUP, message=card)
+    assert "menunggu cek keabsahan" in bot.fake.message(GROUP, card.message_id).content.lower()
+    ticket = await bot.app.services.tickets.find_by_number(number)
+    assert ticket is not None and ticket.state == TicketState.COMPLETE
+    assert ticket.admin_message_id == str(card.message_id)
+
+
+async def test_a_search_line_brings_the_ticket_card_back(bot: Harness) -> None:
+    number = await bot.submit_request()
+    await bot.approve_to_valid()
+    found = await bot.say(ADMIN, f"/cari {number}", chat=GROUP)
+    assert found.buttons() == [f"🎫 {number}"]
+    await bot.press(ADMIN, f"🎫 {number}", chat=GROUP, message=found)
+    assert bot.card().message_id == bot.last(GROUP).message_id
+    assert bot.card().buttons() == ["🔑 Kirim hasil"]
+
+
+async def test_a_forged_toggle_is_refused_at_once(bot: Harness) -> None:
+    number = await bot.submit_request()
+    ticket = await bot.app.services.tickets.find_by_number(number)
+    assert ticket is not None
+    card = bot.card()
+    forged = f"a|tg|{ticket.id}|{ticket.version}|garbage"
+    update = bot.fake.press_button(ADMIN, card, forged, stale=True)
+    await bot.settle()
+    answer = bot.fake.callback_answers[update["callback_query"]["id"]]
+    assert answer["show_alert"] is True and answer["text"] == "Tombol ini tidak dikenal."
+    assert not any("gangguan" in text for text in bot.texts(GROUP))
+    assert bot.fake.message(GROUP, card.message_id).content == card.content
+
+
+async def test_a_button_of_another_ticket_edits_that_tickets_own_card(bot: Harness) -> None:
+    first = await bot.submit_request()
+    first_card = bot.card()
+    second = await bot.submit_request(user=OTHER_REQUESTER)
+    second_card = bot.card()
+    ticket = await bot.app.services.tickets.find_by_number(second)
+    assert ticket is not None
+    # A button of the second ticket, pressed on the first ticket's card (a forged client).
+    payload = f"a|inc|{ticket.id}|{ticket.version}|"
+    update = bot.fake.press_button(ADMIN, first_card, payload, stale=True)
+    await bot.settle()
+    answer = bot.fake.callback_answers[update["callback_query"]["id"]]
+    assert f"tiket {second}" in answer["text"]
+    shown_first = bot.fake.message(GROUP, first_card.message_id)
+    assert shown_first.content == first_card.content
+    assert f"Tiket {first}" in shown_first.content
+    shown_second = bot.fake.message(GROUP, second_card.message_id)
+    assert "Pilih yang kurang" in shown_second.content

@@ -27,7 +27,13 @@ from telegram.request import HTTPXRequest
 
 from chatbot.app import App
 from chatbot.channels.pacing import TELEGRAM_LIMITS, PaceLimits, Pacer
-from chatbot.channels.telegram.mapping import ALLOWED_UPDATES, CHANNEL, describe, to_incoming
+from chatbot.channels.telegram.mapping import (
+    ALLOWED_UPDATES,
+    CHANNEL,
+    describe,
+    for_another_bot,
+    to_incoming,
+)
 from chatbot.channels.telegram.messenger import AdminChat, AdminDirectory, TelegramMessenger
 from chatbot.conversations import texts as t
 from chatbot.conversations.context import Context
@@ -308,6 +314,8 @@ class TelegramChannel:
             and incoming.command is None
         ):
             return Outcome("ignored")  # ordinary group talk is none of our business
+        if incoming.in_group and for_another_bot(incoming.text, self.bot.username):
+            return Outcome("ignored")
         response = await self.router.handle(incoming)
         number = _ticket_number(response)
         if number:

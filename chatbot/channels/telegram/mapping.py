@@ -137,6 +137,14 @@ def to_incoming(update: Update, bot_id: int, is_admin: bool) -> Incoming | None:
     return Incoming(**base, **fields)  # type: ignore[arg-type]
 
 
+def for_another_bot(text: str | None, username: str) -> bool:
+    """A group command addressed to another bot (`/start@other_bot`): none of our business."""
+    if not text or not text.startswith("/"):
+        return False
+    _, at, addressee = text.split(maxsplit=1)[0].partition("@")
+    return bool(at) and addressee.lower() != username.lower()
+
+
 # The update kinds we ask Telegram for (allowed_updates), and handle.
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 
