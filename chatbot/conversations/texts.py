@@ -649,7 +649,8 @@ def late_line(step: int, minutes: int, standard: int, reason: str | None) -> str
 
 ADMIN_HELP = (
     "<b>Perintah admin di grup ini</b>\n"
-    "/antrian: tiket terbuka, langkahnya, pemegangnya, dan sisa waktu standar SOP\n"
+    "/antrian: tiket terbuka, langkahnya, pemegangnya, dan sisa waktu standar SOP; "
+    "tombol 🎫 memunculkan lagi kartu tiketnya di bawah\n"
     "/laporan [YYYY-MM]: laporan bulanan (tanpa bulan: bulan lalu), grafik dan PDF\n"
     "/arsip NOMOR: arsip tiket (lembar kendali, manifest, dokumen) dalam ZIP\n"
     "/cari TEKS: cari tiket menurut nomor, NIP, atau nama\n"
