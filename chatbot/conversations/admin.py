@@ -285,7 +285,7 @@ async def _refuse_member(ctx: Context, inc: Incoming) -> Response:
 
 
 async def handle_group_message(ctx: Context, inc: Incoming) -> Response:
-    """A reply to the bot's question in the group; everything else there is left alone."""
+    """A command, or a reply to the bot's question, in the group; other talk is left alone."""
     if inc.command == "idgrup":  # helps the operator find TELEGRAM_ADMIN_CHAT_ID
         return Response(replies=[Reply(t.group_id(inc.chat_id))])
     if inc.command and inc.chat_id == ctx.messenger.admin_chat_id:
