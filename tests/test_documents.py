@@ -84,9 +84,19 @@ def test_a_sideways_photo_without_orientation_is_left_as_it_is(tmp_path: Path) -
         assert ImageOps.exif_transpose(back).size == (30, 10)
 
 
-def test_a_picture_too_large_to_decode_is_refused_by_its_header(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "size",
+    [
+        pytest.param((9000, 8000), id="72-megapixels"),
+        pytest.param((10000, 10000), id="over-pillow-warning"),
+        pytest.param((15000, 13000), id="over-pillow-limit"),
+    ],
+)
+def test_a_picture_too_large_to_decode_is_refused_by_its_header(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
     out = io.BytesIO()
-    Image.new("1", (9000, 8000)).save(out, format="PNG")  # 72 megapixels, a few KB
+    Image.new("1", size).save(out, format="PNG")  # a few KB on the wire
     with pytest.raises(InvalidInput, match="Resolusi gambar terlalu besar"):
         DocumentStore(tmp_path, max_bytes=1024 * 1024).keep(out.getvalue())
     assert not (tmp_path / "uploads").exists()

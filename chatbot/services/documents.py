@@ -130,8 +130,8 @@ def strip_metadata(content: bytes, mime: str) -> bytes:
             if pixels <= MAX_IMAGE_PIXELS:
                 sampling = JpegImagePlugin.get_sampling(image) if mime == "image/jpeg" else -1
                 upright = ImageOps.exif_transpose(image)  # a decoded copy, upright
-    except Image.DecompressionBombError:
-        pixels = MAX_IMAGE_PIXELS + 1
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        pixels = MAX_IMAGE_PIXELS + 1  # Pillow's own limit (the warning, where it is an error)
     except (OSError, SyntaxError, ValueError):  # what Pillow raises on a damaged file
         raise InvalidInput(IMAGE_UNREADABLE) from None
     if pixels > MAX_IMAGE_PIXELS:
