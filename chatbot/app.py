@@ -83,6 +83,7 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
         https_links=settings.public_url.startswith("https://"),
         web_app=settings.webapp_binding,
         supplement_expire_after=settings.supplement_expire_after,
+        upload_quota=settings.upload_quota(),
         reports=MonthlyReports(
             sessions, settings.zone, tickets.policy, settings.storage_dir / "reports"
         ),

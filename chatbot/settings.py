@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from chatbot.services.documents import UploadQuota
 from chatbot.services.office_hours import DEFAULT_WEEK, OfficeCalendar, parse_dates, parse_week
 from chatbot.services.sla import DEFAULT_STANDARDS, SlaPolicy
 
@@ -77,6 +78,10 @@ class Settings(BaseSettings):
     webapp_binding: bool = False
     timezone: str = "Asia/Jakarta"
     max_upload_mb: int = Field(default=20, ge=1, le=20)
+    # What one chat may upload into requests it has not sent (cancelled or replaced pages
+    # count until retention deletes them, 31 days): files, and MB in all.
+    upload_draft_quota_files: int = Field(default=40, ge=1, le=1000)
+    upload_draft_quota_mb: int = Field(default=100, ge=1, le=10_000)
     log_level: str = "INFO"
     # text: readable lines for a terminal; json: one object per line for a log collector.
     log_format: Literal["text", "json"] = "text"
@@ -273,6 +278,9 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+    def upload_quota(self) -> UploadQuota:
+        return UploadQuota(self.upload_draft_quota_files, self.upload_draft_quota_mb * 1024 * 1024)
 
 
 def load_settings(**overrides: object) -> Settings:

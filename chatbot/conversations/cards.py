@@ -117,6 +117,14 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
         f"Dokumen: surat {pages[DocumentKind.LETTER]} file, SK {pages[DocumentKind.SK]} file"
         + (f" (putaran {ticket.round})" if ticket.round > 1 else ""),
     ]
+    locked = [
+        f"{t.DOCUMENT_SHORT[doc.kind]} hal. {doc.page}"
+        + (f" putaran {doc.round}" if doc.round > 1 else "")
+        for doc in ticket.documents
+        if doc.encrypted
+    ]
+    if locked:
+        lines.append(t.encrypted_pdfs(locked))
     if ticket.requester_unreachable_at is not None:
         lines.append(t.unreachable_line(t.clock(ticket.requester_unreachable_at, zone)))
     if ticket.phone_confirmed_by:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +11,7 @@ from chatbot.conversations.state import DialogStates
 from chatbot.reports import MonthlyReports
 from chatbot.services.archive import Archiver
 from chatbot.services.credentials import CredentialVault
-from chatbot.services.documents import DocumentStore
+from chatbot.services.documents import DocumentStore, UploadQuota
 from chatbot.services.forms import AdminForms
 from chatbot.services.tickets import TicketService
 from chatbot.store import Store
@@ -34,6 +34,7 @@ class Services:
     # Step 4's wait on the requester: the ticket closes as expired after this long.
     supplement_expire_after: timedelta = timedelta(days=7)
     reports: MonthlyReports | None = None
+    upload_quota: UploadQuota = field(default_factory=UploadQuota)
 
 
 @dataclass(frozen=True)

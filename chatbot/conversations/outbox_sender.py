@@ -370,7 +370,8 @@ class OutboxSender:
             OutgoingFile(
                 path=str(self._services.files.absolute(doc.stored_path)),
                 name=f"{ticket.number}-{doc.kind}-{doc.page}.{ACCEPTED.get(doc.mime, 'bin')}",
-                caption=f"{ticket.number} · {t.DOCUMENT_SHORT[doc.kind]} hal. {doc.page}",
+                caption=f"{ticket.number} · {t.DOCUMENT_SHORT[doc.kind]} hal. {doc.page}"
+                + (f" · {t.ENCRYPTED_PDF}" if doc.encrypted else ""),
             )
             for doc in documents
         ]

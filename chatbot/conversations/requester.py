@@ -6,6 +6,7 @@ it. Anything unexpected at a step gets a short hint and the step's question agai
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -22,7 +23,7 @@ from chatbot.conversations.payloads import (
 )
 from chatbot.conversations.state import DialogState
 from chatbot.db.models import Ticket, utcnow
-from chatbot.services.documents import StoredFile
+from chatbot.services.documents import DraftUploads, StoredFile
 from chatbot.services.enums import DocumentKind, MissingItem, RequestType, Role, Step, TicketState
 from chatbot.services.identity import (
     Identity,
@@ -358,10 +359,26 @@ async def _on_document(
         raise InvalidInput(f"Maksimal {MAX_PAGES} file per dokumen. Ketuk Selesai.")
     files = ctx.services.files
     files.check_size(inc.file.size)
+    drafts, chat = _draft_uploads(ctx, inc)
+    if not await drafts.allows(chat, inc.file.size):
+        used, quota = await drafts.usage(chat), drafts.quota
+        refusal = t.upload_quota_reached(
+            used.files, used.bytes / 1024 / 1024, quota.files, quota.bytes // 1024 // 1024
+        )
+        return state, _say(Reply(refusal), prompt(state))
     content = await ctx.messenger.download(inc.file.file_id)
-    stored = files.keep(content, platform_file_id=inc.file.file_id, original_name=inc.file.name)
+    stored = await asyncio.to_thread(  # re-encoding a photo takes a while: not on the loop
+        files.keep, content, platform_file_id=inc.file.file_id, original_name=inc.file.name
+    )
+    await drafts.add(chat, stored)
     pages.append(stored.to_dict())
     return state, _say(prompt(state))
+
+
+def _draft_uploads(ctx: Context, inc: Incoming) -> tuple[DraftUploads, str]:
+    """The chat's uploads into requests not sent yet, and the chat's key for them."""
+    drafts = DraftUploads(ctx.services.store, ctx.services.upload_quota)
+    return drafts, f"{inc.channel}:{inc.chat_id}"
 
 
 async def _on_confirm(
@@ -387,6 +404,7 @@ async def _on_confirm(
         )
     except TicketError as refused:
         return state, _say(Reply(f"⚠️ {t.e(refused)}"), prompt(state))
+    await _release_uploads(ctx, inc, data)
     return DialogState(), _say(Reply(_receipt(ctx, ticket)))
 
 
@@ -434,6 +452,7 @@ async def _on_supplement_confirm(
         )
     except TicketError as refused:
         return DialogState(), _say(Reply(f"⚠️ {t.e(refused)}"))
+    await _release_uploads(ctx, inc, data)
     return DialogState(), _say(Reply(t.supplemented(str(ticket.number))))
 
 
@@ -467,6 +486,12 @@ def _identity(data: dict[str, object]) -> Identity:
         phone=str(data["phone"]) if data.get("phone") else None,
         phone_verified=bool(data.get("phone_verified")),
     )
+
+
+async def _release_uploads(ctx: Context, inc: Incoming, data: dict[str, object]) -> None:
+    """The sent request's files belong to its ticket now: no longer the chat's quota."""
+    drafts, chat = _draft_uploads(ctx, inc)
+    await drafts.release(chat, [doc.file for doc in _documents(data)])
 
 
 def _documents(data: dict[str, object]) -> list[NewDocument]:

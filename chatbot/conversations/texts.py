@@ -24,6 +24,14 @@ DOCUMENTS = {
     DocumentKind.SK: "SK pengangkatan",
 }
 DOCUMENT_SHORT = {DocumentKind.LETTER: "Surat permohonan", DocumentKind.SK: "SK"}
+ENCRYPTED_PDF = "🔒 PDF terenkripsi"
+
+
+def encrypted_pdfs(pages: list[str]) -> str:
+    """The card's line for the PDFs that may ask the admin for a password."""
+    return f"{ENCRYPTED_PDF} (mungkin perlu kata sandi): {', '.join(pages)}"
+
+
 MISSING = {
     MissingItem.LETTER: "Surat permohonan",
     MissingItem.SK: "SK pengangkatan",
@@ -183,6 +191,18 @@ def page_received(kind: DocumentKind, pages: int) -> str:
 
 def need_pages(kind: DocumentKind) -> str:
     return f"Belum ada file {DOCUMENT_SHORT[kind].lower()} yang diterima. Kirim dulu PDF/fotonya."
+
+
+def upload_quota_reached(files: int, megabytes: float, max_files: int, max_mb: int) -> str:
+    """Too much uploaded into requests not sent: what counts, and how to go on."""
+    return (
+        f"⚠️ File tidak diterima: batas unggahan untuk permohonan yang belum dikirim sudah "
+        f"tercapai ({files} file, {megabytes:.1f} MB dalam 31 hari terakhir; batasnya "
+        f"{max_files} file atau {max_mb} MB). Lanjutkan dengan file yang sudah diterima: "
+        "ketuk <b>Selesai</b>, lalu <b>Kirim permohonan</b>; setelah terkirim, batas ini "
+        "pulih. Jika tidak jadi mengajukan, ketik /batal; file yang tidak pernah dikirim "
+        "dihapus otomatis setelah 31 hari."
+    )
 
 
 DOCUMENT_EXPECTED = "Di langkah ini kirim file PDF atau foto dokumen, lalu ketuk Selesai."

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -193,6 +194,8 @@ class Document(Base):
     stored_path: Mapped[str] = mapped_column(String(500))
     platform_file_id: Mapped[str | None] = mapped_column(String(200))
     original_name: Mapped[str | None] = mapped_column(String(255))
+    # A PDF with an /Encrypt dictionary: it may not open without a password.
+    encrypted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="documents")

@@ -1120,6 +1120,7 @@ class TicketService:
                     stored_path=doc.file.path,
                     platform_file_id=doc.file.platform_file_id,
                     original_name=doc.file.original_name,
+                    encrypted=doc.file.encrypted,
                 )
             )
 
