@@ -23,10 +23,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 from urllib.parse import urlsplit
 
 import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chatbot.app import App
 from chatbot.conversations import texts as t
@@ -249,13 +250,15 @@ class ConsoleSession:
         self.app = app
         self._out = io.StringIO()
         self.messenger = ConsoleMessenger(
-            self._out.write, received=app.settings.storage_dir / "console-received"
+            self._arrive, received=app.settings.storage_dir / "console-received"
         )
         self.router = Router(Context(app.services, self.messenger))
         self.sender = OutboxSender(app.services, app.outbox, self.messenger)
         self.persona = REQUESTER
         self.finished = False
-        self.busy = False
+        # Set when something may have reached a chat outside a typed line (the browser, a
+        # sweep): run_console then prints it at once instead of after the next Enter.
+        self.arrived = asyncio.Event()
         # Unique across runs: the router remembers update ids it has seen for two days.
         self._updates = itertools.count(time.time_ns() // 1000)
 
@@ -272,6 +275,15 @@ class ConsoleSession:
     def _say(self, text: str) -> None:
         self._out.write(text + "\n")
 
+    def _arrive(self, text: str) -> None:
+        """What the bot shows in a chat: kept to print, and the console woken."""
+        self._out.write(text)
+        self.arrived.set()
+
+    def wake(self) -> None:
+        """Something may be waiting in the outbox (a page was used, a sweep ran)."""
+        self.arrived.set()
+
     async def flush_outbox(self) -> str:
         """Deliver what the outbox holds; returns what was printed."""
         await self.sender.flush()
@@ -279,12 +291,8 @@ class ConsoleSession:
 
     async def feed(self, line: str) -> str:
         """Handle one typed line and return everything it printed."""
-        self.busy = True
         self.messenger.input_deleted = False
-        try:
-            await self._feed(line.rstrip("\r\n"))
-        finally:
-            self.busy = False
+        await self._feed(line.rstrip("\r\n"))
         return self._take()
 
     async def _feed(self, line: str) -> None:
@@ -504,6 +512,22 @@ class _LineReader:
                 asyncio.get_running_loop().remove_reader(self._fd)
 
 
+class WakeAfterRequests:
+    """The web app, waking the console after each request: what a page did (a form handed
+    a result over, a link was opened) shows in the chats at once."""
+
+    def __init__(self, app: ASGIApp, wake: Callable[[], None]) -> None:
+        self._app = app
+        self._wake = wake
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            if scope["type"] == "http":
+                self._wake()
+
+
 def _banner(app: App, serve_web: bool) -> str:
     settings = app.settings
     lines = [
@@ -558,27 +582,44 @@ async def run_console(
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
     serve_web: bool = True,
+    session: ConsoleSession | None = None,
 ) -> None:
     """Chat with the bot in this terminal until EOF, :keluar or Ctrl-C.
 
-    The web app (for one-time links) and the periodic outbox flush run alongside.
+    The web app (for one-time links) and the periodic jobs run alongside; what they make
+    the bot say (a link opened in the browser, a reminder) prints as it comes, followed by
+    the prompt again, while the console waits for a line. `session`: one already set up
+    (tests).
     """
     source = stdin if stdin is not None else sys.stdin
     out = stdout if stdout is not None else sys.stdout
-    session = ConsoleSession(app)
+    session = session if session is not None else ConsoleSession(app)
     reader = _LineReader(source)
     echo = not source.isatty()
+    # A typed line and what arrives meanwhile print one after the other, never mixed.
+    screen = asyncio.Lock()
 
     def write(text: str) -> None:
         out.write(text)
         out.flush()
 
-    async def deliver_outbox() -> None:
-        if session.busy:
-            return  # the line being handled flushes the outbox itself
-        printed = await session.flush_outbox()
-        if printed:
-            write(f"\n{printed}{session.prompt}")
+    async def show_arrivals() -> None:
+        while True:
+            await session.arrived.wait()
+            async with screen:
+                session.arrived.clear()
+                printed = await session.flush_outbox()
+                if printed:
+                    write(f"\n{printed}{session.prompt}")
+
+    async def wake() -> None:
+        session.wake()
+
+    async def sweep() -> None:
+        try:
+            await deadlines(app)
+        finally:
+            session.wake()  # a reminder or an expired link shows at once
 
     # The banner says where the web app listens; uvicorn's start-up and access lines would
     # only interleave with the chats (errors still show).
@@ -589,16 +630,18 @@ async def run_console(
     server = web_server(app, session.messenger) if serve_web else None
     tasks = []
     if server is not None:
+        web = cast(ASGIApp, server.config.app)  # the Starlette app web_server built
+        server.config.app = WakeAfterRequests(web, session.wake)
         tasks.append(asyncio.create_task(_serve(server), name="web"))
     tasks += [
-        asyncio.create_task(every(OUTBOX_EVERY, deliver_outbox, "outbox"), name="outbox"),
+        asyncio.create_task(show_arrivals(), name="arrivals"),
+        # Outbox rows a sweep (or anything else) queued are looked for now and then too.
+        asyncio.create_task(every(OUTBOX_EVERY, wake, "outbox"), name="outbox"),
         asyncio.create_task(
             every(HOUSEKEEPING_EVERY, lambda: housekeeping(app), "housekeeping"),
             name="housekeeping",
         ),
-        asyncio.create_task(
-            every(DEADLINES_EVERY, lambda: deadlines(app), "deadlines"), name="deadlines"
-        ),
+        asyncio.create_task(every(DEADLINES_EVERY, sweep, "deadlines"), name="deadlines"),
     ]
     write(_banner(app, serve_web))
     try:
@@ -608,13 +651,14 @@ async def run_console(
             if line is None:
                 write("\n")
                 break
-            if echo:
-                write(_echo(session, line) + "\n")
-            printed = await session.feed(line)
-            if session.messenger.input_deleted and not echo:
-                # The terminal echoed what was typed (a password): overwrite that line too.
-                write(f"\x1b[1A\r\x1b[2K{session.prompt}••••••••\n")
-            write(printed)
+            async with screen:
+                if echo:
+                    write(_echo(session, line) + "\n")
+                printed = await session.feed(line)
+                if session.messenger.input_deleted and not echo:
+                    # The terminal echoed what was typed (a password): overwrite that line.
+                    write(f"\x1b[1A\r\x1b[2K{session.prompt}••••••••\n")
+                write(printed)
     finally:
         reader.close()
         if server is not None:
