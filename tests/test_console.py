@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import chatbot.channels.console as console
 from chatbot.app import App, create_app
 from chatbot.channels.console import GROUP, REQUESTER, ConsoleSession, run_console
-from chatbot.conversations.messages import Reply
+from chatbot.conversations.messages import Button, Reply
 from chatbot.conversations.state import DialogStates
 from chatbot.conversations.texts import plain
 from chatbot.services.credentials import CredentialVault, key_hash, open_sealed, unb64url
@@ -402,3 +402,45 @@ async def test_a_link_opened_in_the_browser_prints_the_receipt_without_waiting_f
 
     shown = await screen.shows(f"Hasil tiket {ticket.number} dibuka pukul")
     assert shown.endswith("[pemohon] > ")
+
+
+async def test_numbers_press_the_buttons_printed_last_and_the_tap_says_whose(app: App) -> None:
+    """A late question sent before the card's edit reaches the console: the card is printed
+    below the question, and a typed number must press the card's button, the one in view."""
+    say = Transcript(ConsoleSession(app))
+    messenger = say.session.messenger
+    await say(":grup")
+    card = await messenger.send(
+        GROUP.chat_id,
+        Reply(
+            "Tiket 2611-0001",
+            buttons=((Button("✅ Lengkap", "x|1"), Button("⚠️ Tidak lengkap", "x|2")),),
+        ),
+    )
+    await messenger.send(
+        GROUP.chat_id,
+        Reply(
+            "⏰ Langkah 2 tiket 2611-0001 melewati standar. Apa sebabnya?",
+            buttons=(
+                (Button("Server SPSE gangguan", "y|1"),),
+                (Button("Alasan lain (ketik)", "y|2"),),
+            ),
+        ),
+    )
+    await messenger.edit(
+        GROUP.chat_id,
+        card,
+        Reply(
+            "Tiket 2611-0001 ✅ lengkap",
+            buttons=((Button("✅ Valid", "x|3"), Button("❌ Tidak valid", "x|4")),),
+        ),
+    )
+    printed = await say.session.flush_outbox()
+
+    question, edited = sections(printed, "grup admin")[1:]
+    assert "[1]" not in question and "· Server SPSE gangguan" in question
+    assert "angka memilih tombol pesan terbaru di bawah" in question
+    assert "[1] ✅ Valid  [2] ❌ Tidak valid" in edited
+    tapped = await say("1")
+    assert "(mengetuk: ✅ Valid) pada pesan: «Tiket 2611-0001 ✅ lengkap»" in tapped
+    assert "[1] ✅ Valid" in await say(":lihat")
