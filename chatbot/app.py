@@ -12,7 +12,7 @@ from chatbot.conversations.context import Services
 from chatbot.conversations.state import DialogStates
 from chatbot.db.engine import create_engine, create_sessionmaker
 from chatbot.db.migrate import is_current, upgrade
-from chatbot.reports import MonthlyReports
+from chatbot.reports import MonthlyReports, Signer
 from chatbot.services.archive import Archiver
 from chatbot.services.credentials import CredentialVault
 from chatbot.services.deadlines import DeadlineWatch, Supervisor
@@ -53,6 +53,15 @@ class App:
         await self.engine.dispose()
 
 
+def report_signer(settings: Settings) -> Signer:
+    """The monthly report's "Mengetahui" block as configured (REPORT_SIGNER_*)."""
+    return Signer(
+        title=settings.report_signer_title,
+        name=settings.report_signer_name,
+        nip=settings.report_signer_nip,
+    )
+
+
 async def create_app(settings: Settings, *, migrate: bool = True) -> App:
     engine = create_engine(settings.database_url)
     if migrate:
@@ -85,7 +94,11 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
         supplement_expire_after=settings.supplement_expire_after,
         upload_quota=settings.upload_quota(),
         reports=MonthlyReports(
-            sessions, settings.zone, tickets.policy, settings.storage_dir / "reports"
+            sessions,
+            settings.zone,
+            tickets.policy,
+            settings.storage_dir / "reports",
+            report_signer(settings),
         ),
     )
     supervisor = (

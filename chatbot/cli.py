@@ -46,6 +46,7 @@ async def _require_current(engine: AsyncEngine) -> None:
 
 
 async def _report_bytes(settings: Settings, month: str, fmt: str) -> bytes:
+    from chatbot.app import report_signer
     from chatbot.db.engine import create_engine, create_sessionmaker
     from chatbot.reports import month_report, to_csv, to_pdf, to_xlsx
 
@@ -56,7 +57,9 @@ async def _report_bytes(settings: Settings, month: str, fmt: str) -> bytes:
         report = await month_report(sessions, month, settings.zone, settings.sla_policy())
     finally:
         await engine.dispose()
-    return {"pdf": to_pdf, "xlsx": to_xlsx, "csv": to_csv}[fmt](report)
+    if fmt == "pdf":
+        return to_pdf(report, signer=report_signer(settings))
+    return {"xlsx": to_xlsx, "csv": to_csv}[fmt](report)
 
 
 def _report(settings: Settings, month: str | None, fmt: str, out: Path | None) -> int:

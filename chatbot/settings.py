@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     supplement_expire_after: timedelta = timedelta(days=7)
     # Documents and personal data of archived tickets are deleted this long after closing.
     archive_retention: timedelta = timedelta(days=730)
+    # Who signs the monthly report's "Mengetahui" block (the head of section); a blank one
+    # prints as a dotted line to fill in by hand.
+    report_signer_title: str = Field(default="", max_length=200)
+    report_signer_name: str = Field(default="", max_length=200)
+    report_signer_nip: str = ""
 
     @field_validator("telegram_admin_user_ids", mode="before")
     @classmethod
@@ -150,6 +155,14 @@ class Settings(BaseSettings):
     def _office_days_off(cls, value: str) -> str:
         parse_dates(value)
         return value
+
+    @field_validator("report_signer_nip")
+    @classmethod
+    def _signer_nip(cls, value: str) -> str:
+        digits = re.sub(r"\s", "", value)
+        if digits and not re.fullmatch(r"[0-9]{18}", digits):
+            raise ValueError("a NIP is 18 digits (spaces allowed), or leave it empty")
+        return digits
 
     @field_validator("step_standards", mode="before")
     @classmethod

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import io
 import os
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import chatbot.channels.console as console
 from chatbot.app import App, create_app
-from chatbot.channels.console import ConsoleSession, run_console
+from chatbot.channels.console import GROUP, REQUESTER, ConsoleSession, run_console
+from chatbot.conversations.messages import Button, Reply
 from chatbot.conversations.state import DialogStates
 from chatbot.conversations.texts import plain
 from chatbot.services.credentials import CredentialVault, key_hash, open_sealed, unb64url
@@ -22,7 +28,8 @@ from chatbot.services.enums import TicketState
 from chatbot.services.forms import AdminForms
 from chatbot.settings import Settings
 from chatbot.store import Store
-from tests.factories import NIP, pdf_bytes, png_bytes
+from chatbot.web.app import create_web_app
+from tests.factories import ADMIN, NIP, pdf_bytes, png_bytes, submitted_ticket
 
 PASSWORD = "Spse#2026-rahasia"
 URL = re.compile(r"https://bot\.example\.go\.id/s/\S+#\S+")
@@ -328,3 +335,147 @@ async def test_after_a_restart_the_queue_brings_a_card_back_to_act_on(
     assert "── ke grup admin (diubah) ──" in out
     ticket = await app.services.tickets.find_by_number(number)
     assert ticket is not None and ticket.state == TicketState.COMPLETE
+
+
+class Screen(io.StringIO):
+    """The terminal: what was written so far, and a way to wait until some text shows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._changed = asyncio.Event()
+
+    def write(self, text: str) -> int:
+        self._changed.set()
+        return super().write(text)
+
+    async def shows(self, text: str) -> str:
+        """Wait until `text` was written (the timeout only guards against a hang)."""
+        async with asyncio.timeout(20):
+            while text not in self.getvalue():
+                self._changed.clear()
+                await self._changed.wait()
+        return self.getvalue()
+
+
+class Keyboard:
+    """Stdin as a terminal gives it: nothing arrives until a line is typed."""
+
+    def __init__(self) -> None:
+        read, self._write = os.pipe()
+        self.stream = os.fdopen(read, "r")
+
+    def type(self, line: str) -> None:
+        os.write(self._write, line.encode() + b"\n")
+
+    def close(self) -> None:
+        os.close(self._write)
+
+
+@pytest.fixture
+async def waiting_console(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[ConsoleSession, Screen]]:
+    """run_console waiting for a line; the periodic outbox look runs at start only, so what
+    shows later was printed because it arrived, not because a timer came round."""
+    monkeypatch.setattr(console, "OUTBOX_EVERY", timedelta(hours=1))
+    session, screen, keyboard = ConsoleSession(app), Screen(), Keyboard()
+    running = asyncio.create_task(
+        run_console(app, stdin=keyboard.stream, stdout=screen, serve_web=False, session=session)
+    )
+    await screen.shows("[pemohon] > ")
+    # Once this shows, the look at start is over (it may have been what printed this).
+    await session.messenger.send(GROUP.chat_id, Reply("Selamat bertugas"))
+    await screen.shows("Selamat bertugas")
+    yield session, screen
+    keyboard.type(":keluar")
+    await running
+    keyboard.close()
+    keyboard.stream.close()
+
+
+async def test_a_message_sent_from_the_browser_prints_without_waiting_for_enter(
+    waiting_console: tuple[ConsoleSession, Screen],
+) -> None:
+    session, screen = waiting_console
+    # What the admin's hand-over form does when submitted: a message straight to a chat.
+    await session.messenger.send(REQUESTER.chat_id, Reply("🔐 Hasil tiket 2611-0001 siap dibuka"))
+    shown = await screen.shows("🔐 Hasil tiket 2611-0001 siap dibuka")
+    assert shown.endswith("── ke pemohon ──\n🔐 Hasil tiket 2611-0001 siap dibuka\n[pemohon] > ")
+
+
+async def test_a_link_opened_in_the_browser_prints_the_receipt_without_waiting_for_enter(
+    app: App, waiting_console: tuple[ConsoleSession, Screen]
+) -> None:
+    session, screen = waiting_console
+    services = app.services
+    admin = ADMIN
+    ticket = await submitted_ticket(services.tickets, services.files, chat_id=REQUESTER.chat_id)
+    for move in (services.tickets.mark_complete, services.tickets.mark_valid):
+        ticket = await move(ticket_id=ticket.id, version=ticket.version, actor=admin)
+    ticket = await services.tickets.claim_result(
+        ticket_id=ticket.id, version=ticket.version, actor=admin
+    )
+    assert ticket.number is not None
+    issued = await services.vault.issue(ticket_number=ticket.number, secret={"password": "x"})
+    await services.tickets.deliver_result(
+        ticket_id=ticket.id, version=ticket.version, actor=admin,
+        link_hash=issued.link_hash, expires_at=issued.expires_at,
+    )  # fmt: skip
+    url = urlsplit(issued.url)
+    key_hash = hashlib.sha256(unb64url(url.fragment)).digest()[:16].hex()
+
+    # The requester opens the link in the browser: the console's web app answers.
+    web = console.WakeAfterRequests(
+        create_web_app(services, messenger=session.messenger), session.wake
+    )
+    origin = "https://bot.example.go.id"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url=origin) as c:
+        opened = await c.post(
+            f"{url.path}/reveal", json={"key_hash": key_hash}, headers={"Origin": origin}
+        )
+    assert opened.status_code == 200
+
+    shown = await screen.shows(f"Hasil tiket {ticket.number} dibuka pukul")
+    assert shown.endswith("[pemohon] > ")
+
+
+async def test_numbers_press_the_buttons_printed_last_and_the_tap_says_whose(app: App) -> None:
+    """A late question sent before the card's edit reaches the console: the card is printed
+    below the question, and a typed number must press the card's button, the one in view."""
+    say = Transcript(ConsoleSession(app))
+    messenger = say.session.messenger
+    await say(":grup")
+    card = await messenger.send(
+        GROUP.chat_id,
+        Reply(
+            "Tiket 2611-0001",
+            buttons=((Button("✅ Lengkap", "x|1"), Button("⚠️ Tidak lengkap", "x|2")),),
+        ),
+    )
+    await messenger.send(
+        GROUP.chat_id,
+        Reply(
+            "⏰ Langkah 2 tiket 2611-0001 melewati standar. Apa sebabnya?",
+            buttons=(
+                (Button("Server SPSE gangguan", "y|1"),),
+                (Button("Alasan lain (ketik)", "y|2"),),
+            ),
+        ),
+    )
+    await messenger.edit(
+        GROUP.chat_id,
+        card,
+        Reply(
+            "Tiket 2611-0001 ✅ lengkap",
+            buttons=((Button("✅ Valid", "x|3"), Button("❌ Tidak valid", "x|4")),),
+        ),
+    )
+    printed = await say.session.flush_outbox()
+
+    question, edited = sections(printed, "grup admin")[1:]
+    assert "[1]" not in question and "· Server SPSE gangguan" in question
+    assert "angka memilih tombol pesan terbaru di bawah" in question
+    assert "[1] ✅ Valid  [2] ❌ Tidak valid" in edited
+    tapped = await say("1")
+    assert "(mengetuk: ✅ Valid) pada pesan: «Tiket 2611-0001 ✅ lengkap»" in tapped
+    assert "[1] ✅ Valid" in await say(":lihat")

@@ -19,12 +19,14 @@ from pypdf import PdfReader
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from chatbot.app import create_app
 from chatbot.cli import main
 from chatbot.db.models import AuditEvent, Requester, StepRecord, Ticket
 from chatbot.reports import (
     MONTH_FORMAT_ERROR,
     Month,
     MonthReport,
+    Signer,
     build_report_files,
     chart_png,
     month_report,
@@ -144,6 +146,41 @@ async def november(sessions: async_sessionmaker[AsyncSession], settings: Setting
     return await month_report(sessions, "2026-11", settings.zone, settings.sla_policy())
 
 
+async def add_ticket(
+    sessions: async_sessionmaker[AsyncSession],
+    number: str,
+    created: datetime,
+    # (step, started, finished, standard minutes, office seconds)
+    steps: list[tuple[int, datetime, datetime, int, int]],
+) -> None:
+    """One more November ticket, its steps given exactly (times, standard, office time)."""
+    async with sessions.begin() as session:
+        identity = {
+            "full_name": f"Pemohon {number}",
+            "nip": "198503122010011001",
+            "role": Role.PPK,
+            "work_unit": "Bagian Umum",
+            "email": "p@magelangkota.go.id",
+        }
+        requester = Requester(
+            channel="telegram", chat_id=number, platform_user_id=number, **identity
+        )
+        ticket = Ticket(
+            requester=requester, number=number, request_type=RequestType.RESET_PASSWORD,
+            state=TicketState.VALID, created_at=created, state_since=created, **identity,
+        )  # fmt: skip
+        session.add(ticket)
+        await session.flush()
+        for step, started, finished, standard, seconds in steps:
+            session.add(
+                StepRecord(
+                    ticket_id=ticket.id, step=step, actor_name="Admin Joko", started_at=started,
+                    finished_at=finished, standard_minutes=standard, office_seconds=seconds,
+                    outcome="selesai",
+                )
+            )  # fmt: skip
+
+
 def tallies(items: tuple[Tally, ...]) -> list[tuple[str, int]]:
     return [(t.label, t.count) for t in items]
 
@@ -257,6 +294,119 @@ async def test_an_empty_month_still_gives_every_file(
     assert to_csv(report).startswith(b"\xef\xbb\xbf")
 
 
+async def test_work_done_outside_office_hours_is_counted_apart_with_its_wall_clock_time(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """Checked on Wednesday 4 Nov at 19.30 (the office closed at 16.00): 40 minutes of work
+    with no office time, which must not read as "0 minutes, within the standard"."""
+    await seed_month(sessions)
+    await add_ticket(
+        sessions,
+        "2611-0006",
+        wib(4, 18, 50),
+        [
+            (2, wib(4, 18, 50), wib(4, 19, 30), 5, 0),
+            # From the evening to Thursday 07.45: 15 office minutes, measured as usual.
+            (5, wib(4, 19, 30), wib(5, 7, 45), 10, 15 * 60),
+        ],
+    )
+    report = await month_report(sessions, "2026-11", settings.zone, settings.sla_policy())
+
+    step_2 = next(s for s in report.steps if s.step == 2)
+    # The seeded [1, 3, 4, 5, 7] as before; the evening check is not one more "within".
+    assert (step_2.finished, step_2.within, step_2.outside) == (5, 4, 1)
+    assert step_2.median_minutes == 4
+    assert (report.finished_steps, report.within_steps, report.outside_steps) == (19, 14, 1)
+    assert [(o.number, o.step, o.wall_minutes, o.actor) for o in report.outside] == [
+        ("2611-0006", 2, 40, "Admin Joko")
+    ]
+    line = next(t for t in report.ticket_lines if t.number == "2611-0006")
+    assert (line.steps, line.office_minutes, line.late, line.outside, line.outside_minutes) == (
+        1,
+        15,
+        1,
+        1,
+        40,
+    )
+
+    summary = summary_html(report)
+    assert "Langkah dalam standar: <b>14 dari 19</b> (74%)" in summary
+    assert "Di luar jam kerja: <b>1 langkah (40,0 menit jam dinding)</b>" in summary
+    assert "L2 Pemeriksaan kelengkapan: 4,0 / 7,0 (5); 80% dalam standar; 1 di luar jam kerja" in (
+        summary
+    )
+    content = pdf_text(to_pdf(report))
+    assert "Dikerjakan di luar jam kerja (waktu jam dinding)" in content
+    assert "2611-0006 2. Pemeriksaan kelengkapan Admin Joko 40,0 5 4 Nov 2026 19.30 WIB" in content
+    book = openpyxl.load_workbook(io.BytesIO(to_xlsx(report)))
+    assert list(book["Luar jam kerja"].iter_rows(min_row=2, values_only=True)) == [
+        (
+            "2611-0006",
+            2,
+            "Pemeriksaan kelengkapan",
+            "Admin Joko",
+            40,
+            5,
+            datetime(2026, 11, 4, 18, 50),
+            datetime(2026, 11, 4, 19, 30),
+        )
+    ]
+    facts = {
+        (r["bagian"], r["kunci"], r["ukuran"]): r["nilai"]
+        for r in csv.DictReader(io.StringIO(to_csv(report).decode("utf-8-sig")))
+    }
+    assert facts["langkah", "2", "luar_jam_kerja"] == "1"
+    assert facts["luar_jam_kerja", "2611-0006/2", "menit_jam_dinding"] == "40"
+
+
+async def test_each_step_shows_and_applies_every_standard_recorded_in_the_month(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """STEP_STANDARDS put step 5 at 15 minutes from 12 November (the setting is back at 10
+    now): the records opened under 15 are judged by 15, the others by 10."""
+    await seed_month(sessions)
+    await add_ticket(
+        sessions,
+        "2611-0006",
+        wib(12, 9),
+        [(5, wib(12, 9), wib(12, 9, 12), 15, 12 * 60)],  # 12 of 15: within
+    )
+    await add_ticket(
+        sessions,
+        "2611-0007",
+        wib(12, 10),
+        [(5, wib(12, 10), wib(12, 10, 20), 15, 20 * 60)],  # 20 of 15: late
+    )
+    report = await month_report(sessions, "2026-11", settings.zone, settings.sla_policy())
+
+    step_5 = next(s for s in report.steps if s.step == 5)
+    assert step_5.standards == (10, 15)
+    # [5, 8, 10, 15] under 10 (three within) + [12, 20] under 15 (one within)
+    assert (step_5.finished, step_5.within) == (6, 4)
+    assert [(d.number, d.office_minutes, d.standard_minutes) for d in report.deviations][-2:] == [
+        ("2611-0004", 30, 5),
+        ("2611-0007", 20, 15),
+    ]
+    assert "L5 Pemeriksaan keabsahan: 11,0 / 20,0 (10 / 15); 67% dalam standar" in summary_html(
+        report
+    )
+    assert "5 Pemeriksaan keabsahan 10 / 15 6 11,0 20,0 4 (67%)" in pdf_text(to_pdf(report))
+    steps = book_rows(to_xlsx(report), "Langkah")
+    assert next(r for r in steps if r[0] == 5)[2] == "10 / 15"
+    assert next(r for r in steps if r[0] == 2)[2] == 5  # one standard: a number
+    facts = {
+        (r["bagian"], r["kunci"], r["ukuran"]): r["nilai"]
+        for r in csv.DictReader(io.StringIO(to_csv(report).decode("utf-8-sig")))
+    }
+    assert facts["langkah", "5", "standar_menit"] == "10 / 15"
+
+
+def book_rows(data: bytes, sheet: str) -> list[tuple[object, ...]]:
+    return list(
+        openpyxl.load_workbook(io.BytesIO(data))[sheet].iter_rows(min_row=2, values_only=True)
+    )
+
+
 @pytest.mark.parametrize("bad", ["2026-13", "2026-00", "2026/11", "November", "", "26-11"])
 def test_a_month_not_written_as_yyyy_mm_is_refused_with_a_message_for_the_user(
     bad: str,
@@ -314,7 +464,7 @@ async def test_the_pdf_opens_and_shows_title_deviations_reasons_and_incidents(
     assert "Server SPSE gangguan" in content
     assert "belum dijelaskan" in content
     assert f"Halaman 1 dari {len(reader.pages)}" in content
-    assert len(reader.pages[0].images) + len(reader.pages[-1].images) >= 1  # the chart
+    assert sum(len(page.images) for page in reader.pages) >= 1  # the chart
 
 
 async def test_the_pdf_prints_names_beyond_latin_1_with_or_without_a_unicode_font(
@@ -338,7 +488,14 @@ async def test_the_pdf_prints_names_beyond_latin_1_with_or_without_a_unicode_fon
 
 async def test_the_xlsx_reads_back_with_numbers_as_numbers(november: MonthReport) -> None:
     book = openpyxl.load_workbook(io.BytesIO(to_xlsx(november)))
-    assert book.sheetnames == ["Ringkasan", "Langkah", "Penyimpangan", "Insiden"]
+    assert book.sheetnames == [
+        "Ringkasan",
+        "Tiket",
+        "Langkah",
+        "Penyimpangan",
+        "Luar jam kerja",
+        "Insiden",
+    ]
     summary = book["Ringkasan"]
     assert summary["A1"].value == TITLE
     rows = {row[0]: row[1] for row in summary.iter_rows(values_only=True) if row and row[0]}
@@ -354,7 +511,7 @@ async def test_the_xlsx_reads_back_with_numbers_as_numbers(november: MonthReport
         "P90 (menit)",
     )
     step_5 = next(r for r in steps.iter_rows(min_row=2, values_only=True) if r[0] == 5)
-    assert step_5 == (5, "Pemeriksaan keabsahan", 10, 4, 9, 15, 3, 0.75)
+    assert step_5 == (5, "Pemeriksaan keabsahan", 10, 4, 9, 15, 3, 0.75, 0)  # none outside hours
     deviations = list(book["Penyimpangan"].iter_rows(min_row=2, values_only=True))
     assert [(r[0], r[1], r[4], r[6]) for r in deviations][3] == (
         "2611-0004",
@@ -366,6 +523,58 @@ async def test_the_xlsx_reads_back_with_numbers_as_numbers(november: MonthReport
     assert deviations[0][8] == datetime(2026, 11, 2, 0, 40)  # the wall clock in WIB
     incidents = list(book["Insiden"].iter_rows(min_row=2, values_only=True))
     assert incidents == [("2611-0004", 1, "Dinas Pendidikan", datetime(2026, 11, 18, 9, 30))]
+
+
+async def test_the_pdf_and_xlsx_list_every_ticket_of_the_month(november: MonthReport) -> None:
+    # Office minutes of the steps with a standard, added up by hand from SEEDS:
+    # 0001: 3+8+4+15+1; 0002: 7+10+2+2; 0003: 5+15 (step 6 still open); 0004: 1+5+30+2+5+3.
+    assert [
+        (t.number, t.outcome, t.steps, t.office_minutes, t.late) for t in november.ticket_lines
+    ] == [
+        ("2611-0001", "Selesai", 5, 31, 1),
+        ("2611-0002", "Ditolak", 4, 21, 1),
+        ("2611-0003", "Dalam proses", 2, 20, 1),
+        ("2611-0004", "Selesai", 6, 46, 1),
+        ("2611-0005", "Dibatalkan pemohon", 1, 4, 0),
+    ]
+    rows = book_rows(to_xlsx(november), "Tiket")
+    assert [r[:10] for r in rows] == [
+        ("2611-0001", datetime(2026, 11, 1, 0, 10), "Reset password", "PPK",
+         "Dinas Pendidikan", "Selesai", 5, 31, 1, 0),
+        ("2611-0002", datetime(2026, 11, 3, 9, 0), "Informasi user ID",
+         "PP (Pejabat Pengadaan)", "dinas pendidikan", "Ditolak", 4, 21, 1, 0),
+        ("2611-0003", datetime(2026, 11, 9, 15, 0), "Reset password + informasi user ID",
+         "Pokja Pemilihan", "Bagian Umum", "Dalam proses", 2, 20, 1, 0),
+        ("2611-0004", datetime(2026, 11, 17, 10, 0), "Reset password", "PPK",
+         "Dinas Pendidikan", "Selesai", 6, 46, 1, 0),
+        ("2611-0005", datetime(2026, 11, 30, 14, 0), "Reset password", "PPK", "Bagian Umum",
+         "Dibatalkan pemohon", 1, 4, 0, 0),
+    ]  # fmt: skip
+    assert rows[0][11] == "Admin Sari"
+    content = pdf_text(to_pdf(november))
+    listed = content[content.index("Daftar tiket") :]
+    for number, minutes in (("2611-0001", "31,0"), ("2611-0004", "46,0"), ("2611-0005", "4,0")):
+        assert number in listed and minutes in listed
+    assert "Dibatalkan pemohon" in listed
+
+
+async def test_the_pdf_ends_with_the_mengetahui_block_of_the_head_of_section(
+    november: MonthReport,
+) -> None:
+    signer = Signer(
+        "Kepala Bagian Pengadaan Barang/Jasa", "Drs. Bambang Wiyono", "196804121990031005"
+    )
+    signed = pdf_text(to_pdf(november, signer=signer))
+    assert (
+        "Magelang, ......................... Mengetahui, Kepala Bagian Pengadaan Barang/Jasa "
+        "Drs. Bambang Wiyono NIP. 19680412 199003 1 005"
+    ) in signed
+    # Unset: dotted lines to fill in and sign by hand.
+    blank = pdf_text(to_pdf(november))
+    assert (
+        "Mengetahui, ........................................ "
+        "(........................................) NIP. .............................."
+    ) in blank
 
 
 async def test_the_csv_is_one_long_table_excel_and_scripts_can_read(
@@ -420,6 +629,27 @@ async def test_build_report_files_gives_the_group_a_summary_a_chart_and_the_pdf(
         )
 
 
+async def test_laporan_in_the_group_signs_with_the_configured_head_of_section(
+    settings: Settings,
+) -> None:
+    signed = settings.model_copy(
+        update={
+            "report_signer_name": "Drs. Bambang Wiyono",
+            "report_signer_nip": "196804121990031005",
+        }
+    )
+    app = await create_app(signed)
+    try:
+        assert app.services.reports is not None
+        files = await app.services.reports.files("2026-11")
+        content = pdf_text(files.pdf.read_bytes())
+        app.services.reports.discard(files.pdf.parent)
+    finally:
+        await app.close()
+    assert "Mengetahui, ........................................ Drs. Bambang Wiyono" in content
+    assert "NIP. 19680412 199003 1 005" in content
+
+
 # ---- the command -----------------------------------------------------------------------------
 
 
@@ -455,6 +685,25 @@ async def test_the_report_command_writes_each_format(
 
     assert await asyncio.to_thread(main, ["report", "--month", "2026-11", "--format", "csv"]) == 0
     assert (cli_env / "laporan-2026-11.csv").read_bytes().startswith(b"\xef\xbb\xbfbulan,")
+
+
+async def test_the_report_command_signs_with_the_configured_head_of_section(
+    sessions: async_sessionmaker[AsyncSession],
+    cli_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await seed_month(sessions)
+    monkeypatch.setenv("REPORT_SIGNER_TITLE", "Kepala Bagian Pengadaan Barang/Jasa")
+    monkeypatch.setenv("REPORT_SIGNER_NAME", "Drs. Bambang Wiyono")
+    monkeypatch.setenv("REPORT_SIGNER_NIP", "19680412 199003 1 005")
+    assert await asyncio.to_thread(main, ["report", "--month", "2026-11"]) == 0
+    content = pdf_text((cli_env / "laporan-2026-11.pdf").read_bytes())
+    assert "Drs. Bambang Wiyono NIP. 19680412 199003 1 005" in content
+
+    monkeypatch.setenv("REPORT_SIGNER_NIP", "1968-04-12")
+    assert await asyncio.to_thread(main, ["report", "--month", "2026-11"]) == 2
+    assert "REPORT_SIGNER_NIP: a NIP is 18 digits" in capsys.readouterr().err
 
 
 def test_the_report_command_refuses_a_bad_month_and_defaults_to_last_month(

@@ -23,10 +23,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 from urllib.parse import urlsplit
 
 import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chatbot.app import App
 from chatbot.conversations import texts as t
@@ -61,6 +62,9 @@ ADMIN_CHAT_ID = "-100"
 DEFAULT_PHONE = "+6281200001001"
 RULE = "──"
 _BUTTON_NUMBER = re.compile(r"^\d{1,2}$")
+# Where a printed message's buttons go; numbered or not once the batch is printed.
+_BUTTONS_MARK = re.compile(r"\x00(\d+)\x00")
+OLDER_BUTTONS = "  (tombol pesan ini tanpa nomor: angka memilih tombol pesan terbaru di bawah)"
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,8 @@ Perintah konsol:
   :pemohon          jadi pemohon (Pemohon Uji) di chat pribadinya dengan bot
   :grup             jadi admin (Admin Uji) di grup admin agency
   :admin            jadi admin di chat pribadinya dengan bot (tempat mengisi hasil)
-  1, 2, ...         ketuk tombol bernomor itu pada pesan bertombol terakhir di chat ini
+  1, 2, ...         ketuk tombol bernomor itu: tombol pesan bertombol yang terakhir tampil
+                    di chat ini (hanya pesan itu yang tombolnya bernomor)
   :lihat            tampilkan lagi pesan bertombol terakhir di chat ini
   :file PATH        kirim file (PDF/gambar) sebagai dokumen; bisa juga ketik path-nya saja
   :foto PATH        kirim gambar sebagai foto
@@ -141,6 +146,11 @@ class ConsoleMessenger:
         self._received = received
         self.chats: dict[str, dict[str, Shown]] = {}
         self.force_reply: dict[str, str] = {}  # chat id -> the bot question awaiting a reply
+        # chat id -> the message printed last with buttons (sent or edited): typed numbers
+        # press its buttons (the ones at the bottom of the screen), whichever message is newer.
+        self.numbered: dict[str, str] = {}
+        self._marks: dict[int, tuple[str, tuple[tuple[Button, ...], ...]]] = {}
+        self._mark_ids = itertools.count(1)
         self.input_deleted = False  # the dialog deleted a message the person typed
         # Ids unique across runs: the database keeps card message ids between sessions.
         self._ids = itertools.count(time.time_ns() // 1000)
@@ -157,25 +167,54 @@ class ConsoleMessenger:
         return message
 
     def latest_with_buttons(self, chat_id: str) -> Shown | None:
-        for message in reversed(list(self.chats.get(chat_id, {}).values())):
+        """The message typed numbers press: the one printed last with buttons; else (it
+        lost them, or was deleted) the newest message that still has some."""
+        shown = self.chats.get(chat_id, {})
+        numbered = shown.get(self.numbered.get(chat_id, ""))
+        if numbered is not None and numbered.buttons and not numbered.deleted:
+            return numbered
+        for message in reversed(list(shown.values())):
             if message.buttons and not message.deleted:
                 return message
         return None
 
-    def _print(self, chat_id: str, body: str, *, edited: bool = False) -> None:
+    def _print(self, chat_id: str, message: Shown, reply: Reply, *, edited: bool = False) -> None:
+        """Print a message; its buttons are numbered only if no later message with buttons
+        is printed to the chat in the same batch (see `number_buttons`)."""
         note = " (diubah)" if edited else ""
+        body = self.render(reply, mark=next(self._mark_ids) if reply.buttons else None)
+        if reply.buttons:
+            mark = int(_BUTTONS_MARK.findall(body)[0])
+            self._marks[mark] = (chat_id, reply.buttons)
+            self.numbered[chat_id] = message.id
+        self._print_text(chat_id, body, note)
+
+    def _print_text(self, chat_id: str, body: str, note: str = "") -> None:
         self._write(f"\n{RULE} ke {chat_name(chat_id)}{note} {RULE}\n{body}\n")
 
+    def number_buttons(self, printed: str) -> str:
+        """Buttons in a printed batch: those of each chat's last message with buttons get
+        the numbers to type; an earlier message's are listed without, saying so."""
+        marks = [int(mark) for mark in _BUTTONS_MARK.findall(printed)]
+        last = {self._marks[mark][0]: mark for mark in marks if mark in self._marks}
+
+        def buttons(match: re.Match[str]) -> str:
+            mark = int(match[1])
+            chat_id, rows = self._marks.pop(mark, ("", ()))
+            numbered = last.get(chat_id) == mark
+            lines = _button_lines(rows, numbered=numbered)
+            return "\n".join(lines if numbered else [*lines, OLDER_BUTTONS])
+
+        return _BUTTONS_MARK.sub(buttons, printed)
+
     @staticmethod
-    def render(reply: Reply) -> str:
+    def render(reply: Reply, mark: int | None = None) -> str:
+        """A message as printed; with `mark`, its buttons are a placeholder numbered later."""
         lines = [t.plain(reply.text)]
-        number = itertools.count(1)
-        for row in reply.buttons:
-            cells = []
-            for button in row:
-                link = f" → {button.url}" if button.url else ""
-                cells.append(f"[{next(number)}] {button.label}{link}")
-            lines.append("  " + "  ".join(cells))
+        if mark is not None:
+            lines.append(f"\x00{mark}\x00")
+        else:
+            lines += _button_lines(reply.buttons, numbered=True)
         if reply.keyboard is Keyboard.SHARE_CONTACT:
             lines.append(f"  💡 ketik :kontak untuk membagikan nomor ({t.SHARE_CONTACT})")
         if reply.force_reply:
@@ -191,7 +230,7 @@ class ConsoleMessenger:
         )
         if reply.force_reply:
             self.force_reply[chat_id] = message.id
-        self._print(chat_id, self.render(reply))
+        self._print(chat_id, message, reply)
         return message.id
 
     async def edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
@@ -201,7 +240,7 @@ class ConsoleMessenger:
         elif message.text == reply.text and message.rows == reply.buttons:
             return  # unchanged, as Telegram's "message is not modified"
         message.text, message.rows = reply.text, reply.buttons
-        self._print(chat_id, self.render(reply), edited=True)
+        self._print(chat_id, message, reply, edited=True)
 
     async def send_files(
         self, chat_id: str, files: list[OutgoingFile], reply_to: str | None = None
@@ -213,7 +252,7 @@ class ConsoleMessenger:
             caption = f" — {file.caption}" if file.caption else ""
             path = await asyncio.to_thread(self._receive, file)
             lines.append(f"📎 {file.name}{caption}\n   {_absolute(path)}")
-        self._print(chat_id, "\n".join(lines))
+        self._print_text(chat_id, "\n".join(lines))
         return ids
 
     def _receive(self, file: OutgoingFile) -> str:
@@ -249,13 +288,15 @@ class ConsoleSession:
         self.app = app
         self._out = io.StringIO()
         self.messenger = ConsoleMessenger(
-            self._out.write, received=app.settings.storage_dir / "console-received"
+            self._arrive, received=app.settings.storage_dir / "console-received"
         )
         self.router = Router(Context(app.services, self.messenger))
         self.sender = OutboxSender(app.services, app.outbox, self.messenger)
         self.persona = REQUESTER
         self.finished = False
-        self.busy = False
+        # Set when something may have reached a chat outside a typed line (the browser, a
+        # sweep): run_console then prints it at once instead of after the next Enter.
+        self.arrived = asyncio.Event()
         # Unique across runs: the router remembers update ids it has seen for two days.
         self._updates = itertools.count(time.time_ns() // 1000)
 
@@ -267,10 +308,19 @@ class ConsoleSession:
         text = self._out.getvalue()
         self._out.seek(0)
         self._out.truncate()
-        return text
+        return self.messenger.number_buttons(text)
 
     def _say(self, text: str) -> None:
         self._out.write(text + "\n")
+
+    def _arrive(self, text: str) -> None:
+        """What the bot shows in a chat: kept to print, and the console woken."""
+        self._out.write(text)
+        self.arrived.set()
+
+    def wake(self) -> None:
+        """Something may be waiting in the outbox (a page was used, a sweep ran)."""
+        self.arrived.set()
 
     async def flush_outbox(self) -> str:
         """Deliver what the outbox holds; returns what was printed."""
@@ -279,12 +329,8 @@ class ConsoleSession:
 
     async def feed(self, line: str) -> str:
         """Handle one typed line and return everything it printed."""
-        self.busy = True
         self.messenger.input_deleted = False
-        try:
-            await self._feed(line.rstrip("\r\n"))
-        finally:
-            self.busy = False
+        await self._feed(line.rstrip("\r\n"))
         return self._take()
 
     async def _feed(self, line: str) -> None:
@@ -346,7 +392,7 @@ class ConsoleSession:
             self._say(f"(tidak ada tombol [{number}]; pilih 1-{len(message.buttons)})")
             return
         button = message.buttons[number - 1]
-        self._say(f"(mengetuk: {button.label})")
+        self._say(f"(mengetuk: {button.label}) pada pesan: «{_first_line(message.text)}»")
         if button.url:
             self._say(f"(buka di browser: {button.url})")
             return
@@ -431,6 +477,25 @@ class ConsoleSession:
                 await self.messenger.send(incoming.chat_id, reply)
 
 
+def _button_lines(rows: tuple[tuple[Button, ...], ...], *, numbered: bool) -> list[str]:
+    """Buttons row by row: "[1] Lengkap  [2] Tidak lengkap", or with "·" when not numbered."""
+    number = itertools.count(1)
+    lines = []
+    for row in rows:
+        cells = []
+        for button in row:
+            link = f" → {button.url}" if button.url else ""
+            cells.append(f"{f'[{next(number)}]' if numbered else '·'} {button.label}{link}")
+        lines.append("  " + "  ".join(cells))
+    return lines
+
+
+def _first_line(text: str, limit: int = 60) -> str:
+    """What a message is, in a few words: its first line (HTML removed)."""
+    line = next((part.strip() for part in t.plain(text).splitlines() if part.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def _absolute(path: str) -> str:
     """Where a file is, so it can be opened from the terminal whatever the working dir."""
     return os.path.abspath(path)
@@ -504,6 +569,22 @@ class _LineReader:
                 asyncio.get_running_loop().remove_reader(self._fd)
 
 
+class WakeAfterRequests:
+    """The web app, waking the console after each request: what a page did (a form handed
+    a result over, a link was opened) shows in the chats at once."""
+
+    def __init__(self, app: ASGIApp, wake: Callable[[], None]) -> None:
+        self._app = app
+        self._wake = wake
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            if scope["type"] == "http":
+                self._wake()
+
+
 def _banner(app: App, serve_web: bool) -> str:
     settings = app.settings
     lines = [
@@ -558,27 +639,44 @@ async def run_console(
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
     serve_web: bool = True,
+    session: ConsoleSession | None = None,
 ) -> None:
     """Chat with the bot in this terminal until EOF, :keluar or Ctrl-C.
 
-    The web app (for one-time links) and the periodic outbox flush run alongside.
+    The web app (for one-time links) and the periodic jobs run alongside; what they make
+    the bot say (a link opened in the browser, a reminder) prints as it comes, followed by
+    the prompt again, while the console waits for a line. `session`: one already set up
+    (tests).
     """
     source = stdin if stdin is not None else sys.stdin
     out = stdout if stdout is not None else sys.stdout
-    session = ConsoleSession(app)
+    session = session if session is not None else ConsoleSession(app)
     reader = _LineReader(source)
     echo = not source.isatty()
+    # A typed line and what arrives meanwhile print one after the other, never mixed.
+    screen = asyncio.Lock()
 
     def write(text: str) -> None:
         out.write(text)
         out.flush()
 
-    async def deliver_outbox() -> None:
-        if session.busy:
-            return  # the line being handled flushes the outbox itself
-        printed = await session.flush_outbox()
-        if printed:
-            write(f"\n{printed}{session.prompt}")
+    async def show_arrivals() -> None:
+        while True:
+            await session.arrived.wait()
+            async with screen:
+                session.arrived.clear()
+                printed = await session.flush_outbox()
+                if printed:
+                    write(f"\n{printed}{session.prompt}")
+
+    async def wake() -> None:
+        session.wake()
+
+    async def sweep() -> None:
+        try:
+            await deadlines(app)
+        finally:
+            session.wake()  # a reminder or an expired link shows at once
 
     # The banner says where the web app listens; uvicorn's start-up and access lines would
     # only interleave with the chats (errors still show).
@@ -589,16 +687,18 @@ async def run_console(
     server = web_server(app, session.messenger) if serve_web else None
     tasks = []
     if server is not None:
+        web = cast(ASGIApp, server.config.app)  # the Starlette app web_server built
+        server.config.app = WakeAfterRequests(web, session.wake)
         tasks.append(asyncio.create_task(_serve(server), name="web"))
     tasks += [
-        asyncio.create_task(every(OUTBOX_EVERY, deliver_outbox, "outbox"), name="outbox"),
+        asyncio.create_task(show_arrivals(), name="arrivals"),
+        # Outbox rows a sweep (or anything else) queued are looked for now and then too.
+        asyncio.create_task(every(OUTBOX_EVERY, wake, "outbox"), name="outbox"),
         asyncio.create_task(
             every(HOUSEKEEPING_EVERY, lambda: housekeeping(app), "housekeeping"),
             name="housekeeping",
         ),
-        asyncio.create_task(
-            every(DEADLINES_EVERY, lambda: deadlines(app), "deadlines"), name="deadlines"
-        ),
+        asyncio.create_task(every(DEADLINES_EVERY, sweep, "deadlines"), name="deadlines"),
     ]
     write(_banner(app, serve_web))
     try:
@@ -608,13 +708,14 @@ async def run_console(
             if line is None:
                 write("\n")
                 break
-            if echo:
-                write(_echo(session, line) + "\n")
-            printed = await session.feed(line)
-            if session.messenger.input_deleted and not echo:
-                # The terminal echoed what was typed (a password): overwrite that line too.
-                write(f"\x1b[1A\r\x1b[2K{session.prompt}••••••••\n")
-            write(printed)
+            async with screen:
+                if echo:
+                    write(_echo(session, line) + "\n")
+                printed = await session.feed(line)
+                if session.messenger.input_deleted and not echo:
+                    # The terminal echoed what was typed (a password): overwrite that line.
+                    write(f"\x1b[1A\r\x1b[2K{session.prompt}••••••••\n")
+                write(printed)
     finally:
         reader.close()
         if server is not None:

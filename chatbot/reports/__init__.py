@@ -24,7 +24,7 @@ from chatbot.reports.figures import (
     parse_month,
     previous_month,
 )
-from chatbot.reports.render import chart_png, summary_html, to_csv, to_pdf, to_xlsx
+from chatbot.reports.render import Signer, chart_png, summary_html, to_csv, to_pdf, to_xlsx
 from chatbot.services.sla import SlaPolicy
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "MonthReport",
     "MonthlyReports",
     "ReportFiles",
+    "Signer",
     "build_report_files",
     "chart_png",
     "month_report",
@@ -53,12 +54,12 @@ class ReportFiles:
     summary: str  # Telegram HTML
 
 
-def _write(report: MonthReport, folder: Path) -> tuple[Path, Path]:
+def _write(report: MonthReport, folder: Path, signer: Signer | None) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     chart = folder / f"laporan-{report.month.key}.png"
     pdf = folder / f"laporan-{report.month.key}.pdf"
     chart.write_bytes(chart_png(report))
-    pdf.write_bytes(to_pdf(report))
+    pdf.write_bytes(to_pdf(report, signer=signer))
     return chart, pdf
 
 
@@ -68,11 +69,13 @@ async def build_report_files(
     zone: ZoneInfo,
     policy: SlaPolicy,
     folder: Path,
+    signer: Signer | None = None,
 ) -> ReportFiles:
     """Compute `month` ("YYYY-MM"; ValueError with MONTH_FORMAT_ERROR otherwise) and write
-    its chart and PDF under `folder` (drawing runs in a thread, off the event loop)."""
+    its chart and PDF (signed by `signer`) under `folder` (drawing runs in a thread, off the
+    event loop)."""
     report = await month_report(sessions, month, zone, policy)
-    chart, pdf = await asyncio.to_thread(_write, report, folder)
+    chart, pdf = await asyncio.to_thread(_write, report, folder, signer)
     return ReportFiles(report=report, chart=chart, pdf=pdf, summary=summary_html(report))
 
 
@@ -85,11 +88,13 @@ class MonthlyReports:
         zone: ZoneInfo,
         policy: SlaPolicy,
         folder: Path,
+        signer: Signer | None = None,
     ) -> None:
         self._sessions = sessions
         self.zone = zone
         self._policy = policy
         self._folder = folder
+        self._signer = signer
 
     async def files(self, month: str) -> ReportFiles:
         """The month's files in a folder of their own (two admins asking at once never read
@@ -98,7 +103,9 @@ class MonthlyReports:
         await asyncio.to_thread(self._drop_leftovers)
         folder = Path(tempfile.mkdtemp(dir=self._folder, prefix="laporan-"))
         try:
-            return await build_report_files(self._sessions, month, self.zone, self._policy, folder)
+            return await build_report_files(
+                self._sessions, month, self.zone, self._policy, folder, self._signer
+            )
         except BaseException:
             self.discard(folder)
             raise

@@ -5,7 +5,13 @@ its finished step records count with it, whenever they finished. Office time com
 record's `office_seconds` (set when the step finishes) or, for older records, from
 `SlaPolicy.used(started, finished)`. A record is measured against its own `standard_minutes`
 (the standard in force when it opened), else the policy's, and is within it when
-`office seconds <= standard * 60` (the same rule as `StepRecord.late`).
+`office seconds <= standard * 60` (the same rule as `StepRecord.late`); when STEP_STANDARDS
+changed within the month a step shows every standard its records carried.
+
+Work done outside office hours: a record with no office time that finished while the
+office was closed (an admin acting in the evening) took 0 office minutes, which would read
+as "within the standard" however long it took. Such records are counted apart ("di luar jam
+kerja", with their wall-clock time) and left out of the office-time figures.
 
 Percentiles: the median is the usual one (`statistics.median`, the mean of the two middle
 values for an even count); the 90th percentile is the *nearest rank*: the values sorted
@@ -126,7 +132,12 @@ class Tally:
 
 @dataclass(frozen=True)
 class StepFigures:
-    """One SOP step with a time standard, over the month's finished records."""
+    """One SOP step with a time standard, over the month's finished records.
+
+    `finished`, the median, the P90 and `within` count the records done in office hours;
+    `outside` those done entirely outside them. `standard_minutes` is the standard in force
+    now (STEP_STANDARDS); `standards` those the month's records carried (ascending; the
+    current one when there are no records)."""
 
     step: int
     activity: str
@@ -135,6 +146,8 @@ class StepFigures:
     median_minutes: float | None
     p90_minutes: float | None
     within: int
+    standards: tuple[int, ...] = ()
+    outside: int = 0
 
     @property
     def share_within(self) -> float | None:
@@ -162,6 +175,42 @@ class Deviation:
 
 
 @dataclass(frozen=True)
+class OutsideWork:
+    """A finished step done entirely outside office hours: no office time, so its wall-clock
+    time is what it took."""
+
+    number: str
+    step: int
+    activity: str
+    actor: str
+    wall_minutes: float
+    standard_minutes: int | None
+    started_at: datetime
+    finished_at: datetime
+
+
+@dataclass(frozen=True)
+class TicketLine:
+    """One ticket of the month, for the per-ticket list.
+
+    `steps`, `office_minutes` and `late` cover the steps with a standard done in office
+    hours; `outside` and `outside_minutes` (wall clock) those done outside them."""
+
+    number: str
+    submitted_at: datetime
+    request_type: str
+    role: str
+    work_unit: str
+    outcome: str
+    steps: int
+    office_minutes: float
+    late: int
+    outside: int
+    outside_minutes: float
+    actors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Incident:
     """A ticket whose requester said "Bukan saya" (someone else opened the link)."""
 
@@ -184,10 +233,17 @@ class MonthReport:
     steps: tuple[StepFigures, ...]
     deviations: tuple[Deviation, ...]
     incidents: tuple[Incident, ...]
+    outside: tuple[OutsideWork, ...] = ()
+    ticket_lines: tuple[TicketLine, ...] = ()
 
     @property
     def finished_steps(self) -> int:
+        """Steps with a standard finished in office hours (the share's denominator)."""
         return sum(s.finished for s in self.steps)
+
+    @property
+    def outside_steps(self) -> int:
+        return sum(s.outside for s in self.steps)
 
     @property
     def within_steps(self) -> int:
@@ -236,6 +292,16 @@ class _Measured:
     reason: str | None
     reason_by: str | None
     finished_at: datetime
+    started_at: datetime
+    outside: bool  # no office time, finished while the office was closed
+
+    @property
+    def wall_minutes(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds() / 60
+
+    @property
+    def late(self) -> bool:
+        return not self.outside and self.standard is not None and self.seconds > self.standard * 60
 
 
 def _measure(row: StepRecord, number: str, policy: SlaPolicy) -> _Measured:
@@ -247,23 +313,68 @@ def _measure(row: StepRecord, number: str, policy: SlaPolicy) -> _Measured:
     standard = row.standard_minutes
     if standard is None:
         standard = policy.standard(Step(row.step))
+    outside = seconds == 0 and not policy.calendar.is_open(finished)
     return _Measured(
         number, int(row.step), row.actor_name or "-", seconds, standard,
-        row.late_reason, row.late_reason_by, finished,
+        row.late_reason, row.late_reason_by, finished, row.started_at, outside,
     )  # fmt: skip
 
 
+def _activity(step: int) -> str:
+    return ACTIVITIES.get(Step(step), f"Langkah {step}")
+
+
 def _step_figures(step: int, rows: list[_Measured], policy: SlaPolicy) -> StepFigures:
-    minutes = [r.seconds / 60 for r in rows]
-    within = sum(1 for r in rows if r.standard is None or r.seconds <= r.standard * 60)
+    inside = [r for r in rows if not r.outside]
+    minutes = [r.seconds / 60 for r in inside]
+    within = sum(1 for r in inside if r.standard is None or r.seconds <= r.standard * 60)
+    current = policy.standard(Step(step))
+    recorded = sorted({r.standard for r in rows if r.standard is not None})
     return StepFigures(
         step=step,
-        activity=ACTIVITIES.get(Step(step), f"Langkah {step}"),
-        standard_minutes=policy.standard(Step(step)),
-        finished=len(rows),
+        activity=_activity(step),
+        standard_minutes=current,
+        finished=len(inside),
         median_minutes=median(minutes),
         p90_minutes=nearest_rank(minutes, 90),
         within=within,
+        standards=tuple(recorded) if recorded else (() if current is None else (current,)),
+        outside=len(rows) - len(inside),
+    )
+
+
+def _outside_work(r: _Measured) -> OutsideWork:
+    return OutsideWork(
+        number=r.number,
+        step=r.step,
+        activity=_activity(r.step),
+        actor=r.actor,
+        wall_minutes=r.wall_minutes,
+        standard_minutes=r.standard,
+        started_at=r.started_at,
+        finished_at=r.finished_at,
+    )
+
+
+def _ticket_line(
+    number: str, submitted: datetime, labels: tuple[str, str, str, str], rows: list[_Measured]
+) -> TicketLine:
+    inside = [r for r in rows if not r.outside]
+    outside = [r for r in rows if r.outside]
+    actors = dict.fromkeys(r.actor for r in rows if r.actor != "-")
+    return TicketLine(
+        number=number,
+        submitted_at=submitted,
+        request_type=labels[0],
+        role=labels[1],
+        work_unit=labels[2],
+        outcome=labels[3],
+        steps=len(inside),
+        office_minutes=sum(r.seconds for r in inside) / 60,
+        late=sum(r.late for r in rows),
+        outside=len(outside),
+        outside_minutes=sum(r.wall_minutes for r in outside),
+        actors=tuple(actors),
     )
 
 
@@ -272,7 +383,7 @@ def _deviation(r: _Measured) -> Deviation:
     return Deviation(
         number=r.number,
         step=r.step,
-        activity=ACTIVITIES.get(Step(r.step), f"Langkah {r.step}"),
+        activity=_activity(r.step),
         actor=r.actor,
         office_minutes=r.seconds / 60,
         standard_minutes=r.standard,
@@ -324,9 +435,13 @@ async def month_report(
     numbers = {t.id: t.number or f"#{t.id}" for t in tickets}
     measured = [_measure(r, numbers[r.ticket_id], policy) for r in records]
     by_step: dict[int, list[_Measured]] = defaultdict(list)
+    by_ticket: dict[str, list[_Measured]] = defaultdict(list)
     for m in measured:
         by_step[m.step].append(m)
+        if m.step in policy.standards:  # the steps the step table shows
+            by_ticket[m.number].append(m)
     outcomes = Counter(t[5] or OPEN for t in tickets)
+    type_labels, role_labels = _labels(REQUEST_TYPES), _labels(ROLES)
     return MonthReport(
         month=period,
         zone=zone,
@@ -344,12 +459,31 @@ async def month_report(
         deviations=tuple(
             _deviation(m)
             for m in sorted(measured, key=lambda m: (m.number, m.step, m.finished_at))
-            if m.standard is not None and m.seconds > m.standard * 60
+            if m.late
         ),
         incidents=tuple(
             Incident(numbers[t.id], t.incidents, t.work_unit, reported.get(t.id, t.created_at))
             for t in tickets
             if t.incidents > 0
+        ),
+        outside=tuple(
+            _outside_work(m)
+            for m in sorted(measured, key=lambda m: (m.number, m.step, m.finished_at))
+            if m.outside and m.step in policy.standards
+        ),
+        ticket_lines=tuple(
+            _ticket_line(
+                numbers[t.id],
+                t.created_at,
+                (
+                    type_labels.get(t[2], t[2]),
+                    role_labels.get(t[3], t[3]),
+                    " ".join(t.work_unit.split()) or NO_UNIT,
+                    OUTCOMES.get(t[5] or OPEN, t[5] or OPEN),
+                ),
+                by_ticket[numbers[t.id]],
+            )
+            for t in tickets
         ),
     )
 

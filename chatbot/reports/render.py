@@ -4,8 +4,10 @@ PNG chart for the admin group, and a short Telegram HTML summary.
 CSV layout: one long ("tidy") table, `bulan,bagian,kunci,label,ukuran,nilai`, one fact per
 row, so a spreadsheet's filter or a pivot (or pandas) can pick any part and months can be
 stacked. `bagian` is ringkasan | jenis | peran | unit_kerja | hasil | langkah | penyimpangan
-| insiden; `kunci` names the group (a stored value, a step number, "<tiket>/<langkah>" or a
-ticket number); numbers use a dot and no thousands separator; minutes are office minutes;
+| luar_jam_kerja | insiden; `kunci` names the group (a stored value, a step number,
+"<tiket>/<langkah>" or a ticket number); numbers use a dot and no thousands separator;
+minutes are office minutes (wall-clock ones for work outside office hours); a step's
+`standar_menit` is text ("5 / 10") when the month's records carried several standards;
 times are ISO 8601 in the office zone. It is UTF-8 with a BOM so Excel reads the letters
 right; with a locale whose list separator is ";" (Indonesian Windows) use the XLSX instead.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from pathlib import Path
@@ -32,7 +35,8 @@ from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.worksheet.worksheet import Worksheet  # type: ignore[import-untyped]
 
 from chatbot.conversations.texts import BOT_NAME, clock
-from chatbot.reports.figures import MonthReport, StepFigures, Tally
+from chatbot.reports.figures import MonthReport, StepFigures, Tally, TicketLine
+from chatbot.services.identity import format_nip
 from chatbot.services.pdf_fonts import find_fonts, latin1
 
 OFFICE = "Bagian Pengadaan Barang/Jasa Sekretariat Daerah Kota Magelang"
@@ -41,8 +45,13 @@ DEFINITIONS = (
     "Waktu dihitung dalam menit jam kerja kantor (hari libur dan di luar jam kerja tidak "
     "dihitung). Median: nilai tengah. P90: persentil ke-90 peringkat terdekat, yaitu 90% "
     "langkah selesai dalam waktu itu atau lebih cepat. Dalam standar: waktu langkah tidak "
-    "melebihi standar waktu SOP. Setiap tiket dihitung pada bulan pengajuannya."
+    "melebihi standar waktu SOP. Setiap tiket dihitung pada bulan pengajuannya. Langkah yang "
+    "seluruhnya dikerjakan di luar jam kerja dihitung terpisah (di luar jam kerja) dengan "
+    "waktu jam dinding, tidak sebagai 0 menit dalam standar. Bila standar waktu diubah dalam "
+    "bulan ini, setiap langkah dinilai dengan standar yang berlaku saat langkah itu dimulai."
 )
+DOTS = "." * 40
+PLACE = "Magelang"
 CHART_NAMES = {
     2: "Kelengkapan",
     3: "Minta\nlengkapi",
@@ -54,8 +63,35 @@ CHART_NAMES = {
 }
 
 
+@dataclass(frozen=True)
+class Signer:
+    """The head of section who signs "Mengetahui" (REPORT_SIGNER_*); a blank part is left as
+    a dotted line to fill in by hand."""
+
+    title: str = ""
+    name: str = ""
+    nip: str = ""
+
+
 def title(report: MonthReport) -> str:
     return f"Laporan {BOT_NAME} — {report.month.label}"
+
+
+def standard_label(s: StepFigures) -> str:
+    """The step's standard in minutes; each one when the month's records carried several
+    ("5 / 10"); "–" where the SOP has none."""
+    return " / ".join(str(m) for m in s.standards) if s.standards else "–"
+
+
+def _standard_value(s: StepFigures) -> object:
+    """For spreadsheets: a number when there is one standard, else the label."""
+    return s.standards[0] if len(s.standards) == 1 else (standard_label(s) if s.standards else None)
+
+
+def _outside_line(report: MonthReport) -> str:
+    """E.g. "2 langkah (35,0 menit jam dinding)"."""
+    wall = sum(o.wall_minutes for o in report.outside)
+    return f"{report.outside_steps} langkah ({minutes(wall)} menit jam dinding)"
 
 
 def minutes(value: float | None) -> str:
@@ -84,6 +120,11 @@ def summary_html(report: MonthReport) -> str:
         f"Permohonan: <b>{report.tickets}</b>"
         + (f" ({escape(_tally_line(report.by_outcome))})" if report.tickets else ""),
         f"Langkah dalam standar: <b>{within} dari {finished}</b> ({percent(share)})",
+        *(
+            [f"Di luar jam kerja: <b>{escape(_outside_line(report))}</b>, tidak dihitung di atas"]
+            if report.outside_steps
+            else []
+        ),
         f"Penyimpangan: <b>{len(report.deviations)}</b>, {unexplained} belum dijelaskan",
         f"Insiden “Bukan saya”: <b>{sum(i.count for i in report.incidents)}</b>",
         "",
@@ -93,9 +134,12 @@ def summary_html(report: MonthReport) -> str:
         if s.finished:
             lines.append(
                 f"L{s.step} {escape(s.activity)}: {minutes(s.median_minutes)} / "
-                f"{minutes(s.p90_minutes)} ({s.standard_minutes}); "
+                f"{minutes(s.p90_minutes)} ({standard_label(s)}); "
                 f"{percent(s.share_within)} dalam standar"
+                + (f"; {s.outside} di luar jam kerja" if s.outside else "")
             )
+        elif s.outside:
+            lines.append(f"L{s.step} {escape(s.activity)}: {s.outside} di luar jam kerja")
         else:
             lines.append(f"L{s.step} {escape(s.activity)}: belum ada data")
     return "\n".join(lines)
@@ -114,6 +158,13 @@ def _csv_rows(report: MonthReport) -> Iterator[tuple[str, str, str, str, object]
     yield "ringkasan", "tiket", "Jumlah permohonan", "jumlah", report.tickets
     yield "ringkasan", "langkah", "Langkah selesai", "jumlah", report.finished_steps
     yield "ringkasan", "langkah", "Langkah dalam standar", "dalam_standar", report.within_steps
+    yield (
+        "ringkasan",
+        "langkah",
+        "Langkah di luar jam kerja",
+        "luar_jam_kerja",
+        report.outside_steps,
+    )
     yield "ringkasan", "penyimpangan", "Penyimpangan", "jumlah", len(report.deviations)
     yield "ringkasan", "insiden", "Insiden", "jumlah", sum(i.count for i in report.incidents)
     for part, tallies in (
@@ -127,12 +178,13 @@ def _csv_rows(report: MonthReport) -> Iterator[tuple[str, str, str, str, object]
     for s in report.steps:
         share = None if s.share_within is None else s.share_within * 100
         for measure, value in (
-            ("standar_menit", s.standard_minutes),
+            ("standar_menit", _standard_value(s)),
             ("selesai", s.finished),
             ("median_menit", _number(s.median_minutes)),
             ("p90_menit", _number(s.p90_minutes)),
             ("dalam_standar", s.within),
             ("persen_dalam_standar", _number(share)),
+            ("luar_jam_kerja", s.outside),
         ):
             yield "langkah", str(s.step), s.activity, measure, "" if value is None else value
     for d in report.deviations:
@@ -148,6 +200,17 @@ def _csv_rows(report: MonthReport) -> Iterator[tuple[str, str, str, str, object]
             ("selesai_pada", d.finished_at.astimezone(zone).isoformat(timespec="minutes")),
         ):
             yield "penyimpangan", key, d.activity, measure, value
+    for o in report.outside:
+        key = f"{o.number}/{o.step}"
+        for measure, value in (
+            ("nomor_tiket", o.number),
+            ("langkah", o.step),
+            ("pelaksana", o.actor),
+            ("menit_jam_dinding", _number(o.wall_minutes)),
+            ("standar_menit", "" if o.standard_minutes is None else o.standard_minutes),
+            ("selesai_pada", o.finished_at.astimezone(zone).isoformat(timespec="minutes")),
+        ):
+            yield "luar_jam_kerja", key, o.activity, measure, value
     for i in report.incidents:
         yield "insiden", i.number, i.work_unit, "jumlah", i.count
         reported = i.reported_at.astimezone(zone).isoformat(timespec="minutes")
@@ -228,12 +291,13 @@ def _summary_sheet(sheet: Worksheet, report: MonthReport) -> None:
             ["Langkah selesai", finished],
             ["Langkah dalam standar", within],
             ["Langkah dalam standar (%)", within / finished if finished else None],
+            ["Langkah di luar jam kerja", report.outside_steps],
             ["Penyimpangan", len(report.deviations)],
             ["Penyimpangan belum dijelaskan", sum(not d.explained for d in report.deviations)],
             ["Insiden “Bukan saya”", sum(i.count for i in report.incidents)],
         ],
     )
-    sheet.cell(sheet.max_row - 3, 2).number_format = _PERCENT_FORMAT
+    sheet.cell(sheet.max_row - 4, 2).number_format = _PERCENT_FORMAT
     for heading, tallies in (
         ("Jenis permohonan", report.by_type),
         ("Peran", report.by_role),
@@ -255,23 +319,25 @@ def _steps_sheet(sheet: Worksheet, report: MonthReport) -> None:
         "P90 (menit)",
         "Dalam standar",
         "Dalam standar (%)",
+        "Di luar jam kerja",
     )
     rows = [
         [
             s.step,
             s.activity,
-            s.standard_minutes,
+            _standard_value(s),
             s.finished,
             s.median_minutes,
             s.p90_minutes,
             s.within,
             s.share_within,
+            s.outside,
         ]
         for s in report.steps
     ]
     formats = {5: _MINUTES_FORMAT, 6: _MINUTES_FORMAT, 8: _PERCENT_FORMAT}
     _table(sheet, headers, rows, formats)
-    _widths(sheet, (9, 32, 15, 9, 15, 12, 14, 18))
+    _widths(sheet, (9, 32, 15, 9, 15, 12, 14, 18, 17))
     sheet.freeze_panes = "A2"
 
 
@@ -308,6 +374,73 @@ def _deviations_sheet(sheet: Worksheet, report: MonthReport) -> None:
     sheet.freeze_panes = "A2"
 
 
+def _tickets_sheet(sheet: Worksheet, report: MonthReport) -> None:
+    headers = (
+        "No. tiket",
+        "Diajukan",
+        "Jenis",
+        "Peran",
+        "Unit kerja",
+        "Hasil",
+        "Langkah selesai",
+        "Waktu (menit kerja)",
+        "Melebihi standar",
+        "Di luar jam kerja",
+        "Di luar jam kerja (menit jam dinding)",
+        "Pelaksana",
+    )
+    rows = [
+        [
+            line.number,
+            _local(line.submitted_at, report),
+            line.request_type,
+            line.role,
+            line.work_unit,
+            line.outcome,
+            line.steps,
+            line.office_minutes,
+            line.late,
+            line.outside,
+            line.outside_minutes,
+            ", ".join(line.actors),
+        ]
+        for line in report.ticket_lines
+    ]
+    _table(sheet, headers, rows, {2: _DATETIME_FORMAT, 8: _MINUTES_FORMAT, 11: _MINUTES_FORMAT})
+    _widths(sheet, (12, 17, 30, 20, 30, 28, 15, 18, 16, 16, 20, 30))
+    sheet.freeze_panes = "A2"
+
+
+def _outside_sheet(sheet: Worksheet, report: MonthReport) -> None:
+    headers = (
+        "No. tiket",
+        "Langkah",
+        "Kegiatan",
+        "Pelaksana",
+        "Waktu (menit jam dinding)",
+        "Standar (menit)",
+        "Mulai",
+        "Selesai pada",
+    )
+    rows = [
+        [
+            o.number,
+            o.step,
+            o.activity,
+            o.actor,
+            o.wall_minutes,
+            o.standard_minutes,
+            _local(o.started_at, report),
+            _local(o.finished_at, report),
+        ]
+        for o in report.outside
+    ]
+    formats = {5: _MINUTES_FORMAT, 7: _DATETIME_FORMAT, 8: _DATETIME_FORMAT}
+    _table(sheet, headers, rows, formats)
+    _widths(sheet, (12, 9, 28, 20, 22, 15, 17, 17))
+    sheet.freeze_panes = "A2"
+
+
 def _incidents_sheet(sheet: Worksheet, report: MonthReport) -> None:
     headers = ("No. tiket", "Jumlah insiden", "Unit kerja", "Dilaporkan pada")
     rows = [
@@ -319,13 +452,16 @@ def _incidents_sheet(sheet: Worksheet, report: MonthReport) -> None:
 
 
 def to_xlsx(report: MonthReport) -> bytes:
-    """A workbook with sheets Ringkasan, Langkah, Penyimpangan, Insiden; numbers as numbers
-    (minutes as office minutes, shares as fractions shown as %)."""
+    """A workbook with sheets Ringkasan, Tiket (one row per ticket), Langkah, Penyimpangan,
+    Luar jam kerja, Insiden; numbers as numbers (minutes as office minutes, shares as
+    fractions shown as %)."""
     book = Workbook()
     assert book.active is not None
     _summary_sheet(book.active, report)
+    _tickets_sheet(book.create_sheet("Tiket"), report)
     _steps_sheet(book.create_sheet("Langkah"), report)
     _deviations_sheet(book.create_sheet("Penyimpangan"), report)
+    _outside_sheet(book.create_sheet("Luar jam kerja"), report)
     _incidents_sheet(book.create_sheet("Insiden"), report)
     out = io.BytesIO()
     for sheet in book.worksheets:  # typed text (a work unit, a reason) is never a formula
@@ -355,7 +491,7 @@ def chart_png(report: MonthReport) -> bytes:
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     positions = list(range(len(steps)))
-    standards = [s.standard_minutes or 0 for s in steps]
+    standards = [max(s.standards, default=0) for s in steps]
     values = [v for s in steps for v in (s.median_minutes, s.p90_minutes) if v is not None]
     top = max([*standards, *values, 1.0]) * 1.15
     limit = 4 * max([*standards, 1])
@@ -382,16 +518,19 @@ def chart_png(report: MonthReport) -> bytes:
                     ha="center", va="bottom", zorder=5,
                     bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
                 )  # fmt: skip
-    for index, (position, standard) in enumerate(zip(positions, standards, strict=True)):
-        axes.hlines(
-            standard,
-            position - 0.48,
-            position + 0.48,
-            colors="#c53030",
-            linewidth=2.5,
-            zorder=3,
-            label="Standar SOP" if index == 0 else "_nolegend_",
-        )
+    legend = "Standar SOP"
+    for position, s in zip(positions, steps, strict=True):
+        for standard in s.standards or (0,):  # each standard the month's records carried
+            axes.hlines(
+                standard,
+                position - 0.48,
+                position + 0.48,
+                colors="#c53030",
+                linewidth=2.5,
+                zorder=3,
+                label=legend,
+            )
+            legend = "_nolegend_"
     for position, s in zip(positions, steps, strict=True):
         if not s.finished:
             axes.annotate("tidak ada\ndata", (position, 0), ha="center", va="bottom", fontsize=8)
@@ -483,8 +622,11 @@ class _Pdf(FPDF):
         self.ln(1)
 
 
-def to_pdf(report: MonthReport, *, unicode_font: bool = True) -> bytes:
-    """The report on A4 for the head of section (`unicode_font=False`: the core font)."""
+def to_pdf(
+    report: MonthReport, *, unicode_font: bool = True, signer: Signer | None = None
+) -> bytes:
+    """The report on A4 for the head of section, ending with the "Mengetahui" block he or
+    she signs (`unicode_font=False`: the core font)."""
     fonts = find_fonts() if unicode_font else None
     pdf = _Pdf(report, (fonts.regular, fonts.bold) if fonts else None)
     pdf.add_page()
@@ -499,9 +641,12 @@ def to_pdf(report: MonthReport, *, unicode_font: bool = True) -> bytes:
     _pdf_summary(pdf, report)
     _pdf_steps(pdf, report)
     _pdf_deviations(pdf, report)
+    _pdf_outside(pdf, report)
     _pdf_incidents(pdf, report)
+    _pdf_tickets(pdf, report)
     pdf.heading("Keterangan")
     pdf.paragraph(DEFINITIONS, size=8)
+    _pdf_signature(pdf, signer or Signer())
     return bytes(pdf.output())
 
 
@@ -514,6 +659,12 @@ def _pdf_summary(pdf: _Pdf, report: MonthReport) -> None:
         f"{finished} ({percent(within / finished if finished else None)}). Penyimpangan: "
         f"{len(report.deviations)} ({unexplained} belum dijelaskan). Insiden “Bukan saya”: "
         f"{sum(i.count for i in report.incidents)}."
+        + (
+            f" Dikerjakan di luar jam kerja (tidak dihitung dalam standar): "
+            f"{_outside_line(report)}."
+            if report.outside_steps
+            else ""
+        )
     )
     pdf.ln(1)
     for heading, tallies in (
@@ -534,21 +685,31 @@ def _pdf_summary(pdf: _Pdf, report: MonthReport) -> None:
 def _pdf_steps(pdf: _Pdf, report: MonthReport) -> None:
     pdf.heading("Waktu per langkah SOP (menit jam kerja)")
     pdf.grid(
-        ["Langkah", "Kegiatan", "Standar", "Selesai", "Median", "P90", "Dalam standar"],
+        [
+            "Langkah",
+            "Kegiatan",
+            "Standar",
+            "Selesai",
+            "Median",
+            "P90",
+            "Dalam standar",
+            "Di luar jam kerja",
+        ],
         [
             [
                 s.step,
                 s.activity,
-                "–" if s.standard_minutes is None else s.standard_minutes,
+                standard_label(s),
                 s.finished,
                 minutes(s.median_minutes),
                 minutes(s.p90_minutes),
                 f"{s.within} ({percent(s.share_within)})" if s.finished else "–",
+                s.outside,
             ]
             for s in report.steps
         ],
-        (18, 56, 18, 17, 18, 18, 35),
-        ("CENTER", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
+        (16, 48, 18, 15, 16, 16, 28, 23),
+        ("CENTER", "LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
         "Tidak ada langkah dengan standar waktu.",
     )
     if pdf.will_page_break(100):
@@ -575,6 +736,89 @@ def _pdf_deviations(pdf: _Pdf, report: MonthReport) -> None:
         ("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "LEFT"),
         "Tidak ada langkah yang melebihi standar waktu.",
     )
+
+
+def _pdf_outside(pdf: _Pdf, report: MonthReport) -> None:
+    if not report.outside:
+        return
+    pdf.heading("Dikerjakan di luar jam kerja (waktu jam dinding)")
+    pdf.grid(
+        ["No. tiket", "Langkah", "Pelaksana", "Menit", "Standar", "Selesai pada"],
+        [
+            [
+                o.number,
+                f"{o.step}. {o.activity}",
+                o.actor,
+                minutes(o.wall_minutes),
+                "–" if o.standard_minutes is None else o.standard_minutes,
+                clock(o.finished_at, report.zone),
+            ]
+            for o in report.outside
+        ],
+        (21, 45, 35, 16, 17, 46),
+        ("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "LEFT"),
+        "",
+    )
+
+
+def _ticket_work(line: TicketLine) -> str:
+    """E.g. "12,0" or "12,0 + 35,0 di luar jam kerja"."""
+    work = minutes(line.office_minutes) if line.steps or not line.outside else ""
+    if line.outside:
+        outside = f"{minutes(line.outside_minutes)} di luar jam kerja"
+        work = f"{work} + {outside}" if work else outside
+    return work
+
+
+def _pdf_tickets(pdf: _Pdf, report: MonthReport) -> None:
+    pdf.heading("Daftar tiket")
+    pdf.grid(
+        ["No. tiket", "Diajukan", "Jenis / peran", "Unit kerja", "Hasil", "Menit kerja", "Lewat"],
+        [
+            [
+                line.number,
+                clock(line.submitted_at, report.zone),
+                f"{line.request_type} ({line.role})",
+                line.work_unit,
+                line.outcome,
+                _ticket_work(line),
+                line.late,
+            ]
+            for line in report.ticket_lines
+        ],
+        (20, 25, 37, 34, 26, 26, 12),
+        ("LEFT", "LEFT", "LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT"),
+        "Tidak ada permohonan pada bulan ini.",
+    )
+    pdf.paragraph(
+        "Menit kerja: jumlah waktu jam kerja langkah petugas yang selesai (yang dikerjakan di "
+        "luar jam kerja ditulis terpisah, waktu jam dinding). Lewat: langkah yang melebihi "
+        "standar waktu.",
+        size=7.5,
+    )
+
+
+def _pdf_signature(pdf: _Pdf, signer: Signer) -> None:
+    """The "Mengetahui" block at the right, kept on one page; blanks as dotted lines."""
+    if pdf.will_page_break(52):
+        pdf.add_page()
+    pdf.ln(8)
+    left, width = 110.0, 85.0
+    lines = [
+        ("", f"{PLACE}, {DOTS[:25]}"),
+        ("", "Mengetahui,"),
+        ("", signer.title.strip() or DOTS),
+        ("gap", ""),
+        ("B", signer.name.strip() or f"({DOTS})"),
+        ("", f"NIP. {format_nip(signer.nip.strip()) if signer.nip.strip() else DOTS[:30]}"),
+    ]
+    for style, text in lines:
+        if style == "gap":
+            pdf.ln(18)
+            continue
+        pdf.set_font(pdf.face, style, 9.5)
+        pdf.set_x(left)
+        pdf.multi_cell(width, 5, pdf.t(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _pdf_incidents(pdf: _Pdf, report: MonthReport) -> None:
