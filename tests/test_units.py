@@ -39,6 +39,7 @@ from tests.factories import JPEG_1PX, pdf_bytes, png_bytes
         ({"TIMEZONE": "Asia/Magelang"}, "setting TIMEZONE: unknown time zone"),
         ({"PUBLIC_URL": "bot.example"}, "setting PUBLIC_URL"),
         ({"WEB_PORT": "99999"}, "setting WEB_PORT"),
+        ({"METRICS_TOKEN": "too short"}, "setting METRICS_TOKEN: use 16 to 256 characters"),
         ({"ADMIN_FORM_TTL": "1d"}, "setting ADMIN_FORM_TTL: must be between 2m and 2h"),
         ({"CONFIRM_MAX_REMINDERS": "-1"}, "setting CONFIRM_MAX_REMINDERS"),
         ({"WEBAPP_BINDING": "true"}, "WEBAPP_BINDING needs an https:// PUBLIC_URL"),
