@@ -67,7 +67,8 @@ def normalize_phone(raw: str) -> str:
 
 # Control, format (U+200B zero width space, U+202E right-to-left override, U+FEFF), private
 # use, surrogate and line/paragraph separator characters: invisible or misleading when shown,
-# and never part of a name, a user ID or a password.
+# and never part of a name, a user ID or a password. (Tabs, newlines and the separators are
+# whitespace: clean_text makes them a space first.)
 HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Zl", "Zp"})
 
 

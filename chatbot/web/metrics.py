@@ -2,7 +2,8 @@
 
 It shares the app's port with the public pages, so it is guarded: with METRICS_TOKEN set,
 only a request carrying `Authorization: Bearer <token>` is served; without it, only a client
-on this host (loopback; behind a proxy, uvicorn puts the forwarded client address first).
+on this host (loopback; behind a proxy, the client it forwards: uvicorn takes it from
+X-Forwarded-For when the proxy is in FORWARDED_ALLOW_IPS).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def _loopback(request: Request) -> bool:
 
 def _bearer_matches(request: Request, token: bytes) -> bool:
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    # compare_digest takes as long for any wrong token of a given length as for another
+    # Constant time: how long a refusal takes tells nothing about the token.
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token)
 
 

@@ -186,6 +186,10 @@ def update_problem(data: object) -> str | None:
     return None
 
 
+# The lane of an update without a chat: never mistaken for a chat id (those are integers).
+NO_CHAT = "update-"
+
+
 def describe(data: dict[str, Any]) -> tuple[str, str]:
     """(chat key, kind) of a raw update (checked by `update_problem`): what the inbox orders
     and counts it by. An update without a chat gets a lane of its own, so it holds up no
@@ -205,10 +209,6 @@ def describe(data: dict[str, Any]) -> tuple[str, str]:
             chat_id = body["chat"].get("id")
     lane = str(chat_id) if chat_id is not None else f"{NO_CHAT}{update_id}"
     return f"{CHANNEL}:{lane}", kind[:32]
-
-
-# The lane of an update without a chat: never mistaken for a chat id (those are integers).
-NO_CHAT = "update-"
 
 
 def chat_of_lane(chat_key: str) -> str | None:
