@@ -36,6 +36,7 @@ QUIET = (
     "asyncpg",
     "telegram",
     "alembic.runtime.plugins",  # a dozen lines of plugin set-up at every start
+    "fontTools",  # dozens of lines per font each time fpdf2 subsets one into a PDF
 )
 
 # ---- context fields ------------------------------------------------------------------------

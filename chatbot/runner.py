@@ -103,6 +103,10 @@ def web_server(
     app: App, messenger: Messenger | None, extra_routes: Sequence[BaseRoute] = ()
 ) -> uvicorn.Server:
     token = app.settings.telegram_bot_token
+    metrics_token = app.settings.metrics_token
+    metrics = metrics_route(
+        app.sessions, metrics_token.get_secret_value() if metrics_token else None
+    )
     web = create_web_app(
         app.services,
         messenger=messenger,
@@ -110,7 +114,7 @@ def web_server(
         public_url=app.settings.public_url,
         bot_token=token.get_secret_value() if token else None,
         require_webapp=app.settings.webapp_binding,
-        extra_routes=[metrics_route(app.sessions), *extra_routes],
+        extra_routes=[metrics, *extra_routes],
     )
     config = uvicorn.Config(
         web,

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = "https://api.telegram.org/file/bot"
     telegram_webhook_secret: SecretStr | None = None
+    # /metrics: served only with `Authorization: Bearer <METRICS_TOKEN>` when set, else only
+    # to clients on this host.
+    metrics_token: SecretStr | None = None
 
     database_url: str = "sqlite+aiosqlite:///data/chatbot.db"
     redis_url: str = ""
@@ -124,7 +127,9 @@ class Settings(BaseSettings):
             return frozenset(int(p) for p in parts if p)
         return value
 
-    @field_validator("telegram_bot_token", "telegram_webhook_secret", mode="before")
+    @field_validator(
+        "telegram_bot_token", "telegram_webhook_secret", "metrics_token", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -212,6 +217,15 @@ class Settings(BaseSettings):
             r"[A-Za-z0-9_-]{16,256}", value.get_secret_value()
         ):
             raise ValueError("use 16 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9._~+/=-]{16,256}", value.get_secret_value()
+        ):
+            raise ValueError("use 16 to 256 characters of A-Z, a-z, 0-9 and . _ ~ + / = -")
         return value
 
     @field_validator("timezone")

@@ -160,6 +160,24 @@ def test_libraries_are_kept_quiet(capture: Capture) -> None:
         assert logging.getLogger(name).level == logging.WARNING
 
 
+def test_making_a_pdf_writes_nothing_to_the_log(capture: Capture) -> None:
+    """The lembar kendali and the report embed DejaVu: fontTools subsets it, chattily."""
+    from fpdf import FPDF
+
+    from chatbot.services.pdf_fonts import find_fonts
+
+    stream = capture("text", "INFO")
+    fonts = find_fonts()
+    assert fonts is not None  # matplotlib ships DejaVu
+    pdf = FPDF()
+    pdf.add_font("DejaVu", "", str(fonts.regular))
+    pdf.add_page()
+    pdf.set_font("DejaVu", size=10)
+    pdf.cell(0, 10, "Lembar kendali 2611-0042: Nguyễn Thị")
+    assert bytes(pdf.output()).startswith(b"%PDF")
+    assert stream.getvalue() == ""
+
+
 # ---- context -------------------------------------------------------------------------------
 
 

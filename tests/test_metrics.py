@@ -8,10 +8,14 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from chatbot.app import create_app
 from chatbot.db.engine import create_engine, create_sessionmaker
 from chatbot.db.models import InboxUpdate, OutboxMessage, StepRecord
 from chatbot.metrics import (
@@ -21,9 +25,11 @@ from chatbot.metrics import (
     record_sent,
     record_update,
 )
+from chatbot.runner import web_server
 from chatbot.services.documents import DocumentStore
 from chatbot.services.enums import Step, TicketState
 from chatbot.services.tickets import TicketService
+from chatbot.settings import Settings
 from chatbot.web.metrics import metrics_route
 from tests.factories import REQUESTER, submitted_ticket
 
@@ -245,3 +251,60 @@ async def test_a_slow_database_counts_as_down(sessions: async_sessionmaker[Async
 
     _, samples = await scrape(sessions)
     assert value(samples, "chatbot_database_up") == 1
+
+
+# ---- who may read /metrics -------------------------------------------------------------------
+
+METRICS_TOKEN = "prometheus-scrape-token-0123456789"
+
+
+async def fetch(
+    app: ASGIApp, *, client: str = "127.0.0.1", headers: dict[str, str] | None = None
+) -> int:
+    transport = httpx.ASGITransport(app=app, client=(client, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        response = await http.get("/metrics", headers=headers)
+    return response.status_code
+
+
+async def test_without_a_token_metrics_are_served_to_this_host_only(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    app = Starlette(routes=[metrics_route(sessions)])
+    assert await fetch(app, client="127.0.0.1") == 200
+    assert await fetch(app, client="::1") == 200
+    assert await fetch(app, client="203.0.113.5") == 403
+    assert await fetch(app, client="10.20.30.7") == 403
+    # Through nginx on this host: uvicorn takes the client from X-Forwarded-For.
+    proxied = ProxyHeadersMiddleware(app, trusted_hosts="127.0.0.1")
+    assert await fetch(proxied, headers={"X-Forwarded-For": "203.0.113.5"}) == 403
+    assert await fetch(proxied, headers={"X-Forwarded-For": "127.0.0.1"}) == 200
+
+
+async def test_with_a_token_metrics_need_it_from_everyone(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    app = Starlette(routes=[metrics_route(sessions, METRICS_TOKEN)])
+    assert await fetch(app) == 401  # this host too
+    for wrong in ("", "Bearer", f"Bearer {METRICS_TOKEN[:-1]}", f"Basic {METRICS_TOKEN}"):
+        assert await fetch(app, client="10.20.30.7", headers={"Authorization": wrong}) == 401
+    for right in (f"Bearer {METRICS_TOKEN}", f"bearer {METRICS_TOKEN}"):
+        assert await fetch(app, client="10.20.30.7", headers={"Authorization": right}) == 200
+
+
+async def test_the_app_port_serves_metrics_only_as_configured(settings: Settings) -> None:
+    """What `chatbot run` / `chatbot serve` listen with: the public pages and /metrics."""
+    for token, client, headers, status in [
+        (None, "203.0.113.5", {}, 403),
+        (None, "127.0.0.1", {}, 200),
+        (METRICS_TOKEN, "203.0.113.5", {}, 401),
+        (METRICS_TOKEN, "203.0.113.5", {"Authorization": f"Bearer {METRICS_TOKEN}"}, 200),
+    ]:
+        app = await create_app(
+            settings.model_copy(update={"metrics_token": token and SecretStr(token)})
+        )
+        try:
+            web = web_server(app, None).config.app
+            assert await fetch(web, client=client, headers=headers) == status, (token, client)
+        finally:
+            await app.close()

@@ -3,9 +3,12 @@ forgets a column, an index or a default fails here)."""
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -46,3 +49,17 @@ async def test_readiness_knows_whether_the_schema_is_current(tmp_path: Path) -> 
         assert await is_current(engine) is True
     finally:
         await engine.dispose()
+
+
+async def test_the_upgrade_tells_operators_each_step_without_internal_notes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'log.db'}")
+    caplog.set_level(logging.INFO, logger="alembic")
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    steps = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Running")]
+    assert steps and steps[0].startswith("Running upgrade  -> 0001, initial schema")
+    assert [s for s in steps if re.search(r"\bissue \d+", s, re.IGNORECASE)] == []

@@ -20,6 +20,7 @@ from chatbot.services.documents import DocumentStore
 from chatbot.services.enums import MissingItem
 from chatbot.services.identity import (
     InvalidInput,
+    clean_text,
     normalize_email,
     normalize_nip,
     normalize_phone,
@@ -40,6 +41,7 @@ from tests.factories import JPEG_1PX, pdf_bytes, png_bytes
         ({"TIMEZONE": "Asia/Magelang"}, "setting TIMEZONE: unknown time zone"),
         ({"PUBLIC_URL": "bot.example"}, "setting PUBLIC_URL"),
         ({"WEB_PORT": "99999"}, "setting WEB_PORT"),
+        ({"METRICS_TOKEN": "too short"}, "setting METRICS_TOKEN: use 16 to 256 characters"),
         ({"ADMIN_FORM_TTL": "1d"}, "setting ADMIN_FORM_TTL: must be between 2m and 2h"),
         ({"CONFIRM_MAX_REMINDERS": "-1"}, "setting CONFIRM_MAX_REMINDERS"),
         ({"WEBAPP_BINDING": "true"}, "WEBAPP_BINDING needs an https:// PUBLIC_URL"),
@@ -112,6 +114,40 @@ def test_a_password_spse_would_refuse_is_named(typed: str, reason: str) -> None:
 
     problem = passwords.problem(typed)
     assert problem is not None and reason in problem
+
+
+HIDDEN = {
+    "nul": "\x00",
+    "right-to-left-override": "\u202e",
+    "zero-width-space": "\u200b",
+    "byte-order-mark": "\ufeff",
+    "delete": "\x7f",
+    "private-use": "\ue000",
+    "lone-surrogate": "\ud800",
+}
+
+
+@pytest.mark.parametrize("hidden", HIDDEN.values(), ids=HIDDEN.keys())
+def test_a_password_with_an_invisible_or_control_character_is_refused(hidden: str) -> None:
+    from chatbot.services import passwords
+
+    problem = passwords.problem(f"Mulai{hidden}2026x")
+    assert problem is not None and "karakter tak terlihat" in problem
+
+
+@pytest.mark.parametrize("hidden", HIDDEN.values(), ids=HIDDEN.keys())
+def test_a_user_id_or_name_with_an_invisible_or_control_character_is_refused(
+    hidden: str,
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        clean_text(f"budi{hidden}.pu", field="User ID")
+    assert refused.value.reason == "User ID mengandung karakter tak terlihat atau karakter kontrol."
+
+
+def test_typed_text_keeps_letters_of_any_script_and_makes_whitespace_one_space() -> None:
+    """Line and paragraph separators are whitespace: made a space like a tab or a newline."""
+    assert clean_text("  Nguyễn\tThị\n Łucja 李明 😀 ", field="Nama") == "Nguyễn Thị Łucja 李明 😀"
+    assert clean_text("budi\u2028pu", field="User ID") == "budi pu"
 
 
 def test_the_cli_stops_with_the_settings_line(

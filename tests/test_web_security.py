@@ -652,3 +652,28 @@ async def test_with_web_app_binding_only_the_admin_who_tapped_can_submit_the_for
     )
     assert revealed.status_code == 200
     assert bot.decrypt(revealed, key) == {"password": FORM_SECRET}
+
+
+async def test_the_form_refuses_a_password_or_user_id_with_invisible_characters(
+    bot: Harness,
+) -> None:
+    await bot.submit_request(kind="Reset password + informasi user ID")
+    await bot.approve_to_valid()
+    await bot.press(ADMIN, "Kirim hasil", chat=GROUP, message=bot.card())
+    path = form_path(bot.with_button(ADMIN, "Buka formulir hasil"))
+
+    for user_id, password in [
+        ("budi.pu.2020", "Mulai\u202e2026x"),  # shown reversed from here on
+        ("budi.pu.2020", "Mulai\x002026x"),
+        ("budi\u200b.pu.2020", FORM_SECRET),  # would not match what the requester types
+    ]:
+        refused = await post_json(bot, path, {"user_id": user_id, "password": password})
+        assert refused.status_code == 422
+        assert "karakter tak terlihat atau karakter kontrol" in refused.json()["error"]
+    assert link_messages(bot, REQUESTER) == 0
+
+    done = await post_json(bot, path, {"user_id": "budi.pu.2020", "password": FORM_SECRET})
+    assert done.status_code == 200
+    _url, link_id, key = bot.link_in(REQUESTER)
+    revealed = bot.decrypt(secured(await bot.reveal(link_id, key)), key)
+    assert revealed == {"user_id": "budi.pu.2020", "password": FORM_SECRET}

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
+from telegram import Update
 
 from chatbot.app import create_app
 from chatbot.channels.telegram import TelegramChannel
@@ -67,6 +68,20 @@ async def test_a_call_without_the_secret_is_refused_and_stores_nothing(secret: s
 )
 async def test_a_malformed_body_is_refused_with_400(body: bytes) -> None:
     recorder = Recorder()
+    async with _client(recorder) as client:
+        response = await client.post(
+            WEBHOOK_PATH,
+            content=body,
+            headers={SECRET_HEADER: SECRET, "content-type": "application/json"},
+        )
+    assert response.status_code == 400
+    assert recorder.received == []
+
+
+@pytest.mark.parametrize("depth", [100_000, 200])
+async def test_json_nested_too_deep_is_refused_with_400(depth: int) -> None:
+    recorder = Recorder()
+    body = b'{"update_id": 5, "x": ' + b"[" * depth + b"]" * depth + b"}"
     async with _client(recorder) as client:
         response = await client.post(
             WEBHOOK_PATH,
@@ -149,3 +164,139 @@ async def test_through_the_webhook_an_update_is_handled_once_however_often_it_co
     finally:
         await channel.stop()
         await app.close()
+
+
+@pytest.fixture
+async def channel(fake: FakeBotApi, settings: Settings, engine: object) -> AsyncIterator[Any]:
+    app = await create_app(bot_settings(settings, fake))
+    channel = TelegramChannel(app, limits=UNPACED)
+    await channel.start()
+    yield channel
+    await channel.stop()
+    await app.close()
+
+
+def _webhook(channel: TelegramChannel) -> httpx.AsyncClient:
+    web = Starlette(routes=[webhook_route(channel.receive, SECRET)])
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="https://bot.test")
+
+
+def _message(update_id: int, chat_id: object = 1, from_id: object = 1) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": chat_id, "type": "private", "first_name": "A"},
+            "from": {"id": from_id, "is_bot": False, "first_name": "A"},
+            "text": "halo",
+        },
+    }
+
+
+def _tap(update_id: int, chat_id: int) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": "q1",
+            "chat_instance": "c",
+            "from": {"id": 1, "is_bot": False, "first_name": "A"},
+            "message": {"message_id": 1, "date": 0, "chat": {"id": chat_id, "type": "private"}},
+            "data": "x",
+        },
+    }
+
+
+INT64_MAX = 2**63 - 1
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        _message(INT64_MAX + 1),
+        _message(-(2**63) - 1),
+        _message(10**70),  # longer than the update_id column: PostgreSQL refused it for ever
+        _message(7, chat_id=10**80),  # longer than the chat key column
+        _message(7, chat_id=INT64_MAX + 1),
+        _message(7, chat_id="1"),
+        _message(7, from_id=10**30),
+        _tap(7, chat_id=-(2**64)),
+        {"update_id": 7, "message": "text"},
+    ],
+    ids=[
+        "update_id-2^63",
+        "update_id-below",
+        "update_id-71-digits",
+        "chat-81-digits",
+        "chat-2^63",
+        "chat-string",
+        "from-31-digits",
+        "tap-chat",
+        "message-not-object",
+    ],
+)
+async def test_an_update_the_inbox_cannot_hold_is_refused_with_400_and_not_stored(
+    channel: TelegramChannel, update: dict[str, Any]
+) -> None:
+    async with _webhook(channel) as client:
+        response = await client.post(WEBHOOK_PATH, json=update, headers={SECRET_HEADER: SECRET})
+    assert response.status_code == 400  # not 503: Telegram would deliver it again for ever
+    assert await channel.inbox.pending_count() == 0
+
+
+async def test_ids_at_the_64_bit_limits_are_stored(channel: TelegramChannel) -> None:
+    updates = [_message(INT64_MAX, chat_id=-(2**63), from_id=INT64_MAX), _tap(-(2**63), INT64_MAX)]
+    async with _webhook(channel) as client:
+        for update in updates:
+            response = await client.post(WEBHOOK_PATH, json=update, headers={SECRET_HEADER: SECRET})
+            assert response.status_code == 200
+    assert sorted(await channel.inbox.waiting_chats()) == sorted(
+        [f"telegram:{-(2**63)}", f"telegram:{INT64_MAX}"]
+    )
+
+
+async def test_an_update_without_a_chat_holds_up_no_other(
+    channel: TelegramChannel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chat-less updates (a poll answer, an inline query) each run in a lane of their own."""
+    release, second = asyncio.Event(), asyncio.Event()
+    process = channel._process
+
+    async def slow(update: Update) -> Any:
+        if update.update_id == 21:
+            await release.wait()  # e.g. a retry after a failure
+        else:
+            second.set()
+        return await process(update)
+
+    monkeypatch.setattr(channel, "_process", slow)
+    user = {"id": 1, "is_bot": False, "first_name": "A"}
+    chatless = [
+        {
+            "update_id": 21,
+            "poll_answer": {
+                "poll_id": "p",
+                "user": user,
+                "option_ids": [0],
+                "option_persistent_ids": ["a"],
+            },
+        },
+        {"update_id": 22, "inline_query": {"id": "i", "from": user, "query": "", "offset": ""}},
+    ]
+    async with _webhook(channel) as client:
+        for update in chatless:
+            response = await client.post(WEBHOOK_PATH, json=update, headers={SECRET_HEADER: SECRET})
+            assert response.status_code == 200
+    stop = asyncio.Event()
+    worker = asyncio.create_task(channel.worker.run(stop))
+    try:
+        await asyncio.wait_for(second.wait(), timeout=10)
+    finally:
+        release.set()
+        await asyncio.wait_for(channel.worker.settled(), timeout=10)
+        stop.set()
+        await worker
+    assert await channel.inbox.outcomes("telegram", ["21", "22"]) == {
+        "21": "ignored",
+        "22": "ignored",
+    }

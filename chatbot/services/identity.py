@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -64,8 +65,24 @@ def normalize_phone(raw: str) -> str:
     return "+" + digits
 
 
+# Control, format (U+200B zero width space, U+202E right-to-left override, U+FEFF), private
+# use, surrogate and line/paragraph separator characters: invisible or misleading when shown,
+# and never part of a name, a user ID or a password. (Tabs, newlines and the separators are
+# whitespace: clean_text makes them a space first.)
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Zl", "Zp"})
+
+
+def has_hidden(text: str) -> bool:
+    """Whether the text holds a character of HIDDEN_CATEGORIES."""
+    return any(unicodedata.category(ch) in HIDDEN_CATEGORIES for ch in text)
+
+
 def clean_text(raw: str, *, field: str, min_len: int = 2, max_len: int = 200) -> str:
+    """The text with its whitespace runs made one ordinary space; InvalidInput when it is too
+    short or long, or holds an invisible or control character."""
     text = " ".join(raw.split())
+    if has_hidden(text):
+        raise InvalidInput(f"{field} mengandung karakter tak terlihat atau karakter kontrol.")
     if len(text) < min_len:
         raise InvalidInput(f"{field} terlalu pendek.")
     if len(text) > max_len:

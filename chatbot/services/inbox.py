@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import String, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.db.engine import insert_for
@@ -28,6 +28,11 @@ MAX_ATTEMPTS = 3
 MAX_RETRY_DELAY = 60.0
 
 
+class UnstorableUpdate(ValueError):
+    """An update the inbox cannot hold (a key longer than its column, an id out of range):
+    refused at the door, since storing it would fail on every delivery."""
+
+
 @dataclass(frozen=True)
 class Arrival:
     """An update as received: what the inbox needs to order and dedupe it."""
@@ -37,6 +42,13 @@ class Arrival:
     chat_key: str
     kind: str
     payload: bytes  # sealed
+
+    def __post_init__(self) -> None:
+        for name in ("channel", "update_id", "chat_key", "kind"):
+            column = InboxUpdate.__table__.c[name].type
+            limit = column.length if isinstance(column, String) and column.length else 0
+            if not 0 < len(getattr(self, name)) <= limit:
+                raise UnstorableUpdate(f"{name} must be 1 to {limit} characters")
 
 
 @dataclass(frozen=True)

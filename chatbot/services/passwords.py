@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import secrets
 
+from chatbot.services.identity import has_hidden
+
 UPPER = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 LOWER = "abcdefghijkmnpqrstuvwxyz"
 DIGITS = "23456789"
@@ -38,6 +40,8 @@ def problem(password: str) -> str | None:
         return f"Password minimal {MIN_LENGTH} karakter."
     if len(password) > MAX_LENGTH:
         return f"Password maksimal {MAX_LENGTH} karakter."
+    if has_hidden(password):
+        return "Password mengandung karakter tak terlihat atau karakter kontrol."
     if any(ch.isspace() for ch in password):
         return "Password tidak boleh mengandung spasi."
     if not any(ch.isalpha() for ch in password) or not any(ch.isdigit() for ch in password):

@@ -13,12 +13,17 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from chatbot.services.inbox import UnstorableUpdate
+
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 (a header name)
 # Updates are small (a 4096-character message with its entities is a few kB): 256 kB is ample.
 MAX_UPDATE_BYTES = 256 * 1024
+# Telegram's updates nest about ten levels (a reply's quoted message's entities); anything far
+# deeper is refused before storing and handling have to recurse through it.
+MAX_DEPTH = 64
 
 Receive = Callable[[Sequence[dict[str, Any]]], Awaitable[int]]
 
@@ -40,6 +45,21 @@ async def _body(request: Request) -> bytes | None:
     return bytes(chunks)
 
 
+def _too_deep(data: object, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON data nests deeper than `limit` (walked without recursion)."""
+    level: list[object] = [data]
+    for _ in range(limit):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return False
+    return True
+
+
 def webhook_route(receive: Receive, secret: str) -> Route:
     expected = secret.encode()
 
@@ -58,6 +78,10 @@ def webhook_route(receive: Receive, secret: str) -> Route:
             data = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError):
             return _refuse(400, "not JSON")
+        except RecursionError:  # nested deeper than the parser can go
+            return _refuse(400, "nested too deeply")
+        if _too_deep(data):
+            return _refuse(400, "nested too deeply")
         if (
             not isinstance(data, dict)
             or not isinstance(data.get("update_id"), int)
@@ -66,6 +90,9 @@ def webhook_route(receive: Receive, secret: str) -> Route:
             return _refuse(400, "not an update")
         try:
             await receive([data])
+        except UnstorableUpdate as refused:  # it would fail again on every delivery
+            log.warning("an update that cannot be stored was refused: %s", refused)
+            return _refuse(400, "not an update")
         except Exception as error:  # not stored: Telegram must try again later
             log.error("an update could not be stored: %s", type(error).__name__)
             return _refuse(503, "try again")

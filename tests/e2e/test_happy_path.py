@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from chatbot.services.enums import TicketState
-from tests.e2e.harness import ADMIN, GROUP, NIP, REQUESTER, Harness
+from tests.e2e.harness import ADMIN, GROUP, LINK, NIP, REQUESTER, Harness
 
 PASSWORD = "Rahasia#2026baru"
 
@@ -133,6 +133,25 @@ async def test_kirim_hasil_tapped_again_midway_keeps_what_the_admin_typed(bot: H
 
     typed = [m for m in bot.fake.user_messages(ADMIN) if m.text == PASSWORD]
     assert typed and all(m.deleted for m in typed)  # still taken as the password
+    _, link_id, key = bot.link_in(REQUESTER)
+    revealed = bot.decrypt(await bot.reveal(link_id, key), key)
+    assert revealed == {"user_id": "budi.pu.2020", "password": PASSWORD}
+
+
+async def test_a_user_id_or_password_typed_with_invisible_characters_is_asked_again(
+    bot: Harness,
+) -> None:
+    await bot.submit_request(kind="Reset password + informasi user ID")
+    await bot.approve_to_valid()
+    await bot.press(ADMIN, "Kirim hasil", chat=GROUP, message=bot.card())
+    asked = await bot.say(ADMIN, "budi\u200b.pu.2020")  # a zero-width space from a paste
+    assert "karakter tak terlihat" in bot.texts(ADMIN)[-2]
+    assert "user ID SPSE" in asked.content
+    await bot.say(ADMIN, "budi.pu.2020")
+    refused = await bot.say(ADMIN, "Mulai\u202e2026x")
+    assert "karakter tak terlihat" in refused.content
+    assert not any(LINK.search(text) for text in bot.texts(REQUESTER))  # nothing handed over
+    await bot.say(ADMIN, PASSWORD)
     _, link_id, key = bot.link_in(REQUESTER)
     revealed = bot.decrypt(await bot.reveal(link_id, key), key)
     assert revealed == {"user_id": "budi.pu.2020", "password": PASSWORD}

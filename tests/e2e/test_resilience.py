@@ -299,3 +299,24 @@ async def test_a_slow_update_holds_up_its_own_chat_only(bot: Harness) -> None:
         release.set()
     await bot.settle()
     assert "Pilih menu" in bot.last(REQUESTER).content
+
+
+async def test_a_polled_update_that_cannot_be_stored_is_skipped_and_polling_goes_on(
+    bot: Harness,
+) -> None:
+    too_long = 10**80  # a chat id longer than the inbox's column (and outside 64 bits)
+    bad = bot.fake.inject_update(
+        {
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": too_long, "type": "private", "first_name": "X"},
+                "from": {"id": too_long, "is_bot": False, "first_name": "X"},
+                "text": "/start",
+            }
+        }
+    )
+    bot.fake.send_text(REQUESTER, "/start")
+    await bot.settle()
+    assert "Pilih menu" in bot.last(REQUESTER).content
+    assert await bot.channel.inbox.outcomes("telegram", [str(bad["update_id"])]) == {}

@@ -30,9 +30,11 @@ from chatbot.channels.pacing import TELEGRAM_LIMITS, PaceLimits, Pacer
 from chatbot.channels.telegram.mapping import (
     ALLOWED_UPDATES,
     CHANNEL,
+    chat_of_lane,
     describe,
     for_another_bot,
     to_incoming,
+    update_problem,
 )
 from chatbot.channels.telegram.messenger import AdminChat, AdminDirectory, TelegramMessenger
 from chatbot.conversations import texts as t
@@ -44,7 +46,7 @@ from chatbot.db.models import utcnow
 from chatbot.logs import bind_ticket, log_context
 from chatbot.metrics import record_update
 from chatbot.services.chats import ChatMigrations
-from chatbot.services.inbox import Arrival, Inbox, Pending
+from chatbot.services.inbox import Arrival, Inbox, Pending, UnstorableUpdate
 from chatbot.services.sealing import Sealer
 from chatbot.worker import InboxWorker
 
@@ -180,7 +182,12 @@ class TelegramChannel:
 
     async def receive(self, updates: Sequence[dict[str, Any]]) -> int:
         """Commit updates to the inbox; only then may they be acknowledged. Returns how many
-        were new (a redelivery is stored once)."""
+        were new (a redelivery is stored once). Raises UnstorableUpdate, storing none, when
+        one cannot be stored (see `update_problem`)."""
+        for data in updates:
+            problem = update_problem(data)
+            if problem is not None:
+                raise UnstorableUpdate(problem)
         arrivals = []
         for data in updates:
             update_id = str(data["update_id"])
@@ -209,7 +216,7 @@ class TelegramChannel:
                     offset=offset, timeout=POLL_TIMEOUT, allowed_updates=list(ALLOWED_UPDATES)
                 )
                 if updates:
-                    await self.receive([u.to_dict() for u in updates])
+                    await self.receive(_storable([u.to_dict() for u in updates]))
                     offset = updates[-1].update_id + 1
                 pause = 1.0
             except InvalidToken:
@@ -355,9 +362,22 @@ class TelegramChannel:
     async def _gave_up(self, row: Pending, error: BaseException) -> None:
         """An update failed for good: say so to its chat rather than stay silent."""
         record_update(CHANNEL, row.kind, "failed", None)
-        chat_id = row.chat_key.removeprefix(f"{CHANNEL}:")
-        if chat_id and chat_id != "-":
+        chat_id = chat_of_lane(row.chat_key)
+        if chat_id is not None:
             await self.messenger.send(chat_id, Reply(t.SORRY))
+
+
+def _storable(updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The polled updates the inbox can hold; any other is logged and skipped (it could
+    never be stored, and retrying it would stop polling for good)."""
+    kept = []
+    for data in updates:
+        problem = update_problem(data)
+        if problem is None:
+            kept.append(data)
+        else:
+            log.error("an update that cannot be stored was skipped: %s", problem)
+    return kept
 
 
 def _ticket_number(response: Response) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from telegram import (
@@ -149,8 +150,59 @@ def for_another_bot(text: str | None, username: str) -> bool:
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 
 
+# Telegram's ids (update_id, chat.id, from.id) are signed 64-bit integers.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _id_problem(value: object, what: str) -> str | None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return f"{what} is not an integer"
+    if not INT64_MIN <= value <= INT64_MAX:
+        return f"{what} is outside the 64-bit range"
+    return None
+
+
+def update_problem(data: object) -> str | None:
+    """Why a raw update cannot be stored in the inbox (None: it can). The inbox keys rows by
+    update_id and chat, in columns of bounded length; an id outside Telegram's 64-bit range
+    would be refused by the database on every delivery, so it is refused at the door."""
+    if not isinstance(data, dict):
+        return "not an update"
+    problem = _id_problem(data.get("update_id"), "update_id")
+    if problem is not None:
+        return problem
+    for kind, body in data.items():
+        if kind == "update_id":
+            continue
+        if not isinstance(body, dict):
+            if kind in ALLOWED_UPDATES:
+                return f"{kind} is not an object"
+            continue
+        holders = [body]
+        if isinstance(body.get("message"), dict):  # a callback query's message
+            holders.append(body["message"])
+        for holder in holders:
+            for key in ("chat", "from", "user"):
+                party = holder.get(key)
+                if party is None:
+                    continue
+                if not isinstance(party, dict):
+                    return f"{kind[:32]}.{key} is not an object"
+                problem = _id_problem(party.get("id"), f"{kind[:32]}.{key}.id")
+                if problem is not None:
+                    return problem
+    return None
+
+
+# The lane of an update without a chat: never mistaken for a chat id (those are integers).
+NO_CHAT = "update-"
+
+
 def describe(data: dict[str, Any]) -> tuple[str, str]:
-    """(chat key, kind) of a raw update: what the inbox orders and counts it by."""
+    """(chat key, kind) of a raw update (checked by `update_problem`): what the inbox orders
+    and counts it by. An update without a chat gets a lane of its own, so it holds up no
+    other update."""
+    update_id = data["update_id"]
     kind = next((k for k in data if k != "update_id"), "unknown")
     body = data.get(kind)
     chat_id: object = None
@@ -163,4 +215,11 @@ def describe(data: dict[str, Any]) -> tuple[str, str]:
                 chat_id = body["from"].get("id")
         elif isinstance(body.get("chat"), dict):
             chat_id = body["chat"].get("id")
-    return (f"{CHANNEL}:{chat_id}" if chat_id is not None else f"{CHANNEL}:-"), kind[:32]
+    lane = str(chat_id) if chat_id is not None else f"{NO_CHAT}{update_id}"
+    return f"{CHANNEL}:{lane}", kind[:32]
+
+
+def chat_of_lane(chat_key: str) -> str | None:
+    """The chat id an inbox lane belongs to, or None for an update without a chat."""
+    chat_id = chat_key.removeprefix(f"{CHANNEL}:")
+    return chat_id if re.fullmatch(r"-?\d+", chat_id) else None

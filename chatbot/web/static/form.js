@@ -61,6 +61,16 @@
     }
   }
 
+  // Control, format, private-use and surrogate characters (identity.HIDDEN_CATEGORIES; Zl/Zp
+  // are caught as spaces); null where the browser lacks Unicode property escapes.
+  var HIDDEN = (function () {
+    try {
+      return new RegExp("[\\p{Cc}\\p{Cf}\\p{Co}\\p{Cs}]", "u");
+    } catch (e) {
+      return null;
+    }
+  })();
+
   // Same rules as the server's passwords.problem(); the server checks again.
   function passwordProblem(value) {
     if (value.length < 8) {
@@ -68,6 +78,9 @@
     }
     if (value.length > 64) {
       return "Password maksimal 64 karakter.";
+    }
+    if (HIDDEN && HIDDEN.test(value)) {
+      return "Password mengandung karakter tak terlihat atau karakter kontrol.";
     }
     if (/\s/.test(value)) {
       return "Password tidak boleh mengandung spasi.";

@@ -1,4 +1,4 @@
-"""one-time link states and the requester's confirmation (issue 3)
+"""one-time link states and the requester's confirmation
 
 Revision ID: 0002
 Revises: 0001

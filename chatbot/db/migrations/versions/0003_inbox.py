@@ -1,4 +1,4 @@
-"""durable inbox, idempotent outbox, unreachable requesters, group migrations (issue 4)
+"""durable inbox, idempotent outbox, unreachable requesters, group migrations
 
 Revision ID: 0003
 Revises: 0002

@@ -1,4 +1,4 @@
-"""time standards on the office clock, late reasons, step-4 reminders, retention (issue 5)
+"""time standards on the office clock, late reasons, step-4 reminders, retention
 
 Revision ID: 0004
 Revises: 0003
