@@ -101,7 +101,8 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
     view = view or CardView()
     pages = dict.fromkeys(DocumentKind, 0)
     for doc in ticket.documents:
-        pages[doc.kind] += 1
+        if doc.round == 1:  # a supplement's files are corrections, listed on their own
+            pages[doc.kind] += 1
     phone = t.e(ticket.phone or "-")
     phone += " ✅" if ticket.phone_verified else " (belum terverifikasi)"
     lines = [
@@ -116,7 +117,10 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
         f"HP: {phone}",
         f"Dokumen: surat {pages[DocumentKind.LETTER]} file, SK {pages[DocumentKind.SK]} file"
         + (f" (putaran {ticket.round})" if ticket.round > 1 else ""),
+        *_correction_lines(ticket),
     ]
+    if ticket.same_nip_open:
+        lines.append(t.same_nip_line(ticket.same_nip_open))
     if ticket.requester_unreachable_at is not None:
         lines.append(t.unreachable_line(t.clock(ticket.requester_unreachable_at, zone)))
     if ticket.phone_confirmed_by:
@@ -149,6 +153,48 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
     elif view.mode == "revoke" and ticket.state == TicketState.DELIVERED:
         lines += ["", "<i>Batalkan link? Pemohon tidak bisa membukanya lagi.</i>"]
     return Reply("\n".join(lines), buttons=buttons)
+
+
+def _correction_lines(ticket: Ticket) -> list[str]:
+    """What the latest supplement sent: its files (corrections) and identity changes."""
+    round_ = ticket.round
+    if round_ < 2:
+        return []
+    counts = dict.fromkeys(DocumentKind, 0)
+    for doc in ticket.documents:
+        if doc.round == round_:
+            counts[doc.kind] += 1
+    lines = [t.correction_line(round_, counts)] if any(counts.values()) else []
+    changes = [c for c in ticket.identity_changes if c.get("round") == round_]
+    if ticket.purged_at is None and (changes or _identity_resent(ticket, round_)):
+        lines += t.identity_changes_lines(
+            round_,
+            [
+                (
+                    t.IDENTITY_FIELDS.get(str(c["field"]), str(c["field"])),
+                    _shown(c["field"], c.get("old")),
+                    _shown(c["field"], c.get("new")),
+                )
+                for c in changes
+            ],
+        )
+    return lines
+
+
+def _identity_resent(ticket: Ticket, round_: int) -> bool:
+    """Whether the supplement of this round carried the identity (changed or not)."""
+    record = next(
+        (r for r in reversed(ticket.steps) if r.step == Step.SUPPLEMENT and r.finished_at), None
+    )
+    return ticket.round == round_ and record is not None and "identity" in (record.note or "")
+
+
+def _shown(field: object, value: object) -> str:
+    """An identity value as the card shows it: NIP grouped, long values cut (4096 chars)."""
+    if value is None or value == "":
+        return "(tidak diisi)"
+    text = format_nip(str(value)) if field == "nip" else str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _link_lines(ticket: Ticket, zone: ZoneInfo) -> list[str]:
