@@ -422,3 +422,38 @@ async def test_a_supplement_keeps_the_identity_it_replaced(
         )
     assert event is not None
     assert event.detail == {"changed": ["work_unit", "spse_user_id"]}  # no personal data
+
+
+async def test_the_card_keeps_showing_corrections_and_changes_of_earlier_rounds(
+    tickets: TicketService, files: DocumentStore
+) -> None:
+    from chatbot.conversations.cards import render
+    from tests.factories import identity
+
+    ticket = await submitted_ticket(tickets, files)
+    for missing, docs, person in (
+        ([MissingItem.SK], documents(files)[1:2], None),
+        ([MissingItem.IDENTITY], [], identity(name="Budi Santoso, S.T.")),
+        ([MissingItem.IDENTITY], [], identity(name="Budi Santoso, S.T.")),
+    ):
+        ticket = await tickets.mark_incomplete(
+            ticket_id=ticket.id,
+            version=ticket.version,
+            actor=ADMIN,
+            missing=missing,
+            note="Periksa lagi",
+        )
+        ticket = await tickets.supplement(
+            ticket_id=ticket.id,
+            channel="telegram",
+            chat_id="1001",
+            actor=REQUESTER,
+            documents=docs,
+            identity=person,
+        )
+    card = render(ticket, ZoneInfo("Asia/Jakarta")).text
+    assert "Dokumen: surat 1 file, SK 2 file (putaran 4)" in card
+    assert "📎 Perbaikan putaran 2: SK 1 file" in card
+    assert "Data identitas putaran 4: dikirim ulang tanpa perubahan" in card
+    assert "diubah pemohon (putaran 3)" in card
+    assert "Nama: Budi Santoso → <b>Budi Santoso, S.T.</b>" in card

@@ -156,37 +156,43 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
 
 
 def _correction_lines(ticket: Ticket) -> list[str]:
-    """What the latest supplement sent: its files (corrections) and identity changes."""
-    round_ = ticket.round
-    if round_ < 2:
+    """What supplements sent: the newest corrected files and the newest identity changes
+    (old -> new), or that the identity of the current round came back unchanged."""
+    if ticket.round < 2:
         return []
-    counts = dict.fromkeys(DocumentKind, 0)
-    for doc in ticket.documents:
-        if doc.round == round_:
-            counts[doc.kind] += 1
-    lines = [t.correction_line(round_, counts)] if any(counts.values()) else []
-    changes = [c for c in ticket.identity_changes if c.get("round") == round_]
-    if ticket.purged_at is None and (changes or _identity_resent(ticket, round_)):
-        lines += t.identity_changes_lines(
-            round_,
-            [
-                (
-                    t.IDENTITY_FIELDS.get(str(c["field"]), str(c["field"])),
-                    _shown(c["field"], c.get("old")),
-                    _shown(c["field"], c.get("new")),
-                )
-                for c in changes
-            ],
-        )
+    lines = []
+    doc_round = max(doc.round for doc in ticket.documents) if ticket.documents else 1
+    if doc_round > 1:
+        counts = dict.fromkeys(DocumentKind, 0)
+        for doc in ticket.documents:
+            if doc.round == doc_round:
+                counts[doc.kind] += 1
+        lines.append(t.correction_line(doc_round, counts))
+    if ticket.purged_at is not None:
+        return lines
+    changed_round = max((int(c.get("round", 0)) for c in ticket.identity_changes), default=0)
+    if _identity_resent(ticket) and changed_round < ticket.round:
+        lines += t.identity_changes_lines(ticket.round, [])
+    if changed_round:
+        changes = [
+            (
+                t.IDENTITY_FIELDS.get(str(c["field"]), str(c["field"])),
+                _shown(c["field"], c.get("old")),
+                _shown(c["field"], c.get("new")),
+            )
+            for c in ticket.identity_changes
+            if c.get("round") == changed_round
+        ]
+        lines += t.identity_changes_lines(changed_round, changes)
     return lines
 
 
-def _identity_resent(ticket: Ticket, round_: int) -> bool:
-    """Whether the supplement of this round carried the identity (changed or not)."""
+def _identity_resent(ticket: Ticket) -> bool:
+    """Whether the latest supplement carried the identity (changed or not)."""
     record = next(
         (r for r in reversed(ticket.steps) if r.step == Step.SUPPLEMENT and r.finished_at), None
     )
-    return ticket.round == round_ and record is not None and "identity" in (record.note or "")
+    return record is not None and "identity" in (record.note or "")
 
 
 def _shown(field: object, value: object) -> str:
