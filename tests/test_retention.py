@@ -18,7 +18,7 @@ from chatbot.conversations.state import DIALOG_TTL
 from chatbot.db.models import AuditEvent, Requester, Ticket, utcnow
 from chatbot.services.archive import Archiver
 from chatbot.services.documents import DocumentStore
-from chatbot.services.enums import DocumentKind, RequestType
+from chatbot.services.enums import DocumentKind, MissingItem, RequestType
 from chatbot.services.retention import ORPHAN_AFTER, PurgeResult, RetentionService
 from chatbot.services.tickets import Actor, NewDocument, TicketService
 from chatbot.settings import Settings
@@ -354,3 +354,51 @@ async def test_uploads_of_requests_never_sent_are_deleted_after_a_drafts_lifetim
 
 def test_an_orphan_outlives_any_draft() -> None:
     assert ORPHAN_AFTER > DIALOG_TTL
+
+
+async def test_purge_blanks_the_identity_a_supplement_replaced(
+    tickets: TicketService,
+    files: DocumentStore,
+    archiver: Archiver,
+    retention: RetentionService,
+) -> None:
+    requester = Actor(id="telegram:5", name="Budi")
+    ticket = await tickets.submit(
+        channel="telegram",
+        chat_id="5",
+        actor=requester,
+        identity=identity(name="Budi"),
+        request_type=RequestType.RESET_PASSWORD,
+        documents=[
+            NewDocument(DocumentKind.LETTER, files.keep(pdf_bytes("E"))),
+            NewDocument(DocumentKind.SK, files.keep(png_bytes(5))),
+        ],
+    )
+    ticket = await tickets.mark_incomplete(
+        ticket_id=ticket.id,
+        version=ticket.version,
+        actor=ADMIN,
+        missing=[MissingItem.IDENTITY],
+        note="Nama lengkap sesuai SK",
+    )
+    ticket = await tickets.supplement(
+        ticket_id=ticket.id,
+        channel="telegram",
+        chat_id="5",
+        actor=requester,
+        documents=[],
+        identity=identity(name="Budi Santoso Wibowo"),
+    )
+    assert ticket.identity_changes[0]["old"] == "Budi"
+    ticket = await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    ticket = await tickets.reject(
+        ticket_id=ticket.id, version=ticket.version, actor=ADMIN, reason="SK tidak berlaku"
+    )
+    ticket = await archiver.archive(ticket.id)
+    await age(archiver, files, ticket, LONG_AGO)
+
+    await retention.purge(await retention.plan())
+
+    purged = await tickets.get(ticket.id)
+    assert purged.purged_at is not None
+    assert purged.identity_changes == []

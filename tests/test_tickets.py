@@ -345,3 +345,115 @@ async def test_a_submission_retried_after_a_crash_makes_one_ticket(
         count = await session.scalar(select(func.count()).select_from(Ticket))
         cards = await session.scalar(select(func.count()).where(OutboxMessage.kind == "new_ticket"))
     assert (count, cards) == (1, 1)  # one ticket, announced once
+
+
+async def test_a_second_open_ticket_of_a_nip_is_accepted_and_both_know_of_each_other(
+    tickets: TicketService, files: DocumentStore, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from tests.factories import identity
+
+    first = await submitted_ticket(tickets, files)
+    other_nip = await tickets.submit(
+        channel="telegram",
+        chat_id="1001",
+        actor=REQUESTER,
+        identity=identity(nip="199001012015032002"),
+        request_type=RequestType.USER_ID,
+        documents=documents(files),
+    )
+    second = await submitted_ticket(tickets, files, chat_id="2002")  # not refused
+
+    assert second.state == TicketState.SUBMITTED
+    assert second.same_nip_open == [first.number]
+    first = await tickets.get(first.id)
+    assert first.same_nip_open == [second.number]
+    assert (await tickets.get(other_nip.id)).same_nip_open == []
+    async with sessions() as session:
+        cards = await session.scalars(
+            select(OutboxMessage.ticket_id).where(OutboxMessage.kind == "card")
+        )
+        assert list(cards) == [first.id]  # the first card is refreshed to show it
+
+    # An ended ticket is no longer an open one.
+    await tickets.cancel(ticket_id=first.id, channel="telegram", chat_id="1001", actor=REQUESTER)
+    third = await submitted_ticket(tickets, files)
+    assert third.same_nip_open == [second.number]
+
+
+async def test_a_supplement_keeps_the_identity_it_replaced(
+    tickets: TicketService, files: DocumentStore, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from tests.factories import identity
+
+    ticket = await submitted_ticket(tickets, files)
+    with pytest.raises(IllegalMove, match="catatan"):
+        await tickets.mark_incomplete(
+            ticket_id=ticket.id,
+            version=ticket.version,
+            actor=ADMIN,
+            missing=[MissingItem.IDENTITY],
+            note=" ",
+        )
+    ticket = await tickets.mark_incomplete(
+        ticket_id=ticket.id,
+        version=ticket.version,
+        actor=ADMIN,
+        missing=[MissingItem.IDENTITY],
+        note="Unit kerja tidak sesuai SK",
+    )
+    ticket = await tickets.supplement(
+        ticket_id=ticket.id,
+        channel="telegram",
+        chat_id="1001",
+        actor=REQUESTER,
+        documents=[],
+        identity=identity(work_unit="Dinas PUPR", spse_user_id="budi.pupr"),
+    )
+    assert ticket.work_unit == "Dinas PUPR"
+    assert ticket.identity_changes == [
+        {"round": 2, "field": "work_unit", "old": "Dinas Pekerjaan Umum", "new": "Dinas PUPR"},
+        {"round": 2, "field": "spse_user_id", "old": None, "new": "budi.pupr"},
+    ]
+    async with sessions() as session:
+        event = await session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.ticket_id == ticket.id, AuditEvent.action == "identity_supplemented"
+            )
+        )
+    assert event is not None
+    assert event.detail == {"changed": ["work_unit", "spse_user_id"]}  # no personal data
+
+
+async def test_the_card_keeps_showing_corrections_and_changes_of_earlier_rounds(
+    tickets: TicketService, files: DocumentStore
+) -> None:
+    from chatbot.conversations.cards import render
+    from tests.factories import identity
+
+    ticket = await submitted_ticket(tickets, files)
+    for missing, docs, person in (
+        ([MissingItem.SK], documents(files)[1:2], None),
+        ([MissingItem.IDENTITY], [], identity(name="Budi Santoso, S.T.")),
+        ([MissingItem.IDENTITY], [], identity(name="Budi Santoso, S.T.")),
+    ):
+        ticket = await tickets.mark_incomplete(
+            ticket_id=ticket.id,
+            version=ticket.version,
+            actor=ADMIN,
+            missing=missing,
+            note="Periksa lagi",
+        )
+        ticket = await tickets.supplement(
+            ticket_id=ticket.id,
+            channel="telegram",
+            chat_id="1001",
+            actor=REQUESTER,
+            documents=docs,
+            identity=person,
+        )
+    card = render(ticket, ZoneInfo("Asia/Jakarta")).text
+    assert "Dokumen: surat 1 file, SK 2 file (putaran 4)" in card
+    assert "📎 Perbaikan putaran 2: SK 1 file" in card
+    assert "Data identitas putaran 4: dikirim ulang tanpa perubahan" in card
+    assert "diubah pemohon (putaran 3)" in card
+    assert "Nama: Budi Santoso → <b>Budi Santoso, S.T.</b>" in card

@@ -186,6 +186,32 @@ def test_a_malformed_nip_says_why(raw: str, reason: str) -> None:
     assert reason in bad.value.reason
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "١٩٨٥٠٣١٢٢٠١٠٠١١٠٠٤",  # Arabic-Indic digits
+        "۱۹۸۵۰۳۱۲ ۲۰۱۰۰۱ ۱ ۰۰۴",  # Extended Arabic-Indic (Persian) digits, grouped
+        "１９８５０３１２２０１００１１００４",  # full-width digits
+    ],
+)
+def test_a_nip_in_other_scripts_digits_is_stored_in_ascii(raw: str) -> None:
+    assert normalize_nip(raw, today=date(2026, 11, 23)) == "198503122010011004"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("198503122010131004", "bulan pengangkatan"),  # appointed in month 13
+        ("198503122010001004", "bulan pengangkatan"),  # month 00
+        ("19850312201001100²", "hanya berisi angka"),  # a superscript is no decimal digit
+    ],
+)
+def test_a_nip_with_an_impossible_appointment_month_is_refused(raw: str, reason: str) -> None:
+    with pytest.raises(InvalidInput) as bad:
+        normalize_nip(raw, today=date(2026, 11, 23))
+    assert reason in bad.value.reason
+
+
 def test_emails_and_phones_are_normalised() -> None:
     assert normalize_email(" Budi@MagelangKota.go.id ") == "Budi@magelangkota.go.id"
     assert normalize_phone("0812-3456-7890") == "+6281234567890"

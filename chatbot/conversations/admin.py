@@ -184,6 +184,9 @@ async def _act(
         view = await views.get(ticket.id)
         if not view.missing:
             return Response(toast=t.PICK_MISSING, alert=True)
+        if MissingItem.IDENTITY.value in view.missing and not view.note:
+            # "Data identitas" alone does not tell the requester which data is wrong.
+            return Response(toast=t.IDENTITY_NEEDS_NOTE, alert=True)
         await tickets.mark_incomplete(
             ticket_id=ticket.id,
             version=ticket.version,

@@ -101,7 +101,8 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
     view = view or CardView()
     pages = dict.fromkeys(DocumentKind, 0)
     for doc in ticket.documents:
-        pages[doc.kind] += 1
+        if doc.round == 1:  # a supplement's files are corrections, listed on their own
+            pages[doc.kind] += 1
     phone = t.e(ticket.phone or "-")
     phone += " ✅" if ticket.phone_verified else " (belum terverifikasi)"
     lines = [
@@ -116,6 +117,7 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
         f"HP: {phone}",
         f"Dokumen: surat {pages[DocumentKind.LETTER]} file, SK {pages[DocumentKind.SK]} file"
         + (f" (putaran {ticket.round})" if ticket.round > 1 else ""),
+        *_correction_lines(ticket),
     ]
     locked = [
         f"{t.DOCUMENT_SHORT[doc.kind]} hal. {doc.page}"
@@ -125,6 +127,8 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
     ]
     if locked:
         lines.append(t.encrypted_pdfs(locked))
+    if ticket.same_nip_open:
+        lines.append(t.same_nip_line(ticket.same_nip_open))
     if ticket.requester_unreachable_at is not None:
         lines.append(t.unreachable_line(t.clock(ticket.requester_unreachable_at, zone)))
     if ticket.phone_confirmed_by:
@@ -157,6 +161,54 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
     elif view.mode == "revoke" and ticket.state == TicketState.DELIVERED:
         lines += ["", "<i>Batalkan link? Pemohon tidak bisa membukanya lagi.</i>"]
     return Reply("\n".join(lines), buttons=buttons)
+
+
+def _correction_lines(ticket: Ticket) -> list[str]:
+    """What supplements sent: the newest corrected files and the newest identity changes
+    (old -> new), or that the identity of the current round came back unchanged."""
+    if ticket.round < 2:
+        return []
+    lines = []
+    doc_round = max(doc.round for doc in ticket.documents) if ticket.documents else 1
+    if doc_round > 1:
+        counts = dict.fromkeys(DocumentKind, 0)
+        for doc in ticket.documents:
+            if doc.round == doc_round:
+                counts[doc.kind] += 1
+        lines.append(t.correction_line(doc_round, counts))
+    if ticket.purged_at is not None:
+        return lines
+    changed_round = max((int(c.get("round", 0)) for c in ticket.identity_changes), default=0)
+    if _identity_resent(ticket) and changed_round < ticket.round:
+        lines += t.identity_changes_lines(ticket.round, [])
+    if changed_round:
+        changes = [
+            (
+                t.IDENTITY_FIELDS.get(str(c["field"]), str(c["field"])),
+                _shown(c["field"], c.get("old")),
+                _shown(c["field"], c.get("new")),
+            )
+            for c in ticket.identity_changes
+            if c.get("round") == changed_round
+        ]
+        lines += t.identity_changes_lines(changed_round, changes)
+    return lines
+
+
+def _identity_resent(ticket: Ticket) -> bool:
+    """Whether the latest supplement carried the identity (changed or not)."""
+    record = next(
+        (r for r in reversed(ticket.steps) if r.step == Step.SUPPLEMENT and r.finished_at), None
+    )
+    return record is not None and "identity" in (record.note or "")
+
+
+def _shown(field: object, value: object) -> str:
+    """An identity value as the card shows it: NIP grouped, long values cut (4096 chars)."""
+    if value is None or value == "":
+        return "(tidak diisi)"
+    text = format_nip(str(value)) if field == "nip" else str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _link_lines(ticket: Ticket, zone: ZoneInfo) -> list[str]:

@@ -369,8 +369,12 @@ class OutboxSender:
         files = [
             OutgoingFile(
                 path=str(self._services.files.absolute(doc.stored_path)),
-                name=f"{ticket.number}-{doc.kind}-{doc.page}.{ACCEPTED.get(doc.mime, 'bin')}",
-                caption=f"{ticket.number} · {t.DOCUMENT_SHORT[doc.kind]} hal. {doc.page}"
+                name=(
+                    f"{ticket.number}-{doc.kind}"
+                    + (f"-perbaikan{doc.round}" if doc.round > 1 else "")
+                    + f"-{doc.page}.{ACCEPTED.get(doc.mime, 'bin')}"
+                ),
+                caption=t.document_caption(str(ticket.number), doc.kind, doc.page, doc.round)
                 + (f" · {t.ENCRYPTED_PDF}" if doc.encrypted else ""),
             )
             for doc in documents

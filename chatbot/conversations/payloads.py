@@ -37,6 +37,7 @@ class AdminAction(StrEnum):
 class RequesterAction(StrEnum):
     CANCEL = "cx"
     CANCEL_CONFIRM = "cy"
+    KEEP = "cn"  # "Kembali" on the cancel question: the ticket stays
     SUPPLEMENT = "sp"
     STATUS = "st"
     CONFIRM_LOGIN = "ok"

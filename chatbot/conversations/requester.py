@@ -29,6 +29,7 @@ from chatbot.services.identity import (
     Identity,
     InvalidInput,
     clean_text,
+    format_nip,
     normalize_email,
     normalize_nip,
     normalize_phone,
@@ -101,15 +102,17 @@ def prompt(state: DialogState) -> Reply:
             buttons=tuple((_choice("role", r.value, label),) for r, label in t.ROLES.items()),
         )
     if step == "name":
-        return Reply(_prefix(state) + t.ASK_NAME)
+        return _with_current(state, Reply(_prefix(state) + t.ASK_NAME))
     if step == "nip":
-        return Reply(t.ASK_NIP)
+        return _with_current(state, Reply(t.ASK_NIP))
     if step == "unit":
-        return Reply(t.ASK_UNIT)
+        return _with_current(state, Reply(t.ASK_UNIT))
     if step == "spse_id":
-        return Reply(t.ASK_SPSE_ID, buttons=((_choice("spse_id", "-", t.SKIP),),))
+        return _with_current(
+            state, Reply(t.ASK_SPSE_ID, buttons=((_choice("spse_id", "-", t.SKIP),),))
+        )
     if step == "email":
-        return Reply(t.ASK_EMAIL)
+        return _with_current(state, Reply(t.ASK_EMAIL))
     if step == "phone":
         return Reply(t.ASK_PHONE, keyboard=Keyboard.SHARE_CONTACT)
     if step in ("letter", "sk"):
@@ -132,7 +135,7 @@ def prompt(state: DialogState) -> Reply:
             _supplement_summary(state),
             buttons=(
                 (
-                    _choice("sconfirm", "send", t.CONFIRM_SEND),
+                    _choice("sconfirm", "send", t.SUPPLEMENT_SEND),
                     _choice("sconfirm", "cancel", t.CANCEL),
                 ),
             ),
@@ -145,6 +148,27 @@ def prompt(state: DialogState) -> Reply:
 
 def _prefix(state: DialogState) -> str:
     return t.SUPPLEMENT_IDENTITY if state.flow == "supplement" else ""
+
+
+def _current(state: DialogState) -> str | None:
+    """In a supplement, the value the ticket holds for this identity step (to keep it)."""
+    if state.flow != "supplement" or state.step not in IDENTITY_STEPS:
+        return None
+    value = state.data.get(state.step)
+    if not value:
+        return None
+    return format_nip(str(value)) if state.step == "nip" else str(value)
+
+
+def _with_current(state: DialogState, question: Reply) -> Reply:
+    """A supplement's identity question offers the old value: kept with one tap."""
+    current = _current(state)
+    if current is None:
+        return question
+    return Reply(
+        question.text + t.current_value(current),
+        buttons=((_choice(state.step, "keep", t.KEEP_VALUE),), *question.buttons),
+    )
 
 
 def _page_counts(state: DialogState) -> dict[str, int]:
@@ -189,6 +213,8 @@ async def _command(ctx: Context, state: DialogState, inc: Incoming, command: str
     if command in ("batal", "cancel"):
         if state.idle:
             return state, _say(Reply(t.NOTHING_TO_CANCEL))
+        if state.flow == "supplement":
+            return _stop_supplement(state)
         return DialogState(), _say(Reply(t.DIALOG_CANCELLED, keyboard=Keyboard.REMOVE))
     if command in ("bantuan", "help"):
         return state, _say(Reply(t.HELP), *([] if state.idle else [prompt(state)]))
@@ -323,6 +349,8 @@ def _text_step(
         if choice == "-" and field == "spse_id":
             state.data[field] = None
             return _advance(state)
+        if choice == "keep" and _current(state) is not None:
+            return _advance(state)  # the ticket's value, already in the data
         if inc.text is None or choice is not None:
             return _expect(state, t.TEXT_EXPECTED)
         state.data[field] = check(inc.text)
@@ -405,7 +433,20 @@ async def _on_confirm(
     except TicketError as refused:
         return state, _say(Reply(f"⚠️ {t.e(refused)}"), prompt(state))
     await _release_uploads(ctx, inc, data)
-    return DialogState(), _say(Reply(_receipt(ctx, ticket)))
+    receipt = _receipt(ctx, ticket)
+    if ticket.same_nip_open:
+        # Accepted, not refused; the person is told, and the card shows it to the admins.
+        # Only this chat's own tickets are named: another account's request stays private.
+        own = [
+            x
+            for x in await _own_tickets(ctx, inc)
+            if x.number in ticket.same_nip_open and x.state.is_open
+        ]
+        receipt += "".join(
+            "\n\n" + t.same_nip_open(str(x.number), t.requester_state(x.state, x.outcome))
+            for x in reversed(own)
+        )
+    return DialogState(), _say(Reply(receipt))
 
 
 def _receipt(ctx: Context, ticket: Ticket) -> str:
@@ -434,7 +475,7 @@ async def _on_supplement_confirm(
     ctx: Context, state: DialogState, inc: Incoming, choice: str | None
 ) -> Result:
     if choice == "cancel":
-        return DialogState(), _say(Reply(t.DIALOG_CANCELLED))
+        return _stop_supplement(state)
     if choice != "send":
         return _expect(state, t.CHOICE_EXPECTED)
     data = state.data
@@ -454,6 +495,20 @@ async def _on_supplement_confirm(
         return DialogState(), _say(Reply(f"⚠️ {t.e(refused)}"))
     await _release_uploads(ctx, inc, data)
     return DialogState(), _say(Reply(t.supplemented(str(ticket.number))))
+
+
+def _stop_supplement(state: DialogState) -> Result:
+    """Give up a supplement: nothing is sent, the ticket keeps waiting for it."""
+    again = Button(
+        t.SUPPLEMENT_BUTTON,
+        RequesterPayload(RequesterAction.SUPPLEMENT, int(state.data["ticket_id"])).encode(),
+    )
+    reply = Reply(
+        t.supplement_stopped(str(state.data["number"])),
+        buttons=((again,),),
+        keyboard=Keyboard.REMOVE,
+    )
+    return DialogState(), _say(reply)
 
 
 _STEP_HANDLERS: dict[
@@ -600,10 +655,19 @@ async def _ticket_button(
                             t.CANCEL_YES,
                             RequesterPayload(RequesterAction.CANCEL_CONFIRM, ticket.id).encode(),
                         ),
+                        Button(
+                            t.CANCEL_NO,
+                            RequesterPayload(RequesterAction.KEEP, ticket.id).encode(),
+                        ),
                     ),
                 ),
             )
         )
+    if payload.action is RequesterAction.KEEP:
+        # Back from "Yakin membatalkan?": the question turns into the ticket's status again.
+        status = _ticket_status(ctx, ticket)
+        back = Reply(status.text, status.buttons, edit_message_id=inc.message_id)
+        return state, _say(back, toast=t.NOT_CANCELLED)
     if payload.action is RequesterAction.CANCEL_CONFIRM:
         try:
             ticket = await ctx.services.tickets.cancel(

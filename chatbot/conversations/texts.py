@@ -37,6 +37,14 @@ MISSING = {
     MissingItem.SK: "SK pengangkatan",
     MissingItem.IDENTITY: "Data identitas",
 }
+# The identity fields a supplement may change, as the card names them.
+IDENTITY_FIELDS = {
+    "name": "Nama",
+    "nip": "NIP",
+    "work_unit": "Unit kerja",
+    "spse_user_id": "User ID SPSE",
+    "email": "Email",
+}
 STATE_FOR_REQUESTER = {
     TicketState.SUBMITTED: "Menunggu pemeriksaan kelengkapan oleh admin",
     TicketState.SUPPLEMENTED: "Kelengkapan diterima, menunggu pemeriksaan ulang oleh admin",
@@ -260,6 +268,11 @@ def submitted(number: str, due: str, starts: str | None, standard: int) -> str:
     )
 
 
+def same_nip_open(number: str, status: str) -> str:
+    """Told at submission: this NIP already has a request in progress (not refused)."""
+    return f"ℹ️ Anda masih punya permohonan terbuka <b>{e(number)}</b> ({e(status)}) untuk NIP ini."
+
+
 def what_is_missing(number: str, missing: list[str], note: str | None) -> str:
     items = "\n".join(f"• {e(MISSING[MissingItem(m)])}" for m in missing)
     text = f"⚠️ Permohonan <b>{e(number)}</b> belum lengkap. Yang perlu dilengkapi:\n{items}"
@@ -278,6 +291,22 @@ def incomplete_notice(number: str, missing: list[str], note: str | None) -> str:
 SUPPLEMENT_BUTTON = "📎 Lengkapi"
 SUPPLEMENT_IDENTITY = "Perbarui data identitas Anda. "
 SUPPLEMENT_CONFIRM = "Kirim kelengkapan ini ke admin?"
+SUPPLEMENT_SEND = "📨 Kirim kelengkapan"
+KEEP_VALUE = "✅ Tetap, sudah benar"
+
+
+def current_value(value: str) -> str:
+    """Under an identity question of a supplement: what the ticket holds now."""
+    return f"\nData sekarang: <b>{e(value)}</b>. Ketik yang benar, atau ketuk <b>Tetap</b>."
+
+
+def supplement_stopped(number: str) -> str:
+    """A supplement given up midway: nothing was sent, and the ticket still waits."""
+    return (
+        f"Pengisian kelengkapan dihentikan; yang baru Anda isi tidak dikirim. Tiket "
+        f"<b>{e(number)}</b> tetap terbuka dan masih menunggu kelengkapan dari Anda: ketuk "
+        "<b>Lengkapi</b> bila sudah siap."
+    )
 
 
 def supplemented(number: str) -> str:
@@ -391,6 +420,8 @@ def confirm_cancel(number: str) -> str:
 
 
 CANCEL_YES = "Ya, batalkan"
+CANCEL_NO = "« Kembali"
+NOT_CANCELLED = "Tiket tidak dibatalkan."
 CANCEL_TICKET = "Batalkan"
 NOT_CANCELLABLE = "Tiket ini tidak dapat dibatalkan lagi."
 NOT_INCOMPLETE = "Tiket ini sedang tidak menunggu kelengkapan."
@@ -441,6 +472,10 @@ SEND_INCOMPLETE = "📨 Kirim ke pemohon"
 BACK = "« Kembali"
 OTHER_REASON = "✏️ Alasan lain (ketik)"
 PICK_MISSING = "Pilih yang kurang, lalu ketuk Kirim ke pemohon."
+IDENTITY_NEEDS_NOTE = (
+    "Data identitas ditandai kurang: ketuk Tambah catatan dan tulis data mana yang salah, "
+    "lalu Kirim ke pemohon."
+)
 PICK_REASON = "Pilih alasan penolakan."
 
 
@@ -561,6 +596,31 @@ def unreachable_alert(number: str) -> str:
 
 def unreachable_line(since: str) -> str:
     return f"📵 Pemohon tidak dapat dihubungi lewat bot sejak {e(since)} (memblokir bot?)"
+
+
+def document_caption(number: str, kind: DocumentKind, page: int, round_: int) -> str:
+    """A file sent to the group; a supplement's file says it is the correction."""
+    caption = f"{number} · {DOCUMENT_SHORT[kind]} hal. {page}"
+    return caption + (f" · PERBAIKAN (putaran {round_})" if round_ > 1 else "")
+
+
+def correction_line(round_: int, counts: dict[DocumentKind, int]) -> str:
+    files = ", ".join(f"{DOCUMENT_SHORT[kind]} {n} file" for kind, n in counts.items() if n)
+    return f"📎 Perbaikan putaran {round_}: {files} (menggantikan yang sebelumnya)"
+
+
+def identity_changes_lines(round_: int, changes: list[tuple[str, str, str]]) -> list[str]:
+    """A supplement's identity: each changed field old -> new, or that nothing changed."""
+    if not changes:
+        return [f"✏️ Data identitas putaran {round_}: dikirim ulang tanpa perubahan"]
+    return [
+        f"✏️ Data identitas diubah pemohon (putaran {round_}):",
+        *(f"  {e(label)}: {e(old)} → <b>{e(new)}</b>" for label, old, new in changes),
+    ]
+
+
+def same_nip_line(numbers: list[str]) -> str:
+    return f"⚠️ Permohonan lain yang terbuka dengan NIP ini: {e(', '.join(numbers))}"
 
 
 def group_migrated(new_chat_id: str) -> str:

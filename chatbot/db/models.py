@@ -156,6 +156,12 @@ class Ticket(IdentityColumns, Base):
     supplement_reminded_at: Mapped[datetime | None] = mapped_column()
     # Retention ran: documents deleted and personal data blanked (UU 27/2022).
     purged_at: Mapped[datetime | None] = mapped_column()
+    # Numbers of other tickets with the same NIP that were open alongside this one.
+    same_nip_open: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
+    # What a supplement changed in the identity: {"round", "field", "old", "new"} each.
+    identity_changes: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON(), default=list, server_default="[]"
+    )
 
     requester: Mapped[Requester] = relationship(back_populates="tickets", lazy="joined")
     documents: Mapped[list[Document]] = relationship(

@@ -18,13 +18,22 @@ class InvalidInput(ValueError):
         self.reason = reason
 
 
+def _ascii_digits(text: str) -> str:
+    """Decimal digits of any script (Arabic-Indic, full-width, ...) as ASCII; others kept."""
+    return "".join(
+        str(unicodedata.decimal(ch)) if unicodedata.decimal(ch, None) is not None else ch
+        for ch in text
+    )
+
+
 def normalize_nip(raw: str, today: date | None = None) -> str:
-    """Return the 18-digit NIP, or raise InvalidInput saying what is wrong.
+    """Return the 18-digit NIP in ASCII digits, or raise InvalidInput saying what is wrong.
 
     A NIP (Nomor Induk Pegawai) is birth date YYYYMMDD, appointment YYYYMM, sex 1/2, serial 3.
+    Digits typed in another script are stored as ASCII, so searches and the registry match.
     """
-    digits = re.sub(r"[\s.\-]", "", raw)
-    if digits and not digits.isdigit():
+    digits = _ascii_digits(re.sub(r"[\s.\-]", "", raw))
+    if digits and not (digits.isascii() and digits.isdigit()):
         raise InvalidInput("NIP hanya berisi angka (spasi boleh).")
     if len(digits) != 18:
         raise InvalidInput(f"NIP harus 18 angka; yang Anda kirim {len(digits)} angka.")
@@ -37,6 +46,10 @@ def normalize_nip(raw: str, today: date | None = None) -> str:
     today = today or date.today()
     if not 1940 <= born.year <= today.year - 17:
         raise InvalidInput("8 angka pertama NIP harus tanggal lahir (TTTTBBHH) yang benar.")
+    if not 1 <= int(digits[12:14]) <= 12:
+        raise InvalidInput(
+            "Angka ke-13 dan ke-14 NIP adalah bulan pengangkatan (01-12); periksa lagi."
+        )
     return digits
 
 

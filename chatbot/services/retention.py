@@ -13,10 +13,11 @@ ARCHIVE_RETENTION (730 days unless configured). Purging it:
    used. An upload is content-addressed and may be shared: it is kept while another ticket
    not purged uses it, or while its file was touched after the cut-off (a draft may hold it);
 3. in one transaction: blanks the ticket's personal data (name "(dihapus)", NIP, e-mail and
-   phone empty, SPSE user id none), the requester's own entries among the step actors and
-   audit events ("Pemohon"), the documents' stored paths and file names, and, when no other
-   ticket of that requester is left unpurged, the requester row too (its chat id replaced,
-   so a returning person starts afresh); sets `purged_at`; audits "purged".
+   phone empty, SPSE user id none, the identity changes of supplements), the requester's
+   own entries among the step actors and audit events ("Pemohon"), the documents' stored
+   paths and file names, and, when no other ticket of that requester is left unpurged, the
+   requester row too (its chat id replaced, so a returning person starts afresh); sets
+   `purged_at`; audits "purged".
 
 The files go first and the database last: a crash midway leaves the ticket due, and the next
 run (idempotent: what is gone is skipped) finishes it. A purged manifest makes `bundle`
@@ -387,6 +388,7 @@ class RetentionService:
         ticket.phone = None
         ticket.phone_verified = False
         ticket.spse_user_id = None
+        ticket.identity_changes = []  # old and new names, NIPs, e-mails
         if ticket.last_actor_name in names:
             ticket.last_actor_name = REQUESTER_LABEL
         for doc in ticket.documents:

@@ -258,10 +258,18 @@ class TicketService:
             session.add(ticket)
             await session.flush()
             ticket.number = ticket_number(ticket.id, now, self._zone)
+            others = await self._link_same_nip(session, ticket)
             self._add_documents(session, ticket, documents, round_=1)
             self._record(session, ticket, Step.SUBMIT, actor, now, now, "diajukan")
             self._open(session, ticket, Step.CHECK_COMPLETENESS, now)
-            self._audit(session, ticket, actor, "submitted", request_type=request_type.value)
+            self._audit(
+                session,
+                ticket,
+                actor,
+                "submitted",
+                request_type=request_type.value,
+                same_nip_open=[str(x.number) for x in others] or None,
+            )
             self._notify(session, ticket, "admins", "new_ticket", round=1)
         return await self.get(ticket.id)
 
@@ -287,6 +295,8 @@ class TicketService:
         items = sorted({MissingItem(m) for m in missing})
         if not items:
             raise IllegalMove("Pilih dulu apa yang kurang.")
+        if MissingItem.IDENTITY in items and not (note or "").strip():
+            raise IllegalMove("Data identitas yang kurang perlu catatan: data mana yang salah.")
         async with self._sessions.begin() as session:
             ticket, now = await self._move(
                 session, ticket_id, version, Move.INCOMPLETE, actor, missing=items
@@ -332,8 +342,24 @@ class TicketService:
             ticket.round += 1
             self._add_documents(session, ticket, documents, round_=ticket.round)
             if identity is not None:
+                changes = self._identity_changes(ticket, identity)
+                ticket.identity_changes = [
+                    *ticket.identity_changes,
+                    *({"round": ticket.round, **change} for change in changes),
+                ]
                 self._apply_identity(ticket.requester, identity)
                 self._apply_identity(ticket, identity)
+                # Field names only: the values are personal data, kept on the ticket (and
+                # blanked with it by retention), never in the audit trail.
+                self._audit(
+                    session,
+                    ticket,
+                    actor,
+                    "identity_supplemented",
+                    changed=[change["field"] for change in changes],
+                )
+                if any(change["field"] == "nip" for change in changes):
+                    await self._link_same_nip(session, ticket)
             sent = sorted({d.kind.value for d in documents} | ({"identity"} if identity else set()))
             self._finish(
                 session, ticket, Step.SUPPLEMENT, actor, now, "dilengkapi", note=", ".join(sent)
@@ -1087,6 +1113,42 @@ class TicketService:
         requester.platform_user_id = actor.id.split(":", 1)[-1]
         self._apply_identity(requester, identity)
         return requester
+
+    async def _link_same_nip(self, session: AsyncSession, ticket: Ticket) -> list[Ticket]:
+        """Note on this ticket, and on the other open ones with its NIP, that they run
+        side by side; their cards are refreshed. Not refused: the admins decide."""
+        result = await session.execute(
+            select(Ticket)
+            .where(
+                Ticket.nip == ticket.nip,
+                Ticket.id != ticket.id,
+                Ticket.state.in_(OPEN_STATES),
+            )
+            .order_by(Ticket.id)
+        )
+        others = list(result.unique().scalars())
+        ticket.same_nip_open = [str(other.number) for other in others]
+        for other in others:
+            if ticket.number not in other.same_nip_open:
+                other.same_nip_open = [*other.same_nip_open, str(ticket.number)]
+                self._notify(session, other, "admins", "card")
+        return others
+
+    @staticmethod
+    def _identity_changes(ticket: Ticket, identity: Identity) -> list[dict[str, Any]]:
+        """The identity fields a supplement changes, with their old and new values."""
+        pairs = {
+            "name": (ticket.full_name, identity.name),
+            "nip": (ticket.nip, identity.nip),
+            "work_unit": (ticket.work_unit, identity.work_unit),
+            "spse_user_id": (ticket.spse_user_id, identity.spse_user_id),
+            "email": (ticket.email, identity.email),
+        }
+        return [
+            {"field": field, "old": old, "new": new}
+            for field, (old, new) in pairs.items()
+            if old != new
+        ]
 
     @staticmethod
     def _apply_identity(target: Requester | Ticket, identity: Identity) -> None:

@@ -47,7 +47,7 @@ async def test_incomplete_then_supplemented_then_valid(bot: Harness) -> None:
     await bot.upload_pdf(REQUESTER, "SK bertanda tangan")
     await bot.press(REQUESTER, "Selesai")
     assert "SK: 1 file" in bot.last(REQUESTER).content
-    await bot.press(REQUESTER, "Kirim permohonan")
+    await bot.press(REQUESTER, "Kirim kelengkapan")
     assert "Kelengkapan tiket" in bot.last(REQUESTER).content
 
     card = bot.card()
@@ -203,6 +203,11 @@ async def test_a_supplement_of_identity_data_only_reaches_the_group(bot: Harness
     number = await bot.submit_request()
     await bot.press(ADMIN, "Tidak lengkap", chat=GROUP, message=bot.card())
     await bot.press(ADMIN, "Data identitas", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "Tambah catatan", chat=GROUP, message=bot.card())
+    question = bot.last(GROUP)
+    await bot.say(
+        ADMIN, "Nama dan unit kerja tidak sesuai SK", chat=GROUP, reply_to=question.message_id
+    )
     await bot.press(ADMIN, "Kirim ke pemohon", chat=GROUP, message=bot.card())
     await bot.press(REQUESTER, "Lengkapi")
     await bot.say(REQUESTER, "Budi Santoso, S.T.")
@@ -210,7 +215,7 @@ async def test_a_supplement_of_identity_data_only_reaches_the_group(bot: Harness
     await bot.say(REQUESTER, "Dinas PUPR")
     await bot.press(REQUESTER, "Lewati")
     await bot.say(REQUESTER, "budi.st@magelangkota.go.id")
-    await bot.press(REQUESTER, "Kirim permohonan")
+    await bot.press(REQUESTER, "Kirim kelengkapan")
     assert "Kelengkapan tiket" in bot.last(REQUESTER).content
     card = bot.card()
     assert "Budi Santoso, S.T." in card.content and "Dinas PUPR" in card.content

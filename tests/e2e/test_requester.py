@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chatbot.services.enums import TicketState
-from tests.e2e.harness import OTHER_REQUESTER, REQUESTER, Harness
+from tests.e2e.harness import ADMIN, GROUP, OTHER_REQUESTER, REQUESTER, Harness
 from tests.factories import png_bytes
 
 
@@ -185,3 +185,154 @@ async def test_a_duplicate_update_is_processed_once(bot: Harness) -> None:
     assert "1 file diterima" in bot.last(REQUESTER).content
     await bot.upload_photo(REQUESTER)
     assert "2 file diterima" in bot.last(REQUESTER).content
+
+
+async def _ask_to_complete(bot: Harness, item: str, note: str | None = None) -> None:
+    """Tidak lengkap in the group: `item` is missing (with a note typed as a reply)."""
+    await bot.press(ADMIN, "Tidak lengkap", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, item, chat=GROUP, message=bot.card())
+    if note is not None:
+        await bot.press(ADMIN, "Tambah catatan", chat=GROUP, message=bot.card())
+        question = bot.last(GROUP)
+        await bot.say(ADMIN, note, chat=GROUP, reply_to=question.message_id)
+    await bot.press(ADMIN, "Kirim ke pemohon", chat=GROUP, message=bot.card())
+
+
+async def test_giving_up_a_supplement_says_the_ticket_still_waits(bot: Harness) -> None:
+    number = await bot.submit_request()
+    await _ask_to_complete(bot, "SK pengangkatan")
+    await bot.press(REQUESTER, "Lengkapi")
+    await bot.upload_pdf(REQUESTER, "SK baru")
+    await bot.press(REQUESTER, "Selesai")
+    question = bot.last(REQUESTER)
+    assert "Kelengkapan tiket" in question.content
+    assert "📨 Kirim kelengkapan" in question.buttons()
+    assert not any("Kirim permohonan" in b for b in question.buttons())
+
+    await bot.press(REQUESTER, "Batal", message=question)
+    stopped = bot.last(REQUESTER)
+    assert "data yang sudah diisi dihapus" not in stopped.content
+    assert f"Tiket {number} tetap terbuka" in stopped.content
+    assert "menunggu kelengkapan" in stopped.content
+    assert stopped.buttons() == ["📎 Lengkapi"]
+    ticket = await bot.app.services.tickets.find_by_number(number)
+    assert ticket is not None and ticket.state == TicketState.INCOMPLETE and ticket.round == 1
+
+    # /batal midway says the same; Lengkapi starts it again.
+    await bot.press(REQUESTER, "Lengkapi", message=stopped)
+    assert "tetap terbuka" in (await bot.say(REQUESTER, "/batal")).content
+
+
+async def test_the_cancel_question_has_a_way_back(bot: Harness) -> None:
+    number = await bot.submit_request()
+    await bot.say(REQUESTER, "/status")
+    await bot.press(REQUESTER, "Batalkan")
+    question = bot.last(REQUESTER)
+    assert question.buttons() == ["Ya, batalkan", "« Kembali"]
+
+    answer = await bot.press(REQUESTER, "Kembali", message=question)
+    assert answer.get("text") == "Tiket tidak dibatalkan."
+    shown = bot.fake.message(REQUESTER, question.message_id)
+    assert number in shown.content and "Menunggu pemeriksaan kelengkapan" in shown.content
+    assert "Batalkan" in shown.buttons()
+    ticket = await bot.app.services.tickets.find_by_number(number)
+    assert ticket is not None and ticket.state == TicketState.SUBMITTED
+
+
+async def test_a_resent_document_is_marked_as_the_correction(bot: Harness) -> None:
+    number = await bot.submit_request()  # the SK as two photos
+    await _ask_to_complete(bot, "SK pengangkatan")
+    await bot.press(REQUESTER, "Lengkapi")
+    await bot.upload_pdf(REQUESTER, "SK bertanda tangan")
+    await bot.press(REQUESTER, "Selesai")
+    await bot.press(REQUESTER, "Kirim kelengkapan")
+
+    files = [m for m in bot.fake.chat_messages(GROUP) if m.document or m.photo]
+    assert [m.caption for m in files] == [
+        f"{number} · Surat permohonan hal. 1",
+        f"{number} · SK hal. 1",
+        f"{number} · SK hal. 2",
+        f"{number} · SK hal. 1 · PERBAIKAN (putaran 2)",
+    ]
+    card = bot.card().content
+    assert "Dokumen: surat 1 file, SK 2 file (putaran 2)" in card  # the original, not 3
+    assert "📎 Perbaikan putaran 2: SK 1 file" in card
+
+
+async def test_missing_identity_needs_a_note_offers_the_old_values_and_shows_changes(
+    bot: Harness,
+) -> None:
+    number = await bot.submit_request()
+    await bot.press(ADMIN, "Tidak lengkap", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "Data identitas", chat=GROUP, message=bot.card())
+    refused = await bot.press(ADMIN, "Kirim ke pemohon", chat=GROUP, message=bot.card())
+    assert refused["show_alert"] is True and "Tambah catatan" in refused["text"]
+    ticket = await bot.app.services.tickets.find_by_number(number)
+    assert ticket is not None and ticket.state == TicketState.SUBMITTED
+    await bot.press(ADMIN, "Tambah catatan", chat=GROUP, message=bot.card())
+    question = bot.last(GROUP)
+    await bot.say(ADMIN, "Unit kerja tidak sesuai SK", chat=GROUP, reply_to=question.message_id)
+    await bot.press(ADMIN, "Kirim ke pemohon", chat=GROUP, message=bot.card())
+    assert "Unit kerja tidak sesuai SK" in bot.last(REQUESTER).content
+
+    await bot.press(REQUESTER, "Lengkapi")
+    asked = bot.last(REQUESTER)
+    assert "Data sekarang: Budi Santoso" in asked.content
+    await bot.press(REQUESTER, "Tetap", message=asked)
+    assert "Data sekarang: 19850312 201001 1 004" in bot.last(REQUESTER).content
+    await bot.press(REQUESTER, "Tetap")
+    assert "Data sekarang: Dinas Pekerjaan Umum" in bot.last(REQUESTER).content
+    await bot.say(REQUESTER, "Dinas PUPR")
+    await bot.press(REQUESTER, "Lewati")
+    await bot.press(REQUESTER, "Tetap")  # the e-mail
+    summary = bot.last(REQUESTER).content
+    assert "Nama: Budi Santoso" in summary and "Unit kerja: Dinas PUPR" in summary
+    await bot.press(REQUESTER, "Kirim kelengkapan")
+
+    card = bot.card().content
+    assert "Data identitas diubah pemohon (putaran 2)" in card
+    assert "Unit kerja: Dinas Pekerjaan Umum → Dinas PUPR" in card
+    assert "Nama: Budi" not in card.split("putaran 2)")[-1]  # unchanged fields not listed
+    ticket = await bot.app.services.tickets.find_by_number(number)
+    assert ticket is not None and ticket.work_unit == "Dinas PUPR"
+    assert ticket.full_name == "Budi Santoso"
+
+
+async def test_a_second_open_request_with_the_same_nip_is_told_and_shown(bot: Harness) -> None:
+    first = await bot.submit_request()
+    second = await bot.submit_request()
+    receipt = bot.last(REQUESTER).content
+    assert f"nomor tiket {second}" in receipt
+    assert (
+        f"Anda masih punya permohonan terbuka {first} (Menunggu pemeriksaan kelengkapan "
+        "oleh admin) untuk NIP ini" in receipt
+    )
+    assert f"Permohonan lain yang terbuka dengan NIP ini: {first}" in bot.card().content
+    ticket = await bot.app.services.tickets.find_by_number(first)
+    assert ticket is not None and ticket.admin_message_id is not None
+    first_card = bot.fake.message(GROUP, int(ticket.admin_message_id))
+    assert f"Permohonan lain yang terbuka dengan NIP ini: {second}" in first_card.content
+    assert (await bot.app.services.tickets.find_by_number(second)) is not None  # not refused
+
+    # Another account with that NIP: the admins see it; that chat is not told of others.
+    third = await bot.submit_request(user=OTHER_REQUESTER)
+    assert "permohonan terbuka" not in bot.last(OTHER_REQUESTER).content
+    assert f"NIP ini: {first}, {second}" in bot.card().content
+    assert third in bot.card().content
+
+
+async def test_a_nip_in_arabic_indic_digits_is_kept_in_ascii(bot: Harness) -> None:
+    await _to_step(bot, "nip")
+    await bot.say(REQUESTER, "198503122010131004")  # appointed in month 13
+    assert "bulan pengangkatan" in bot.texts(REQUESTER)[-2]
+    assert "unit kerja" in (await bot.say(REQUESTER, "١٩٨٥٠٣١٢ ٢٠١٠٠١ ١ ٠٠٤")).content
+    await bot.say(REQUESTER, "Dinas PU")
+    await bot.press(REQUESTER, "Lewati")
+    await bot.say(REQUESTER, "budi@magelangkota.go.id")
+    bot.fake.send_contact(REQUESTER, "081234567890", contact_user_id=REQUESTER)
+    await bot.settle()
+    await bot.upload_pdf(REQUESTER)
+    await bot.press(REQUESTER, "Selesai")
+    await bot.upload_photo(REQUESTER)
+    await bot.press(REQUESTER, "Selesai")
+    assert "NIP: 198503122010011004" in bot.last(REQUESTER).content
