@@ -34,6 +34,7 @@ from openpyxl.worksheet.worksheet import Worksheet  # type: ignore[import-untype
 from chatbot.conversations.texts import BOT_NAME, clock
 from chatbot.reports.figures import MonthReport, StepFigures, Tally
 from chatbot.services.pdf_fonts import find_fonts, latin1
+from chatbot.services.sla import whole_minutes
 
 OFFICE = "Bagian Pengadaan Barang/Jasa Sekretariat Daerah Kota Magelang"
 CSV_HEADER = ("bulan", "bagian", "kunci", "label", "ukuran", "nilai")
@@ -59,8 +60,10 @@ def title(report: MonthReport) -> str:
 
 
 def minutes(value: float | None) -> str:
-    """Office minutes for people: one decimal with a comma ("7,5"); "–" when none."""
-    return "–" if value is None else f"{value:.1f}".replace(".", ",")
+    """Office minutes for people, rounded as everywhere else (`whole_minutes`); "–" when none.
+
+    CSV and XLSX keep the exact values for further work."""
+    return "–" if value is None else str(whole_minutes(value * 60))
 
 
 def percent(share: float | None) -> str:

@@ -6,7 +6,6 @@ event and the outbox rows for the notifications it causes commit together or not
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,7 +39,7 @@ from chatbot.services.enums import (
 )
 from chatbot.services.identity import Identity
 from chatbot.services.office_hours import OfficeCalendar
-from chatbot.services.sla import DEFAULT_STANDARDS, SlaPolicy
+from chatbot.services.sla import DEFAULT_STANDARDS, SlaPolicy, whole_minutes
 
 S = TicketState
 
@@ -1186,7 +1185,7 @@ class TicketService:
             step=int(record.step),
             actor_id=actor.id,
             actor_name=actor.name,
-            minutes=math.ceil((record.office_seconds or 0) / 60),
+            minutes=whole_minutes(record.office_seconds or 0),
             standard=record.standard_minutes,
         )
 
