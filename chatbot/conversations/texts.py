@@ -481,9 +481,9 @@ def late_mark(minutes: int, standard: int, reason: str | None) -> str:
     return f" ⏱ {minutes}/{standard} mnt{why}"
 
 
-def stale(number: str, state: TicketState, by: str | None) -> str:
+def stale(number: str, state: TicketState, by: str | None, outcome: str | None = None) -> str:
     who = f" oleh {e(by)}" if by else ""
-    return f"Tiket {e(number)} sudah ditangani{who}: {STATE_FOR_ADMINS[state]}."
+    return f"Tiket {e(number)} sudah ditangani{who}: {admin_state(state, outcome)}."
 
 
 def mention(user_id: str, name: str) -> str:

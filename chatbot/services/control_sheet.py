@@ -192,9 +192,13 @@ def _outcome(code: str | None) -> str:
     return STEP_OUTCOMES.get(code or "", (code or "").replace("_", " "))
 
 
-def _note(record: StepRecord) -> str:
-    """The step's note in words: the codes the service writes into some notes are named."""
-    note = record.note or ""
+PHONE_NOTE = re.compile(r"(dikonfirmasi lewat telepon oleh )([^;]+)")
+
+
+def _note(record: StepRecord, names: Names) -> str:
+    """The step's note in words: the codes the service writes into some notes are named, and
+    the admin a phone confirmation note names is shown by their one name."""
+    note = PHONE_NOTE.sub(lambda m: m.group(1) + (names.named(m.group(2)) or ""), record.note or "")
     if record.step in (Step.CHECK_COMPLETENESS, Step.SUPPLEMENT) and record.outcome in (
         "tidak_lengkap",
         "dilengkapi",
@@ -215,7 +219,7 @@ def _step(record: StepRecord, names: Names) -> SheetStep:
         standard_minutes=record.standard_minutes,
         late=record.late,
         outcome=_outcome(record.outcome),
-        note=_note(record),
+        note=_note(record, names),
         late_reason=record.late_reason,
         late_reason_by=names.named(record.late_reason_by),
     )
