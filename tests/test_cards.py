@@ -23,7 +23,7 @@ from chatbot.services import control_sheet
 from chatbot.services.archive import Archiver
 from chatbot.services.documents import DocumentStore
 from chatbot.services.enums import DocumentKind, MissingItem, RequestType, Step, TicketState
-from chatbot.services.tickets import Actor, Move, NewDocument, TicketService
+from chatbot.services.tickets import Actor, IllegalMove, Move, NewDocument, TicketService
 from chatbot.settings import Settings
 from tests.factories import (
     ADMIN,
@@ -325,6 +325,25 @@ async def test_the_control_sheet_names_every_outcome_note_and_action_in_words(
         "_",
     ):
         assert code not in sheet, code
+
+
+async def test_a_refused_move_names_the_tickets_state_in_words(
+    tickets: TicketService, files: DocumentStore
+) -> None:
+    ticket = await ended(tickets, files, "expired")
+    with pytest.raises(IllegalMove) as refused:  # the requester supplements too late
+        await tickets.supplement(
+            ticket_id=ticket.id,
+            channel="telegram",
+            chat_id="1001",
+            actor=REQUESTER,
+            documents=[NewDocument(DocumentKind.SK, files.keep(pdf_bytes("SK")))],
+            identity=None,
+        )
+    assert str(refused.value) == (
+        f"Tiket {ticket.number} tidak dapat diproses: sudah ditutup karena kelengkapan tidak "
+        "dikirim."
+    )
 
 
 def _audited_actions() -> set[str]:

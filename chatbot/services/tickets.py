@@ -58,6 +58,26 @@ SYSTEM = Actor(id="system", name="Sistem")
 LATE_ON_REQUESTER = "Menunggu pemohon (di luar kendali admin)"
 LATE_CANCELLED = "Dibatalkan pemohon sebelum selesai"
 LATE_BY_SYSTEM = "Tertunda di sistem (mis. gangguan penyimpanan)"
+# A refused move is told to people: the state in words, never its code.
+STATE_WORDS = {
+    S.SUBMITTED: "menunggu cek kelengkapan",
+    S.SUPPLEMENTED: "menunggu cek kelengkapan ulang",
+    S.INCOMPLETE: "menunggu kelengkapan dari pemohon",
+    S.COMPLETE: "menunggu cek keabsahan",
+    S.VALID: "menunggu hasil dari admin",
+    S.DELIVERED: "menunggu link hasil dibuka pemohon",
+    S.RECEIVED: "menunggu konfirmasi login pemohon",
+    S.REJECTED: "sudah ditolak",
+    S.CANCELLED: "sudah dibatalkan",
+    S.EXPIRED: "sudah ditutup karena kelengkapan tidak dikirim",
+    S.ARCHIVED: "sudah selesai dan diarsipkan",
+}
+
+
+def not_now(ticket: Ticket) -> str:
+    return f"Tiket {ticket.number} tidak dapat diproses: {STATE_WORDS[ticket.state]}."
+
+
 # A late step's question goes to the admin who finished it; left unanswered this long (they
 # are away, or left), any admin may answer it.
 LATE_ANSWER_BY_ANY = timedelta(hours=24)
@@ -473,7 +493,7 @@ class TicketService:
                 ticket = await self._load(session, ticket_id)
                 link = ticket.latest_link
                 if ticket.state != S.DELIVERED or link is None or link.link_hash != link_hash:
-                    raise IllegalMove(f"Tiket {ticket.number} sedang '{ticket.state}'.", ticket)
+                    raise IllegalMove(not_now(ticket), ticket)
                 ticket, at = await self._move(
                     session, ticket.id, ticket.version, Move.RECEIVE, requester
                 )
@@ -992,7 +1012,7 @@ class TicketService:
             raise StaleMove(f"Tiket {ticket.number} sudah diproses.", ticket)
         if ticket.state not in sources:
             session.expunge(ticket)
-            raise IllegalMove(f"Tiket {ticket.number} sedang '{ticket.state}'.", ticket)
+            raise IllegalMove(not_now(ticket), ticket)
         now = self._now()
         changed = target != ticket.state
         values: dict[str, Any] = {
