@@ -184,7 +184,7 @@ async def test_a_cancelled_or_expired_step_is_not_put_on_the_admin(
     cancelled = await tickets.cancel(
         ticket_id=ticket.id, channel="telegram", chat_id="1001", actor=REQUESTER_ON_TELEGRAM
     )
-    assert history(cancelled)[-1] == "• 09.00 Reset di SPSE: dibatalkan pemohon — Budi Santoso"
+    assert history(cancelled)[-1] == "• 09.00 Reset/cek di SPSE: dibatalkan pemohon — Budi Santoso"
 
     other = await ended(tickets, files, "expired")
     assert history(other)[-1] == "• 09.00 Kelengkapan tidak dikirim sampai batas waktu — Sistem"

@@ -18,6 +18,7 @@ from chatbot.db.models import Ticket
 from chatbot.services.enums import DocumentKind, MissingItem, TicketState
 from chatbot.services.identity import format_nip
 from chatbot.services.people import SYSTEM_ID, Names, names_of
+from chatbot.services.sla import whole_minutes
 from chatbot.store import Store
 
 VIEW_TTL = timedelta(days=2)
@@ -76,7 +77,7 @@ def _history(ticket: Ticket, zone: ZoneInfo, day: date, names: Names) -> list[st
         if record.late and record.standard_minutes is not None:
             reason = record.late_reason or ""
             short = reason if len(reason) <= 80 else reason[:79] + "…"  # the card's 4096 chars
-            used = t.minutes(record.office_seconds or 0)
+            used = whole_minutes(record.office_seconds or 0)
             late = t.late_mark(used, record.standard_minutes, short or None)
         lines.append(f"• {t.short_clock(record.finished_at, zone, day)} {what}{who}{late}")
     return lines

@@ -130,12 +130,8 @@ def short_clock(moment: datetime, zone: ZoneInfo, day: date) -> str:
     return f"{local.day} {MONTHS[local.month - 1]} {local:%H.%M}"
 
 
-def minutes(seconds: float) -> int:
-    """Seconds as whole minutes for people: the one rounding (up) used everywhere."""
-    return whole_minutes(seconds)
-
-
 def duration(delta: timedelta) -> str:
+    """E.g. "1 jam 5 menit", in whole minutes rounded up (`whole_minutes`, as everywhere)."""
     minutes = whole_minutes(delta.total_seconds())
     if minutes < 1:
         return "kurang dari 1 menit"
@@ -446,25 +442,14 @@ HISTORY = {
     "diarsipkan": "Diarsipkan",
 }
 # A step still open when the requester cancelled: "<step>: dibatalkan pemohon".
-HISTORY_STEP = {
-    1: "Pengajuan",
-    2: "Cek kelengkapan",
-    3: "Permintaan kelengkapan",
-    4: "Kelengkapan",
-    5: "Cek keabsahan",
-    6: "Reset di SPSE",
-    7: "Pemberitahuan penolakan",
-    8: "Penyampaian hasil",
-    9: "Pengarsipan",
-}
 HISTORY_CANCELLED = "dibatalkan pemohon"
 
 
 def history_what(step: int, outcome: str | None) -> str:
     """What a finished step did, in words; an unknown code shows the step's name only."""
     if outcome == "dibatalkan_pemohon":
-        return f"{HISTORY_STEP[step]}: {HISTORY_CANCELLED}"
-    return HISTORY.get(outcome or "", HISTORY_STEP[step])
+        return f"{STEP_NAMES[step]}: {HISTORY_CANCELLED}"
+    return HISTORY.get(outcome or "", STEP_NAMES[step])
 
 
 def history_title(day: date) -> str:
