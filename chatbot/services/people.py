@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chatbot.db.models import AuditEvent, Ticket
+from chatbot.services.tickets import SYSTEM
 
-SYSTEM_ID = "system"
-SYSTEM_NAME = "Sistem"
-# After retention the requester's records say only this (services/retention.py).
+SYSTEM_ID = SYSTEM.id
+# After retention the requester's records say only this (services/retention.py, which
+# cannot be imported here: it imports the archive, which imports this module).
 PURGED_REQUESTER_ID = "requester"
 PURGED_REQUESTER_NAME = "Pemohon"
 
@@ -37,7 +38,7 @@ class Names:
         if actor_id is None and recorded is not None:
             actor_id = self.ids_by_name.get(recorded)
         if actor_id == SYSTEM_ID:
-            return SYSTEM_NAME
+            return SYSTEM.name
         if actor_id in self.requester_ids:
             return self.requester_name
         if actor_id is not None and actor_id in self.by_id:
