@@ -21,7 +21,7 @@ from chatbot.services.enums import RequestType, Step, TicketState
 from chatbot.services.tickets import TicketService
 from chatbot.settings import Settings
 from chatbot.store import Store
-from tests.factories import ADMIN, NIP, REQUESTER, documents, identity, submitted_ticket
+from tests.factories import ADMIN, REQUESTER, documents, identity, submitted_ticket
 
 LATE_REASON = "Server SPSE sedang gangguan"
 
@@ -68,7 +68,7 @@ async def test_the_control_sheet_shows_the_ticket_its_steps_reasons_and_hashes(
     text = pdf_text((folder / "lembar-kendali.pdf").read_bytes())
     assert f"LEMBAR KENDALI TIKET {ticket.number}" in text
     assert "Bagian Pengadaan Barang/Jasa Sekretariat Daerah Kota Magelang" in text
-    assert "Budi Santoso" in text and NIP in text
+    assert "Budi Santoso" in text and "19850312 201001 1 004" in text  # the NIP as written
     assert "Pemeriksaan kelengkapan berkas" in text and ADMIN.name in text
     assert "MELEBIHI BAKU" in text
     assert LATE_REASON in text and f"dicatat oleh {ADMIN.name}" in text

@@ -621,7 +621,7 @@ async def test_build_report_files_gives_the_group_a_summary_a_chart_and_the_pdf(
         "Penyimpangan: <b>4</b>, 1 belum dijelaskan",
         "Insiden “Bukan saya”: <b>1</b>",
     ]
-    assert "L5 Pemeriksaan keabsahan: 9,0 / 15,0 (10); 75% dalam standar" in files.summary
+    assert "L5 Pemeriksaan keabsahan: 9 / 15 (10); 75% dalam standar" in files.summary
     assert "L3 Permintaan melengkapi: belum ada data" in files.summary
     with pytest.raises(ValueError, match="YYYY-MM"):
         await build_report_files(

@@ -156,7 +156,7 @@ async def test_reveal_hands_out_the_secret_once_and_marks_the_ticket_received(
     assert status.opened_at is not None
     local = status.opened_at.astimezone(settings.zone)
     months = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"]
-    when = f"{local.day} {months[local.month - 1]} {local.year} {local:%H.%M} WIB"
+    when = f"{local.day} {months[local.month - 1]} {local.year} pukul {local:%H.%M} WIB"
     assert f"Link ini sudah dibuka pada {when}" in page.text
     assert "Tampilkan" not in page.text
 

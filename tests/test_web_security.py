@@ -515,7 +515,7 @@ async def test_with_web_app_binding_only_the_requester_inside_telegram_can_revea
     assert revealed.status_code == 200
     assert bot.decrypt(revealed, key) == {"password": TYPED_SECRET}
     await bot.channel.sender.flush()
-    assert "dibuka pukul" in bot.last(REQUESTER).content
+    assert re.search(r"dibuka \d+ \w+ \d{4} pukul \d\d\.\d\d WIB", bot.last(REQUESTER).content)
 
     ticket = await bot.app.services.tickets.find_by_number(number)
     assert ticket is not None

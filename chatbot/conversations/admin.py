@@ -126,7 +126,7 @@ def _stale(ctx: Context, ticket: Ticket, inc: Incoming) -> Response:
     fresh = render(ticket, ctx.services.zone)
     return Response(
         replies=[Reply(fresh.text, fresh.buttons, edit_message_id=_card_id(ticket, inc))],
-        toast=t.stale(str(ticket.number), ticket.state, ticket.last_actor_name),
+        toast=t.stale(str(ticket.number), ticket.state, ticket.last_actor_name, ticket.outcome),
         alert=True,
     )
 
@@ -335,9 +335,8 @@ async def handle_group_message(ctx: Context, inc: Incoming) -> Response:
     # still finds it (the versioned move refuses a second rejection).
     if ticket.version != pending["version"]:
         await ctx.services.store.delete(_pending_key(inc))
-        return Response(
-            replies=[Reply(t.stale(str(ticket.number), ticket.state, ticket.last_actor_name))]
-        )
+        stale = t.stale(str(ticket.number), ticket.state, ticket.last_actor_name, ticket.outcome)
+        return Response(replies=[Reply(stale)])
     views = CardViews(ctx.services.store)
     if pending["kind"] == "note":
         view = await views.get(ticket.id)

@@ -7,9 +7,8 @@ A card can be in a picking view (what is missing, why invalid); that view lives 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from chatbot.conversations import texts as t
@@ -18,22 +17,18 @@ from chatbot.conversations.payloads import AdminAction, AdminPayload
 from chatbot.db.models import Ticket
 from chatbot.services.enums import DocumentKind, MissingItem, Step, TicketState
 from chatbot.services.identity import format_nip
+from chatbot.services.people import SYSTEM_ID, Names, names_of
+from chatbot.services.sla import whole_minutes
 from chatbot.store import Store
 
 VIEW_TTL = timedelta(days=2)
 HISTORY_LINES = 12
 
-STEP_LABELS = {
-    Step.SUBMIT: "Diajukan",
-    Step.CHECK_COMPLETENESS: "Cek kelengkapan",
-    Step.ASK_TO_COMPLETE: "Diminta melengkapi",
-    Step.SUPPLEMENT: "Dilengkapi pemohon",
-    Step.CHECK_VALIDITY: "Cek keabsahan",
-    Step.RESET_IN_SPSE: "Reset di SPSE",
-    Step.NOTIFY_REJECTION: "Penolakan dikirim",
-    Step.DELIVER_RESULT: "Hasil dikirim",
-    Step.ARCHIVE: "Arsip",
-}
+# Outcomes that are the requester's own doing, whoever the step record names (step 8 keeps
+# the admin who sent the link; a cancelled step keeps whoever held it).
+BY_REQUESTER = {"diajukan", "dilengkapi", "diterima_pemohon", "dibatalkan_pemohon"}
+# Outcomes the system brings about by itself (sweeps, the archive).
+BY_SYSTEM = {"kedaluwarsa", "link_kedaluwarsa", "diarsipkan"}
 
 
 @dataclass
@@ -64,22 +59,27 @@ def _button(label: str, action: AdminAction, ticket: Ticket, arg: str = "") -> B
     return Button(label, AdminPayload(action, ticket.id, ticket.version, arg).encode())
 
 
-def _history(ticket: Ticket, zone: ZoneInfo) -> list[str]:
+def _history(ticket: Ticket, zone: ZoneInfo, day: date, names: Names) -> list[str]:
     lines = []
     for record in ticket.steps:
         if record.finished_at is None:
             continue
-        label = STEP_LABELS[Step(record.step)]
-        who = f" — {t.e(record.actor_name)}" if record.actor_name else ""
-        outcome = f": {t.e(record.outcome.replace('_', ' '))}" if record.outcome else ""
+        what = t.history_what(int(record.step), record.outcome)
+        name: str | None
+        if record.outcome in BY_REQUESTER:
+            name = names.requester_name
+        elif record.outcome in BY_SYSTEM:
+            name = names.of(SYSTEM_ID, None)
+        else:
+            name = names.of(record.actor_id, record.actor_name)
+        who = f" — {t.e(name)}" if name else ""
         late = ""
         if record.late and record.standard_minutes is not None:
-            minutes = math.ceil((record.office_seconds or 0) / 60)
             reason = record.late_reason or ""
             short = reason if len(reason) <= 80 else reason[:79] + "…"  # the card's 4096 chars
-            why = f" ({t.e(short)})" if reason else " (alasan belum diisi)"
-            late = f" ⏱ {minutes}/{record.standard_minutes} mnt{why}"
-        lines.append(f"• {t.short_clock(record.finished_at, zone)} {label}{outcome}{who}{late}")
+            used = whole_minutes(record.office_seconds or 0)
+            late = t.late_mark(used, record.standard_minutes, short or None)
+        lines.append(f"• {t.short_clock(record.finished_at, zone, day)} {what}{who}{late}")
     return lines
 
 
@@ -99,6 +99,8 @@ def _deadline_line(ticket: Ticket, zone: ZoneInfo) -> str | None:
 def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Reply:
     """The card's text and buttons for the ticket's current state and view."""
     view = view or CardView()
+    names = names_of(ticket)
+    day = ticket.created_at.astimezone(zone).date()
     pages = dict.fromkeys(DocumentKind, 0)
     for doc in ticket.documents:
         if doc.round == 1:  # a supplement's files are corrections, listed on their own
@@ -107,7 +109,7 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
     phone += " ✅" if ticket.phone_verified else " (belum terverifikasi)"
     lines = [
         f"🎫 <b>Tiket {t.e(ticket.number)}</b> · {t.e(t.REQUEST_TYPES[ticket.request_type])}",
-        f"<b>{t.STATE_FOR_ADMINS[ticket.state]}</b>",
+        f"<b>{t.admin_state(ticket.state, ticket.outcome)}</b>",
         "",
         f"Pemohon: <b>{t.e(ticket.full_name)}</b> ({t.ROLE_SHORT[ticket.role]})",
         f"NIP: <code>{format_nip(ticket.nip)}</code>",
@@ -132,7 +134,8 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
     if ticket.requester_unreachable_at is not None:
         lines.append(t.unreachable_line(t.clock(ticket.requester_unreachable_at, zone)))
     if ticket.phone_confirmed_by:
-        lines.append(f"📞 Dikonfirmasi telepon oleh {t.e(ticket.phone_confirmed_by)}")
+        confirmed_by = names.named(ticket.phone_confirmed_by)
+        lines.append(f"📞 Dikonfirmasi telepon oleh {t.e(confirmed_by)}")
     if ticket.state == TicketState.INCOMPLETE:
         lines.append("Kurang: " + ", ".join(t.MISSING[MissingItem(m)] for m in ticket.missing))
         if ticket.incomplete_note:
@@ -140,17 +143,18 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
     if ticket.rejection_reason:
         lines.append(f"Alasan tolak: <i>{t.e(ticket.rejection_reason)}</i>")
     if ticket.state == TicketState.VALID and ticket.result_admin_name:
-        lines.append(f"🔧 Hasil sedang diisi oleh {t.e(ticket.result_admin_name)}")
-    lines += _link_lines(ticket, zone)
+        holder = names.of(ticket.result_admin_id, ticket.result_admin_name)
+        lines.append(f"🔧 Hasil sedang diisi oleh {t.e(holder)}")
+    lines += _link_lines(ticket, zone, day, names)
     deadline = _deadline_line(ticket, zone)
     if deadline:
         lines.append(deadline)
-    history = _history(ticket, zone)
+    history = _history(ticket, zone, day, names)
     if len(history) > HISTORY_LINES:  # keep the card far below Telegram's 4096 characters
         hidden = len(history) - HISTORY_LINES + 1
-        history = [f"• … {hidden} langkah sebelumnya (lihat arsip)", *history[-HISTORY_LINES + 1 :]]
+        history = [f"• {t.history_hidden(hidden)}", *history[-HISTORY_LINES + 1 :]]
     if history:
-        lines += ["", "<b>Riwayat</b>", *history]
+        lines += ["", t.history_title(day), *history]
     buttons = _buttons(ticket, view)
     if view.mode == "missing":
         lines += ["", f"<i>{t.PICK_MISSING}</i>"]
@@ -211,7 +215,7 @@ def _shown(field: object, value: object) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-def _link_lines(ticket: Ticket, zone: ZoneInfo) -> list[str]:
+def _link_lines(ticket: Ticket, zone: ZoneInfo, day: date, names: Names) -> list[str]:
     """The one-time link as the admins may see it: its state, never the link itself."""
     lines = []
     if ticket.incidents:
@@ -222,19 +226,20 @@ def _link_lines(ticket: Ticket, zone: ZoneInfo) -> list[str]:
     state = link.state
     nth = f" ke-{len(ticket.links)}" if len(ticket.links) > 1 else ""
     if state == "opened" and link.opened_at is not None:
-        detail = f"dibuka {t.short_clock(link.opened_at, zone)}"
+        detail = f"dibuka {t.short_clock(link.opened_at, zone, day)}"
     elif state == "revoked" and link.revoked_at is not None:
-        who = f" oleh {t.e(link.revoked_by)}" if link.revoked_by else ""
-        detail = f"dibatalkan {t.short_clock(link.revoked_at, zone)}{who}"
+        by = names.named(link.revoked_by)
+        who = f" oleh {t.e(by)}" if by else ""
+        detail = f"dibatalkan {t.short_clock(link.revoked_at, zone, day)}{who}"
     elif state == "expired":
-        detail = f"kedaluwarsa {t.short_clock(link.expires_at, zone)} tanpa dibuka"
+        detail = f"kedaluwarsa {t.short_clock(link.expires_at, zone, day)} tanpa dibuka"
     else:
-        detail = f"terkirim, berlaku s.d. {t.short_clock(link.expires_at, zone)}"
+        detail = f"terkirim, berlaku s.d. {t.short_clock(link.expires_at, zone, day)}"
         if link.views:
             detail += f", halaman dilihat {link.views}x"
     lines.append(f"🔗 Link{nth}: {detail}")
     if ticket.confirmed_at is not None:
-        lines.append(f"✅ Pemohon sudah login ({t.short_clock(ticket.confirmed_at, zone)})")
+        lines.append(f"✅ Pemohon sudah login ({t.short_clock(ticket.confirmed_at, zone, day)})")
     elif ticket.state == TicketState.RECEIVED and ticket.outcome is None:
         reminded = f", diingatkan {ticket.confirm_reminders}x" if ticket.confirm_reminders else ""
         lines.append(f"⏳ Menunggu konfirmasi login pemohon{reminded}")

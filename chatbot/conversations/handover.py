@@ -45,7 +45,8 @@ class Handover:
         ):
             return None
         who = ticket.result_admin_name if ticket.state == TicketState.VALID else None
-        return t.stale(str(ticket.number), ticket.state, who or ticket.last_actor_name)
+        by = who or ticket.last_actor_name
+        return t.stale(str(ticket.number), ticket.state, by, ticket.outcome)
 
     async def deliver(
         self, *, ticket_id: int, version: int, actor: Actor, secret: dict[str, str]

@@ -48,7 +48,7 @@ def search_line(ticket: Ticket, zone: ZoneInfo) -> str:
     nip = "NIP -" if purged or not ticket.nip else f"NIP {mask_nip(ticket.nip)}"
     return (
         f"• <code>{t.e(ticket.number)}</code> · {t.e(name)} · {nip} · "
-        f"{t.STATE_FOR_ADMINS[ticket.state]} · {day(ticket.created_at, zone)}"
+        f"{t.admin_state(ticket.state, ticket.outcome)} · {day(ticket.created_at, zone)}"
     )
 
 
@@ -58,8 +58,7 @@ def mask_nip(nip: str) -> str:
 
 
 def day(moment: datetime, zone: ZoneInfo) -> str:
-    local = moment.astimezone(zone)
-    return f"{local.day} {t.MONTHS[local.month - 1]} {local.year}"
+    return t.day_text(moment.astimezone(zone).date())
 
 
 def _refusal(ctx: Context, inc: Incoming) -> Response | None:

@@ -33,6 +33,7 @@ from chatbot.services.documents import ACCEPTED
 from chatbot.services.enums import TicketState
 from chatbot.services.outages import is_outage
 from chatbot.services.outbox import Outbox
+from chatbot.services.people import names_of
 from chatbot.services.sealing import Sealer
 
 log = logging.getLogger(__name__)
@@ -315,7 +316,7 @@ class OutboxSender:
         if record is None or record.standard_minutes is None:
             return None
         number, step = str(ticket.number), int(record.step)
-        holder = record.actor_name or ticket.result_admin_name
+        holder = names_of(ticket).of(record.actor_id, record.actor_name) or ticket.result_admin_name
         zone = self._services.zone
         if message.kind == "late_reason":
             actor_id = str(message.payload["actor_id"])

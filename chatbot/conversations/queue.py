@@ -10,6 +10,7 @@ from chatbot.conversations.messages import Button, Incoming, Reply, Response
 from chatbot.conversations.payloads import AdminAction, AdminPayload
 from chatbot.db.models import StepRecord, Ticket, utcnow
 from chatbot.services.enums import Step
+from chatbot.services.people import names_of
 from chatbot.services.sla import SlaPolicy
 
 # A Telegram message holds 4096 characters: the oldest tickets first, the rest counted.
@@ -34,7 +35,12 @@ def queue_text(tickets: list[Ticket], policy: SlaPolicy, now: datetime) -> str:
         record = ticket.open_step
         # No open step: the result was opened, the requester's confirmation is awaited.
         step = Step(record.step) if record else Step.DELIVER_RESULT
-        holder = (record.actor_name if record else None) or ticket.result_admin_name or "-"
+        names = names_of(ticket)
+        holder = (
+            (names.of(record.actor_id, record.actor_name) if record else None)
+            or names.of(ticket.result_admin_id, ticket.result_admin_name)
+            or "-"
+        )
         if step in (Step.SUPPLEMENT, Step.DELIVER_RESULT):
             holder = "pemohon"
         left = time_left(record, policy, now) if record else t.QUEUE_CONFIRMING

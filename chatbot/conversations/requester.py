@@ -182,7 +182,7 @@ def _supplement_summary(state: DialogState) -> str:
     if "name" in state.data:
         lines += [
             f"Nama: {t.e(state.data['name'])}",
-            f"NIP: <code>{t.e(state.data['nip'])}</code>",
+            f"NIP: <code>{t.e(format_nip(str(state.data['nip'])))}</code>",
             f"Unit kerja: {t.e(state.data['unit'])}",
             f"User ID SPSE: {t.e(state.data.get('spse_id') or '(tidak diisi)')}",
             f"Email: {t.e(state.data['email'])}",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from html import escape, unescape
 from zoneinfo import ZoneInfo
 
 from chatbot.services.enums import DocumentKind, MissingItem, RequestType, Role, TicketState
+from chatbot.services.identity import format_nip
+from chatbot.services.sla import whole_minutes
 
 BOT_NAME = "Layanan Reset Password SPSE"
 _TAG = re.compile(r"<[^>]+>")
@@ -85,6 +87,22 @@ STATE_FOR_ADMINS = {
     TicketState.EXPIRED: "⌛ Ditutup: kelengkapan tidak dikirim pemohon (langkah 4)",
     TicketState.ARCHIVED: "🗄️ Selesai, diarsipkan (langkah 9)",
 }
+# An archived ticket's line says how it ended, not just that it is archived.
+ENDED_FOR_ADMINS = {
+    "completed": "🗄️ Selesai, diarsipkan (langkah 9)",
+    "rejected": "🗄️ Ditolak, diarsipkan (langkah 9)",
+    "cancelled": "🗄️ Dibatalkan pemohon, diarsipkan (langkah 9)",
+    "expired": "🗄️ Kedaluwarsa: kelengkapan tidak dikirim, diarsipkan (langkah 9)",
+}
+
+
+def admin_state(state: TicketState, outcome: str | None) -> str:
+    """The state as the admins read it (card, /cari); an archived ticket says how it ended."""
+    if state == TicketState.ARCHIVED and outcome in ENDED_FOR_ADMINS:
+        return ENDED_FOR_ADMINS[outcome]
+    return STATE_FOR_ADMINS[state]
+
+
 REJECTION_PRESETS = (
     "Data tidak cocok dengan data SPSE / arsip pendaftaran",
     "SK tidak sah atau sudah tidak berlaku",
@@ -106,20 +124,31 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", 
 
 
 def clock(moment: datetime, zone: ZoneInfo) -> str:
-    """E.g. "23 Nov 2026 14.05 WIB" (the zone's own abbreviation: WIB, WITA or WIT)."""
+    """E.g. "23 Nov 2026 pukul 14.05 WIB" (the zone's own abbreviation: WIB, WITA or WIT).
+
+    The one way a moment is written in a sentence: the date, then "pukul" and the time, so
+    the sentence around it never adds "pukul" itself ("dibuka 23 Nov 2026 pukul 14.05 WIB").
+    """
     local = moment.astimezone(zone)
-    return (
-        f"{local.day} {MONTHS[local.month - 1]} {local.year} "
-        f"{local:%H.%M} {local.tzname() or zone.key}"
-    )
+    return f"{day_text(local.date())} pukul {local:%H.%M} {local.tzname() or zone.key}"
 
 
-def short_clock(moment: datetime, zone: ZoneInfo) -> str:
-    return f"{moment.astimezone(zone):%H.%M}"
+def day_text(day: date) -> str:
+    """E.g. "23 Nov 2026"."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def short_clock(moment: datetime, zone: ZoneInfo, day: date) -> str:
+    """A card's time: "14.05" on `day` (the day the card names once), else "24 Nov 14.05"."""
+    local = moment.astimezone(zone)
+    if local.date() == day:
+        return f"{local:%H.%M}"
+    return f"{local.day} {MONTHS[local.month - 1]} {local:%H.%M}"
 
 
 def duration(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
+    """E.g. "1 jam 5 menit", in whole minutes rounded up (`whole_minutes`, as everywhere)."""
+    minutes = whole_minutes(delta.total_seconds())
     if minutes < 1:
         return "kurang dari 1 menit"
     if minutes < 60:
@@ -242,7 +271,7 @@ def summary(data: dict[str, object], pages: dict[str, int]) -> str:
         f"Jenis: {e(REQUEST_TYPES[RequestType(str(data['type']))])}",
         f"Jabatan: {e(ROLES[Role(str(data['role']))])}",
         f"Nama: {e(data['name'])}",
-        f"NIP: <code>{e(data['nip'])}</code>",
+        f"NIP: <code>{e(format_nip(str(data['nip'])))}</code>",
         f"Unit kerja: {e(data['unit'])}",
         f"User ID SPSE: {e(data.get('spse_id') or '(tidak diisi)')}",
         f"Email: {e(data['email'])}",
@@ -355,7 +384,7 @@ def received_receipt(number: str, opened: str, password: bool) -> str:
         else "login ke SPSE dengan user ID tersebut, lalu ketuk <b>Sudah berhasil login</b>."
     )
     return (
-        f"🧾 Hasil tiket <b>{e(number)}</b> dibuka pukul {e(opened)}.\n\n"
+        f"🧾 Hasil tiket <b>{e(number)}</b> dibuka {e(opened)}.\n\n"
         f"Silakan {then}\n\n"
         "Jika <b>bukan Anda</b> yang membukanya, ketuk <b>Bukan saya</b>: admin akan segera "
         "mereset ulang dan kejadian ini dicatat."
@@ -478,10 +507,54 @@ IDENTITY_NEEDS_NOTE = (
 )
 PICK_REASON = "Pilih alasan penolakan."
 
+# The card's history: one line per finished step, by the step record's outcome code. Each
+# says what happened in its own words (never the code); who did it follows the line.
+HISTORY = {
+    "diajukan": "Diajukan",
+    "lengkap": "Cek kelengkapan: lengkap",
+    "tidak_lengkap": "Cek kelengkapan: tidak lengkap",
+    "diminta": "Pemohon diminta melengkapi",
+    "dilengkapi": "Kelengkapan dikirim pemohon",
+    "kedaluwarsa": "Kelengkapan tidak dikirim sampai batas waktu",
+    "valid": "Cek keabsahan: valid",
+    "tidak_valid": "Cek keabsahan: tidak valid",
+    "ditolak": "Penolakan dikirim ke pemohon",
+    "password_direset": "Password baru dikirim lewat link",
+    "user_id_diberikan": "User ID dikirim lewat link",
+    "password_direset_dan_user_id": "Password baru dan user ID dikirim lewat link",
+    "diterima_pemohon": "Hasil dibuka pemohon",
+    "link_kedaluwarsa": "Link kedaluwarsa tanpa dibuka",
+    "link_dibatalkan": "Link dibatalkan",
+    "diarsipkan": "Diarsipkan",
+}
+# A step still open when the requester cancelled: "<step>: dibatalkan pemohon".
+HISTORY_CANCELLED = "dibatalkan pemohon"
 
-def stale(number: str, state: TicketState, by: str | None) -> str:
+
+def history_what(step: int, outcome: str | None) -> str:
+    """What a finished step did, in words; an unknown code shows the step's name only."""
+    if outcome == "dibatalkan_pemohon":
+        return f"{STEP_NAMES[step]}: {HISTORY_CANCELLED}"
+    return HISTORY.get(outcome or "", STEP_NAMES[step])
+
+
+def history_title(day: date) -> str:
+    """The history's heading names the submission day; its lines show the time on that day."""
+    return f"<b>Riwayat</b> (diajukan {day_text(day)})"
+
+
+def history_hidden(count: int) -> str:
+    return f"… {count} langkah sebelumnya (lihat arsip)"
+
+
+def late_mark(minutes: int, standard: int, reason: str | None) -> str:
+    why = f" ({e(reason)})" if reason else " (alasan belum diisi)"
+    return f" ⏱ {minutes}/{standard} mnt{why}"
+
+
+def stale(number: str, state: TicketState, by: str | None, outcome: str | None = None) -> str:
     who = f" oleh {e(by)}" if by else ""
-    return f"Tiket {e(number)} sudah ditangani{who}: {STATE_FOR_ADMINS[state]}."
+    return f"Tiket {e(number)} sudah ditangani{who}: {admin_state(state, outcome)}."
 
 
 def mention(user_id: str, name: str) -> str:
@@ -791,7 +864,7 @@ ARCHIVE_USAGE = (
 SEARCH_USAGE = (
     "Ketik <code>/cari</code> lalu nomor tiket, NIP, atau nama pemohon, mis.:\n"
     "• <code>/cari 2611-0042</code>\n"
-    "• <code>/cari 1985 0312 2010 01 1 004</code> atau 4 angka terakhir NIP: "
+    "• <code>/cari 19850312 201001 1 004</code> atau 4 angka terakhir NIP: "
     "<code>/cari 1004</code>\n"
     "• <code>/cari budi</code> (minimal 3 huruf)"
 )

@@ -38,6 +38,7 @@ from chatbot.conversations.texts import BOT_NAME, clock
 from chatbot.reports.figures import MonthReport, StepFigures, Tally, TicketLine
 from chatbot.services.identity import format_nip
 from chatbot.services.pdf_fonts import find_fonts, latin1
+from chatbot.services.sla import whole_minutes
 
 OFFICE = "Bagian Pengadaan Barang/Jasa Sekretariat Daerah Kota Magelang"
 CSV_HEADER = ("bulan", "bagian", "kunci", "label", "ukuran", "nilai")
@@ -95,8 +96,10 @@ def _outside_line(report: MonthReport) -> str:
 
 
 def minutes(value: float | None) -> str:
-    """Office minutes for people: one decimal with a comma ("7,5"); "–" when none."""
-    return "–" if value is None else f"{value:.1f}".replace(".", ",")
+    """Office minutes for people, rounded as everywhere else (`whole_minutes`); "–" when none.
+
+    CSV and XLSX keep the exact values for further work."""
+    return "–" if value is None else str(whole_minutes(value * 60))
 
 
 def percent(share: float | None) -> str:

@@ -14,6 +14,7 @@ refuse other characters.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +27,10 @@ from fpdf.fonts import FontFace
 
 from chatbot.db.models import AuditEvent, Document, StepRecord, Ticket
 from chatbot.services.enums import DocumentKind, Outcome, RequestType, Role, Step
+from chatbot.services.identity import format_nip
 from chatbot.services.pdf_fonts import Fonts, find_fonts, latin1
+from chatbot.services.people import Names, names_of
+from chatbot.services.sla import whole_minutes
 
 OFFICE = "Bagian Pengadaan Barang/Jasa Sekretariat Daerah Kota Magelang"
 SOP_TITLE = (
@@ -60,6 +64,27 @@ OUTCOMES = {
 }
 KINDS = {DocumentKind.LETTER: "Surat permohonan", DocumentKind.SK: "SK pengangkatan"}
 MISSING = {"letter": "surat permohonan", "sk": "SK pengangkatan", "identity": "data identitas"}
+# A step record's outcome code in words (the "Hasil" column); the codes stay in manifest.json.
+STEP_OUTCOMES = {
+    "diajukan": "diajukan",
+    "lengkap": "lengkap",
+    "tidak_lengkap": "tidak lengkap",
+    "diminta": "pemohon diminta melengkapi",
+    "dilengkapi": "dilengkapi",
+    "kedaluwarsa": "tidak dilengkapi sampai batas waktu",
+    "valid": "valid",
+    "tidak_valid": "tidak valid",
+    "ditolak": "penolakan dikirim",
+    "password_direset": "password baru dibuat",
+    "user_id_diberikan": "user ID ditemukan",
+    "password_direset_dan_user_id": "password baru dibuat dan user ID ditemukan",
+    "diterima_pemohon": "diterima pemohon",
+    "link_kedaluwarsa": "link kedaluwarsa tanpa dibuka",
+    "link_dibatalkan": "link dibatalkan admin",
+    "dibatalkan_pemohon": "dibatalkan pemohon",
+    "diarsipkan": "diarsipkan",
+}
+NO_STANDARD = "-"  # steps 1 and 4 wait on the requester: the SOP sets no standard
 ARCHIVE_NOTE = "dicatat saat arsip ditulis"
 # The audit trail's action codes in words (unknown codes are shown as they are).
 ACTIONS = {
@@ -91,7 +116,14 @@ ACTIONS = {
     "late_explained": "alasan keterlambatan dicatat",
     "archive": "diarsipkan",
     "archive_exported": "arsip diunduh",
+    "link_revealed_late": "hasil dibuka setelah link tidak berlaku",
+    "reveal_refused": "pembukaan hasil ditolak",
+    "requester_unreachable": "pemohon tidak dapat dihubungi lewat bot",
+    "requester_reachable": "pemohon dapat dihubungi lagi",
+    "searched": "pencarian tiket",
+    "purged": "data pribadi dihapus (retensi)",
 }
+UNKNOWN_ACTION = "tindakan lain"
 
 
 @dataclass(frozen=True)
@@ -156,19 +188,40 @@ class ControlSheet:
     sop_title: str = SOP_TITLE
 
 
-def _step(record: StepRecord) -> SheetStep:
+def _outcome(code: str | None) -> str:
+    return STEP_OUTCOMES.get(code or "", (code or "").replace("_", " "))
+
+
+PHONE_NOTE = re.compile(r"(dikonfirmasi lewat telepon oleh )([^;]+)")
+
+
+def _note(record: StepRecord, names: Names) -> str:
+    """The step's note in words: the codes the service writes into some notes are named, and
+    the admin a phone confirmation note names is shown by their one name."""
+    note = PHONE_NOTE.sub(lambda m: m.group(1) + (names.named(m.group(2)) or ""), record.note or "")
+    if record.step in (Step.CHECK_COMPLETENESS, Step.SUPPLEMENT) and record.outcome in (
+        "tidak_lengkap",
+        "dilengkapi",
+    ):
+        return re.sub(r"\b(letter|sk|identity)\b", lambda m: MISSING[m.group(1)], note)
+    for code in ("link_kedaluwarsa", "link_dibatalkan"):
+        note = note.replace(code, STEP_OUTCOMES[code])
+    return note
+
+
+def _step(record: StepRecord, names: Names) -> SheetStep:
     return SheetStep(
         step=int(record.step),
-        actor=record.actor_name or "-",
+        actor=names.of(record.actor_id, record.actor_name) or "-",
         started_at=record.started_at,
         finished_at=record.finished_at,
         office_seconds=record.office_seconds,
         standard_minutes=record.standard_minutes,
         late=record.late,
-        outcome=(record.outcome or "").replace("_", " "),
-        note=record.note or "",
+        outcome=_outcome(record.outcome),
+        note=_note(record, names),
         late_reason=record.late_reason,
-        late_reason_by=record.late_reason_by,
+        late_reason_by=names.named(record.late_reason_by),
     )
 
 
@@ -196,7 +249,8 @@ def sheet_for(
     """The sheet of `ticket`. Step 9 is recorded only after the archive folder is written, so
     when the ticket has no step-9 record yet, the sheet shows it as done by the system at
     `archived_at` (the same moment manifest.json gives), noting that it was written then."""
-    steps = [_step(record) for record in ticket.steps]
+    names = names_of(ticket, events)
+    steps = [_step(record, names) for record in ticket.steps]
     if not any(s.step == Step.ARCHIVE for s in steps):
         steps.append(
             SheetStep(
@@ -217,7 +271,7 @@ def sheet_for(
         role=ROLES.get(Role(ticket.role), str(ticket.role)),
         work_unit=ticket.work_unit,
         name=ticket.full_name,
-        nip=ticket.nip,
+        nip=format_nip(ticket.nip),
         email=ticket.email,
         phone=(ticket.phone or "-") + (" (terverifikasi)" if ticket.phone_verified else ""),
         spse_user_id=ticket.spse_user_id or "-",
@@ -232,13 +286,13 @@ def sheet_for(
         rejection_reason=ticket.rejection_reason,
         incomplete_note=ticket.incomplete_note,
         missing=tuple(MISSING.get(m, m) for m in ticket.missing or ()),
-        phone_confirmed_by=ticket.phone_confirmed_by,
+        phone_confirmed_by=names.named(ticket.phone_confirmed_by),
         incidents=ticket.incidents,
         events=tuple(
             SheetEvent(
                 at=e.at,
-                actor=e.actor_name or e.actor_id or "-",
-                action=f"{ACTIONS[e.action]} ({e.action})" if e.action in ACTIONS else e.action,
+                actor=names.of(e.actor_id, e.actor_name) or "-",
+                action=ACTIONS.get(e.action, UNKNOWN_ACTION),
             )
             for e in events
         ),
@@ -325,11 +379,8 @@ class _Sheet(FPDF):
 
 
 def _minutes(step: SheetStep) -> str:
-    if step.office_seconds is None:
-        used = "-"
-    else:
-        used = f"{step.office_seconds / 60:.1f}".replace(".", ",")
-    standard = "N/A" if step.standard_minutes is None else str(step.standard_minutes)
+    used = "-" if step.office_seconds is None else str(whole_minutes(step.office_seconds))
+    standard = NO_STANDARD if step.standard_minutes is None else str(step.standard_minutes)
     late = "\nMELEBIHI BAKU" if step.late else ""
     return f"{used} / {standard}{late}"
 
@@ -368,7 +419,10 @@ def render(sheet: ControlSheet, fonts: Fonts | None = None) -> bytes:
         ]
     )
 
-    pdf.heading(f"B. Langkah SOP (waktu {zone}; menit kerja / waktu baku dalam menit)")
+    pdf.heading(
+        f"B. Langkah SOP (waktu {zone}; menit kerja, dibulatkan ke atas / waktu baku dalam "
+        "menit; - : tanpa waktu baku)"
+    )
     pdf.set_font(pdf.body, size=7.5)
     with pdf.table(
         col_widths=(7, 37, 25, 20, 20, 20, 22, 35),
@@ -422,7 +476,7 @@ def render(sheet: ControlSheet, fonts: Fonts | None = None) -> bytes:
     if not late:
         pdf.paragraph("Semua langkah selesai dalam waktu baku.")
     for step in late:
-        used = round((step.office_seconds or 0) / 60)
+        used = whole_minutes(step.office_seconds or 0)
         reason = step.late_reason or "(alasan belum dicatat)"
         by = f" (dicatat oleh {step.late_reason_by})" if step.late_reason_by else ""
         pdf.paragraph(

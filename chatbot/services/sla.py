@@ -8,6 +8,7 @@ by every worker.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,16 @@ from chatbot.services.office_hours import OfficeCalendar
 
 # The SOP's defaults, in office minutes; steps 1 and 4 are the requester's (N/A).
 DEFAULT_STANDARDS: dict[int, int] = {2: 5, 3: 5, 5: 10, 6: 5, 7: 5, 8: 10, 9: 5}
+
+
+def whole_minutes(seconds: float) -> int:
+    """A duration in whole minutes for people, rounded up: the one rounding used everywhere.
+
+    Up, because a step is late once it took a second more than its standard
+    (`StepRecord.late`): 5 minutes 20 seconds against a 5-minute standard shows as 6, never as
+    an on-time 5. Seconds are rounded first, so 540.0000001 (a float median) is 9.
+    """
+    return max(0, math.ceil(round(seconds) / 60))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ event and the outbox rows for the notifications it causes commit together or not
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,7 +39,7 @@ from chatbot.services.enums import (
 )
 from chatbot.services.identity import Identity
 from chatbot.services.office_hours import OfficeCalendar
-from chatbot.services.sla import DEFAULT_STANDARDS, SlaPolicy
+from chatbot.services.sla import DEFAULT_STANDARDS, SlaPolicy, whole_minutes
 
 S = TicketState
 
@@ -59,6 +58,26 @@ SYSTEM = Actor(id="system", name="Sistem")
 LATE_ON_REQUESTER = "Menunggu pemohon (di luar kendali admin)"
 LATE_CANCELLED = "Dibatalkan pemohon sebelum selesai"
 LATE_BY_SYSTEM = "Tertunda di sistem (mis. gangguan penyimpanan)"
+# A refused move is told to people: the state in words, never its code.
+STATE_WORDS = {
+    S.SUBMITTED: "menunggu cek kelengkapan",
+    S.SUPPLEMENTED: "menunggu cek kelengkapan ulang",
+    S.INCOMPLETE: "menunggu kelengkapan dari pemohon",
+    S.COMPLETE: "menunggu cek keabsahan",
+    S.VALID: "menunggu hasil dari admin",
+    S.DELIVERED: "menunggu link hasil dibuka pemohon",
+    S.RECEIVED: "menunggu konfirmasi login pemohon",
+    S.REJECTED: "sudah ditolak",
+    S.CANCELLED: "sudah dibatalkan",
+    S.EXPIRED: "sudah ditutup karena kelengkapan tidak dikirim",
+    S.ARCHIVED: "sudah selesai dan diarsipkan",
+}
+
+
+def not_now(ticket: Ticket) -> str:
+    return f"Tiket {ticket.number} tidak dapat diproses: {STATE_WORDS[ticket.state]}."
+
+
 # A late step's question goes to the admin who finished it; left unanswered this long (they
 # are away, or left), any admin may answer it.
 LATE_ANSWER_BY_ANY = timedelta(hours=24)
@@ -500,7 +519,7 @@ class TicketService:
                 ticket = await self._load(session, ticket_id)
                 link = ticket.latest_link
                 if ticket.state != S.DELIVERED or link is None or link.link_hash != link_hash:
-                    raise IllegalMove(f"Tiket {ticket.number} sedang '{ticket.state}'.", ticket)
+                    raise IllegalMove(not_now(ticket), ticket)
                 ticket, at = await self._move(
                     session, ticket.id, ticket.version, Move.RECEIVE, requester
                 )
@@ -1027,7 +1046,7 @@ class TicketService:
             raise StaleMove(f"Tiket {ticket.number} sudah diproses.", ticket)
         if ticket.state not in sources:
             session.expunge(ticket)
-            raise IllegalMove(f"Tiket {ticket.number} sedang '{ticket.state}'.", ticket)
+            raise IllegalMove(not_now(ticket), ticket)
         now = self._now()
         changed = target != ticket.state
         values: dict[str, Any] = {
@@ -1257,7 +1276,7 @@ class TicketService:
             step=int(record.step),
             actor_id=actor.id,
             actor_name=actor.name,
-            minutes=math.ceil((record.office_seconds or 0) / 60),
+            minutes=whole_minutes(record.office_seconds or 0),
             standard=record.standard_minutes,
         )
 
