@@ -90,6 +90,7 @@ ARCHIVE_NOTE = "dicatat saat arsip ditulis"
 ACTIONS = {
     "submitted": "mengajukan permohonan",
     "supplemented": "melengkapi berkas",
+    "identity_supplemented": "data identitas diperbarui",
     "complete": "berkas lengkap",
     "incomplete": "berkas tidak lengkap",
     "supplement": "melengkapi berkas",

@@ -335,4 +335,4 @@ async def test_a_nip_in_arabic_indic_digits_is_kept_in_ascii(bot: Harness) -> No
     await bot.press(REQUESTER, "Selesai")
     await bot.upload_photo(REQUESTER)
     await bot.press(REQUESTER, "Selesai")
-    assert "NIP: 198503122010011004" in bot.last(REQUESTER).content
+    assert "NIP: 19850312 201001 1 004" in bot.last(REQUESTER).content
