@@ -435,7 +435,7 @@ async def test_a_link_opened_in_the_browser_prints_the_receipt_without_waiting_f
         )
     assert opened.status_code == 200
 
-    shown = await screen.shows(f"Hasil tiket {ticket.number} dibuka pukul")
+    shown = await screen.shows(f"Hasil tiket {ticket.number} dibuka ")
     assert shown.endswith("[pemohon] > ")
 
 
