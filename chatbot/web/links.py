@@ -122,14 +122,13 @@ class LinkPages:
         hashed = link_hash(link_id)
         tickets = self._services.tickets
         try:
+            # Every attempt counts against the client; only wrong keys count against the
+            # link (below), so guessing at a link never locks its requester out.
             limited = await self._guard.limited(
-                (f"reveal-client:{client_address(request)}", CLIENT_LIMIT),
-                (f"reveal-link:{hashed}", TARGET_LIMIT),
+                (f"reveal-client:{client_address(request)}", CLIENT_LIMIT)
             )
             if limited is not None:
-                if await self._guard.first_in_window(f"rate_limited:{hashed}"):
-                    await tickets.reveal_refused(hashed, "rate_limited")
-                return limited
+                return await self._rate_limited(hashed, limited)
             data = await read_json(request)
             presented = data.get("key_hash") if data else None
             if data is None or not isinstance(presented, str) or not KEY_HASH.fullmatch(presented):
@@ -150,9 +149,13 @@ class LinkPages:
             try:
                 sealed = await self._services.vault.reveal(link_id, presented.lower())
             except RevealRefused as no:
-                await tickets.reveal_refused(hashed, no.reason)
                 if no.reason == "bad_key":
+                    limited = await self._guard.limited((f"reveal-link:{hashed}", TARGET_LIMIT))
+                    if limited is not None:
+                        return await self._rate_limited(hashed, limited)
+                    await tickets.reveal_refused(hashed, no.reason)
                     return error(403, TEXT_BAD_KEY)
+                await tickets.reveal_refused(hashed, no.reason)
                 closed = self._closed(await tickets.link_status(hashed))
                 return error(*(closed or (410, TEXT_GONE)))
         except Exception as exc:
@@ -171,6 +174,12 @@ class LinkPages:
         except Exception as exc:
             log.error("revealed ticket %s not marked received: %s", sealed.aad, type(exc).__name__)
         return response
+
+    async def _rate_limited(self, hashed: str, limited: Response) -> Response:
+        """A 429, audited once per window (a flood of refusals writes one row)."""
+        if await self._guard.first_in_window(f"rate_limited:{hashed}"):
+            await self._services.tickets.reveal_refused(hashed, "rate_limited")
+        return limited
 
     async def _check_user(self, data: dict[str, object], link: CredentialLink) -> Response | None:
         """With Web App init data (required by WEBAPP_BINDING), only the requester may reveal."""
