@@ -166,6 +166,8 @@ def _link_lines(ticket: Ticket, zone: ZoneInfo) -> list[str]:
     elif state == "revoked" and link.revoked_at is not None:
         who = f" oleh {t.e(link.revoked_by)}" if link.revoked_by else ""
         detail = f"dibatalkan {t.short_clock(link.revoked_at, zone)}{who}"
+    elif state == "lost" and link.lost_at is not None:
+        detail = f"hilang dari penyimpanan {t.short_clock(link.lost_at, zone)} tanpa dibuka"
     elif state == "expired":
         detail = f"kedaluwarsa {t.short_clock(link.expires_at, zone)} tanpa dibuka"
     else:
