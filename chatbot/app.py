@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 from dataclasses import dataclass
@@ -28,6 +29,13 @@ from chatbot.store.sql_store import SqlStore
 log = logging.getLogger(__name__)
 
 
+REDIS_NOT_PERSISTENT = (
+    "Redis keeps no data across a restart (save and appendonly are off): a restart loses "
+    "every one-time link not yet opened, and the dialogs in progress. Set appendonly yes "
+    "(docs/operations.md)."
+)
+
+
 @dataclass
 class App:
     settings: Settings
@@ -47,6 +55,29 @@ class App:
         except Exception as error:  # any failure means not ready
             log.warning("not ready: %s", type(error).__name__)
             return False
+
+    async def warnings(self) -> list[str]:
+        """What the operator should fix though the bot works: Redis without persistence."""
+        if not isinstance(self.store, RedisStore):
+            return []  # the embedded store is the database: it survives restarts
+        try:
+            persistent = await self.store.persistence()
+        except Exception as error:  # Redis away: ready() says so
+            log.debug("persistence check failed: %s", type(error).__name__)
+            return []
+        return [REDIS_NOT_PERSISTENT] if persistent is False else []
+
+    async def warn_at_start(self) -> None:
+        """Log at WARNING what `warnings` finds, once, when the bot starts."""
+        for warning in await self.warnings():
+            log.warning(warning)
+        if isinstance(self.store, RedisStore):
+            with contextlib.suppress(Exception):
+                if await self.store.persistence() is None:
+                    log.info(
+                        "Redis does not say whether it keeps its data (CONFIG disabled); "
+                        "make sure it does, or a restart loses the unopened one-time links"
+                    )
 
     async def close(self) -> None:
         await self.store.close()
