@@ -15,7 +15,7 @@ from chatbot.db.engine import create_engine, create_sessionmaker
 from chatbot.db.migrate import is_current, upgrade
 from chatbot.reports import MonthlyReports
 from chatbot.services.archive import Archiver
-from chatbot.services.credentials import CredentialVault
+from chatbot.services.credentials import CredentialVault, LinkLifetime
 from chatbot.services.deadlines import DeadlineWatch, Supervisor
 from chatbot.services.documents import DocumentStore
 from chatbot.services.forms import AdminForms
@@ -103,7 +103,12 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
     services = Services(
         tickets=tickets,
         files=DocumentStore(settings.storage_dir, settings.max_upload_bytes),
-        vault=CredentialVault(store, settings.public_url, settings.credential_link_ttl),
+        vault=CredentialVault(
+            store,
+            settings.public_url,
+            settings.credential_link_ttl,
+            LinkLifetime(settings.credential_link_ttl, settings.calendar(), settings.link_until),
+        ),
         archiver=Archiver(
             tickets, settings.storage_dir, settings.zone, sessions=sessions, locks=store
         ),

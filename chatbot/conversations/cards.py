@@ -171,7 +171,7 @@ def _link_lines(ticket: Ticket, zone: ZoneInfo) -> list[str]:
     elif state == "expired":
         detail = f"kedaluwarsa {t.short_clock(link.expires_at, zone)} tanpa dibuka"
     else:
-        detail = f"terkirim, berlaku s.d. {t.short_clock(link.expires_at, zone)}"
+        detail = f"terkirim, berlaku s.d. {t.clock_since(link.expires_at, link.created_at, zone)}"
         if link.views:
             detail += f", halaman dilihat {link.views}x"
     lines.append(f"🔗 Link{nth}: {detail}")

@@ -102,6 +102,22 @@ def short_clock(moment: datetime, zone: ZoneInfo) -> str:
     return f"{moment.astimezone(zone):%H.%M}"
 
 
+DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+
+
+def day_clock(moment: datetime, zone: ZoneInfo) -> str:
+    """E.g. "Senin, 30 Nov 2026 10.00 WIB": a deadline that may fall on another day."""
+    return f"{DAYS[moment.astimezone(zone).weekday()]}, {clock(moment, zone)}"
+
+
+def clock_since(moment: datetime, since: datetime, zone: ZoneInfo) -> str:
+    """ "14.05" on the day of `since`, else "30 Nov 14.05": a time read on a card later."""
+    local = moment.astimezone(zone)
+    if local.date() == since.astimezone(zone).date():
+        return f"{local:%H.%M}"
+    return f"{local.day} {MONTHS[local.month - 1]} {local:%H.%M}"
+
+
 def duration(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     if minutes < 1:
