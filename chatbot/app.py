@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from chatbot.db.engine import create_engine, create_sessionmaker
 from chatbot.db.migrate import is_current, upgrade
 from chatbot.reports import MonthlyReports, Signer
 from chatbot.services.archive import Archiver
-from chatbot.services.credentials import CredentialVault
+from chatbot.services.credentials import CredentialVault, LinkLifetime
 from chatbot.services.deadlines import DeadlineWatch, Supervisor
 from chatbot.services.documents import DocumentStore
 from chatbot.services.forms import AdminForms
@@ -26,6 +27,13 @@ from chatbot.store.redis_store import RedisStore
 from chatbot.store.sql_store import SqlStore
 
 log = logging.getLogger(__name__)
+
+
+REDIS_NOT_PERSISTENT = (
+    "Redis keeps no data across a restart (save and appendonly are off): a restart loses "
+    "every one-time link not yet opened, and the dialogs in progress. Set appendonly yes "
+    "(docs/operations.md)."
+)
 
 
 @dataclass
@@ -47,6 +55,29 @@ class App:
         except Exception as error:  # any failure means not ready
             log.warning("not ready: %s", type(error).__name__)
             return False
+
+    async def warnings(self) -> list[str]:
+        """What the operator should fix though the bot works: Redis without persistence."""
+        if not isinstance(self.store, RedisStore):
+            return []  # the embedded store is the database: it survives restarts
+        try:
+            persistent = await self.store.persistence()
+        except Exception as error:  # Redis away: ready() says so
+            log.debug("persistence check failed: %s", type(error).__name__)
+            return []
+        return [REDIS_NOT_PERSISTENT] if persistent is False else []
+
+    async def warn_at_start(self) -> None:
+        """Log at WARNING what `warnings` finds, once, when the bot starts."""
+        for warning in await self.warnings():
+            log.warning(warning)
+        if isinstance(self.store, RedisStore):
+            with contextlib.suppress(Exception):
+                if await self.store.persistence() is None:
+                    log.info(
+                        "Redis does not say whether it keeps its data (CONFIG disabled); "
+                        "make sure it does, or a restart loses the unopened one-time links"
+                    )
 
     async def close(self) -> None:
         await self.store.close()
@@ -81,7 +112,12 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
     services = Services(
         tickets=tickets,
         files=DocumentStore(settings.storage_dir, settings.max_upload_bytes),
-        vault=CredentialVault(store, settings.public_url, settings.credential_link_ttl),
+        vault=CredentialVault(
+            store,
+            settings.public_url,
+            settings.credential_link_ttl,
+            LinkLifetime(settings.credential_link_ttl, settings.calendar(), settings.link_until),
+        ),
         archiver=Archiver(
             tickets, settings.storage_dir, settings.zone, sessions=sessions, locks=store
         ),

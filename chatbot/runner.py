@@ -111,6 +111,7 @@ def web_server(
         app.services,
         messenger=messenger,
         readiness=app.ready,
+        warnings=app.warnings,
         public_url=app.settings.public_url,
         bot_token=token.get_secret_value() if token else None,
         require_webapp=app.settings.webapp_binding,
@@ -152,6 +153,7 @@ async def run_telegram(app: App, *, webhook: bool = False) -> None:
             raise SystemExit("chatbot serve needs TELEGRAM_WEBHOOK_SECRET")
         routes.append(webhook_route(channel.receive, secret.get_secret_value()))
     server = web_server(app, channel.messenger, routes)
+    await app.warn_at_start()
     await channel.start()
     worker_stop = asyncio.Event()
     web = asyncio.create_task(server.serve(), name="web")

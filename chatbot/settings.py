@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -13,7 +13,13 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from chatbot.services.documents import UploadQuota
-from chatbot.services.office_hours import DEFAULT_WEEK, OfficeCalendar, parse_dates, parse_week
+from chatbot.services.office_hours import (
+    DEFAULT_WEEK,
+    OfficeCalendar,
+    parse_dates,
+    parse_time,
+    parse_week,
+)
 from chatbot.services.sla import DEFAULT_STANDARDS, SlaPolicy
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
@@ -74,6 +80,9 @@ class Settings(BaseSettings):
     web_port: int = Field(default=8080, ge=1, le=65535)
     storage_dir: Path = Path("data/files")
     credential_link_ttl: timedelta = timedelta(hours=2)
+    # A link that would expire outside office hours lives until this time (in TIMEZONE) of the
+    # next office day instead, at most 4 days; empty: exactly CREDENTIAL_LINK_TTL.
+    credential_link_until: str = "10:00"
     admin_form_ttl: timedelta = timedelta(minutes=15)
     confirm_reminder_every: timedelta = timedelta(hours=4)
     confirm_max_reminders: int = Field(default=2, ge=0, le=10)
@@ -138,6 +147,13 @@ class Settings(BaseSettings):
     @classmethod
     def _link_ttl(cls, value: object) -> timedelta:
         return _within(value, timedelta(minutes=1), timedelta(hours=24))
+
+    @field_validator("credential_link_until")
+    @classmethod
+    def _link_until(cls, value: str) -> str:
+        if value.strip():
+            parse_time(value)
+        return value.strip()
 
     @field_validator("admin_form_ttl", mode="before")
     @classmethod
@@ -292,6 +308,11 @@ class Settings(BaseSettings):
             parse_dates(self.office_holidays),
             national_holidays=self.national_holidays,
         )
+
+    @property
+    def link_until(self) -> time | None:
+        """CREDENTIAL_LINK_UNTIL as a time of day; None when off."""
+        return parse_time(self.credential_link_until) if self.credential_link_until else None
 
     def sla_policy(self) -> SlaPolicy:
         """The time standards on the office clock, as configured."""

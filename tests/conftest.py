@@ -52,6 +52,9 @@ def settings(tmp_path: Path, database_url: str, redis_prefix: str) -> Settings:
         redis_url=TEST_REDIS_URL,
         storage_dir=tmp_path / "files",
         public_url="https://bot.example.go.id",
+        # Links live exactly CREDENTIAL_LINK_TTL, whatever the hour the tests run at; the
+        # tests of CREDENTIAL_LINK_UNTIL set it themselves.
+        credential_link_until="",
         telegram_bot_token=None,
         telegram_admin_chat_id=-100500,
         telegram_admin_user_ids="",

@@ -276,6 +276,83 @@ async def test_revoked_link_says_it_was_cancelled(
     assert response.json()["error"] == "Link dibatalkan"
 
 
+async def outbox_kinds(tickets: TicketService, link: Link) -> list[tuple[str, str]]:
+    """(audience, kind) of every notification queued for the link's ticket, in order."""
+    async with tickets._sessions() as session:
+        rows = await session.execute(
+            select(OutboxMessage.audience, OutboxMessage.kind)
+            .where(OutboxMessage.ticket_id == link.ticket.id)
+            .order_by(OutboxMessage.id)
+        )
+        return [(audience, kind) for audience, kind in rows.all()]
+
+
+async def test_a_link_the_store_lost_says_so_and_goes_back_for_a_new_one(
+    client: httpx.AsyncClient,
+    tickets: TicketService,
+    files: DocumentStore,
+    vault: CredentialVault,
+    store: Store,
+) -> None:
+    """Redis restarted without keeping its data: the sealed secret is gone, nobody opened it."""
+    page_first = await delivered(tickets, files, vault)
+    reveal_first = await delivered(tickets, files, vault)
+    for link in (page_first, reveal_first):
+        await store.delete(f"cred:{link.issued.link_hash}")
+    queued_before = await outbox_kinds(tickets, page_first)
+
+    page = await client.get(page_first.path)
+    assert page.status_code == 410
+    assert "Link tidak bisa dibuka lagi" in page.text
+    assert "gangguan penyimpanan" in page.text and "link baru" in page.text
+    assert "Tampilkan" not in page.text
+    response = await post_reveal(client, reveal_first)
+    assert response.status_code == 410
+    assert "gangguan penyimpanan" in response.json()["error"]
+    assert "sudah dibuka" not in response.json()["error"]
+
+    for link in (page_first, reveal_first):
+        ticket = await tickets.get(link.ticket.id)
+        assert ticket.state == TicketState.VALID  # step 6 again: "Kirim ulang hasil"
+        assert ticket.result_admin_id is None
+        status = await tickets.link_status(link.issued.link_hash)
+        assert status is not None and status.state == "lost" and status.opened_at is None
+    # Told once, however often the page is looked at afterwards.
+    for _ in range(3):
+        assert (await client.get(page_first.path)).status_code == 410
+        again = await post_reveal(client, page_first)
+        assert again.status_code == 410 and "gangguan penyimpanan" in again.json()["error"]
+    new = (await outbox_kinds(tickets, page_first))[len(queued_before) :]
+    assert new == [("requester", "link_lost"), ("admins", "link_lost"), ("admins", "card")]
+    assert await receipts(tickets, page_first) == 0
+
+
+async def test_a_link_revealed_but_not_yet_recorded_is_not_taken_for_lost(
+    client: httpx.AsyncClient,
+    tickets: TicketService,
+    files: DocumentStore,
+    vault: CredentialVault,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The store is empty after a reveal too: only a link nobody took counts as lost."""
+    link = await delivered(tickets, files, vault)
+    real_mark_received = tickets.mark_received
+
+    async def database_down(**_: object) -> None:
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(tickets, "mark_received", database_down)
+    assert (await post_reveal(client, link)).status_code == 200
+    monkeypatch.setattr(tickets, "mark_received", real_mark_received)
+
+    again = await post_reveal(client, link)
+    assert again.status_code == 410
+    assert again.json()["error"] == "Link sudah dibuka atau kedaluwarsa"
+    assert (await client.get(link.path)).status_code == 200  # not lost: the page still stands
+    assert (await tickets.get(link.ticket.id)).state == TicketState.DELIVERED
+    assert ("requester", "link_lost") not in await outbox_kinds(tickets, link)
+
+
 async def test_fifty_concurrent_reveals_yield_exactly_one_secret(
     client: httpx.AsyncClient,
     tickets: TicketService,

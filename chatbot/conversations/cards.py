@@ -231,6 +231,8 @@ def _link_lines(ticket: Ticket, zone: ZoneInfo, day: date, names: Names) -> list
         by = names.named(link.revoked_by)
         who = f" oleh {t.e(by)}" if by else ""
         detail = f"dibatalkan {t.short_clock(link.revoked_at, zone, day)}{who}"
+    elif state == "lost" and link.lost_at is not None:
+        detail = f"hilang dari penyimpanan {t.short_clock(link.lost_at, zone, day)} tanpa dibuka"
     elif state == "expired":
         detail = f"kedaluwarsa {t.short_clock(link.expires_at, zone, day)} tanpa dibuka"
     else:

@@ -39,11 +39,27 @@ async def sweep_handovers(
     except Exception:
         log.exception("expiring one-time links failed; the next sweep retries")
     try:
+        await report_lost_links(services)
+    except Exception:
+        log.exception("looking for lost one-time links failed; the next sweep retries")
+    try:
         await tickets.remind_unconfirmed(every=remind_every, at_most=max_reminders)
     except Exception:
         log.exception("confirmation reminders failed; the next sweep retries")
     for ticket in await tickets.close_unconfirmed(after=close_after):
         await archive_quietly(services, ticket.id)
+
+
+async def report_lost_links(services: Services) -> int:
+    """Links still waiting to be opened whose ciphertext the store no longer holds (Redis
+    restarted without its data): each goes back to step 6, its requester and the group told,
+    without waiting for the requester to find out."""
+    lost = 0
+    for hashed in await services.tickets.unopened_links():
+        if await services.vault.lost(hashed) and await services.tickets.link_lost(hashed):
+            log.warning("a one-time link's ciphertext was lost from the store")
+            lost += 1
+    return lost
 
 
 async def sweep_supplements(

@@ -57,7 +57,7 @@ class Handover:
         if refused is not None:
             return Handed(False, refused)
         link = await services.vault.issue(ticket_number=str(ticket.number), secret=secret)
-        expires = t.clock(link.expires_at, services.zone)
+        expires = t.day_clock(link.expires_at, services.zone)
         number = str(ticket.number)
         if self._web_app:
             message = Reply(

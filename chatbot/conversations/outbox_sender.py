@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 SENDER_LOCK = timedelta(minutes=2)
 
 # Alerts to the admin group, each a reply to the ticket's card.
-_ALERTS = ("incident", "link_expired", "unreachable")
+_ALERTS = ("incident", "link_expired", "link_lost", "unreachable")
 
 # Notices to the requester that carry the receipt's two answers.
 _WITH_CONFIRMATION = ("received", "confirm_reminder")
@@ -57,6 +57,7 @@ _REQUESTER_TEXTS: dict[str, Callable[[Ticket], str]] = {
     ),
     "link_expired": lambda ticket: t.link_expired_notice(str(ticket.number)),
     "link_revoked": lambda ticket: t.link_revoked_notice(str(ticket.number)),
+    "link_lost": lambda ticket: t.link_lost_notice(str(ticket.number)),
     "closed_unconfirmed": lambda ticket: t.closed_unconfirmed(str(ticket.number)),
 }
 
@@ -356,6 +357,8 @@ class OutboxSender:
         number = str(ticket.number)
         if kind == "link_expired":
             return Reply(t.link_expired_alert(number))
+        if kind == "link_lost":
+            return Reply(t.link_lost_alert(number))
         if kind == "unreachable":
             return Reply(t.unreachable_alert(number))
         link = next((x for x in reversed(ticket.links) if x.opened_at is not None), None)

@@ -146,6 +146,14 @@ def short_clock(moment: datetime, zone: ZoneInfo, day: date) -> str:
     return f"{local.day} {MONTHS[local.month - 1]} {local:%H.%M}"
 
 
+DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+
+
+def day_clock(moment: datetime, zone: ZoneInfo) -> str:
+    """E.g. "Senin, 30 Nov 2026 10.00 WIB": a deadline that may fall on another day."""
+    return f"{DAYS[moment.astimezone(zone).weekday()]}, {clock(moment, zone)}"
+
+
 def duration(delta: timedelta) -> str:
     """E.g. "1 jam 5 menit", in whole minutes rounded up (`whole_minutes`, as everywhere)."""
     minutes = whole_minutes(delta.total_seconds())
@@ -435,6 +443,22 @@ def link_revoked_notice(number: str) -> str:
     )
 
 
+def link_lost_notice(number: str) -> str:
+    return (
+        f"⚠️ Link hasil tiket <b>{e(number)}</b> tidak bisa dibuka lagi karena gangguan "
+        "penyimpanan di server (belum ada yang membukanya). Tidak perlu mengajukan ulang: "
+        "admin akan mengirim link baru ke chat ini."
+    )
+
+
+# The page of a link whose sealed result the server lost (title, text).
+LINK_LOST_TITLE = "Link tidak bisa dibuka lagi"
+LINK_LOST_PAGE = (
+    "Hasil pada link ini hilang karena gangguan penyimpanan di server; belum ada yang "
+    "membukanya. Admin sudah diberi tahu dan akan mengirim link baru ke chat Anda."
+)
+
+
 NOT_RECEIVED = "Tiket ini tidak sedang menunggu konfirmasi Anda."
 ALREADY_CONFIRMED = "Sudah dikonfirmasi. Terima kasih."
 INCIDENT_ALREADY = "Sudah dicatat; admin sedang mereset ulang password Anda."
@@ -631,6 +655,7 @@ LINK_STATES = {
     "sent": "terkirim",
     "opened": "dibuka",
     "revoked": "dibatalkan",
+    "lost": "hilang",
     "expired": "kedaluwarsa",
 }
 
@@ -657,6 +682,14 @@ def link_expired_alert(number: str) -> str:
     return (
         f"⌛ Link hasil tiket <b>{e(number)}</b> kedaluwarsa tanpa dibuka. Ketuk Kirim ulang "
         "hasil di kartu tiket untuk mengirim link baru."
+    )
+
+
+def link_lost_alert(number: str) -> str:
+    return (
+        f"⚠️ Link hasil tiket <b>{e(number)}</b> hilang dari penyimpanan server "
+        "(kemungkinan dimulai ulang tanpa menyimpan data) sebelum dibuka pemohon. Pemohon sudah diberi "
+        "tahu. Ketuk Kirim ulang hasil di kartu tiket untuk mengirim link baru."
     )
 
 

@@ -341,18 +341,22 @@ class CredentialLink(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
     revoked_by: Mapped[str | None] = mapped_column(String(200))
     expired_at: Mapped[datetime | None] = mapped_column()  # the sweep found it expired unopened
+    # The store no longer held its ciphertext though nobody took it (Redis lost its data).
+    lost_at: Mapped[datetime | None] = mapped_column()
     first_viewed_at: Mapped[datetime | None] = mapped_column()  # the page (GET), not the secret
     views: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     refusals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def state(self) -> str:
-        """sent | opened | revoked | expired, as the admins see it (expired even before the
-        sweep noticed)."""
+        """sent | opened | revoked | lost | expired, as the admins see it (expired even
+        before the sweep noticed)."""
         if self.opened_at is not None:
             return "opened"
         if self.revoked_at is not None:
             return "revoked"
+        if self.lost_at is not None:
+            return "lost"
         if self.expired_at is not None or self.expires_at <= utcnow():
             return "expired"
         return "sent"

@@ -111,6 +111,8 @@ ACTIONS = {
     "link_expired": "link kedaluwarsa",
     "revoke_link": "link dibatalkan",
     "link_revoked": "link dibatalkan",
+    "lose_link": "link hilang dari penyimpanan",
+    "link_lost": "link hilang dari penyimpanan",
     "cancel": "dibatalkan pemohon",
     "expire": "kedaluwarsa",
     "supplement_reminder": "pengingat melengkapi",

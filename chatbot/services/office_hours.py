@@ -42,6 +42,16 @@ def _clock(text: str) -> time:
     return time(hours, minutes)
 
 
+def parse_time(text: str) -> time:
+    """'10:00' or '10.00' -> that time of day."""
+    if not re.fullmatch(r"\s*\d{1,2}[:.]\d{2}\s*", text):
+        raise ValueError(f"cannot read {text!r}; write a time like 10:00")
+    try:
+        return _clock(text.strip())
+    except ValueError as exc:
+        raise ValueError(f"cannot read {text!r}: {exc}") from None
+
+
 def parse_week(text: str) -> dict[int, Hours]:
     """'mon-thu 07:30-16:00, fri 07:30-16:30' -> {weekday (0 = Monday): Hours}."""
     week: dict[int, Hours] = {}

@@ -98,6 +98,7 @@ class Move(StrEnum):
     INCIDENT = "incident"
     EXPIRE_LINK = "expire_link"
     REVOKE_LINK = "revoke_link"
+    LOSE_LINK = "lose_link"
     CANCEL = "cancel"
     EXPIRE = "expire"
     ARCHIVE = "archive"
@@ -120,6 +121,8 @@ MOVES: dict[Move, tuple[frozenset[TicketState], TicketState]] = {
     Move.INCIDENT: (frozenset({S.RECEIVED}), S.VALID),
     Move.EXPIRE_LINK: (frozenset({S.DELIVERED}), S.VALID),
     Move.REVOKE_LINK: (frozenset({S.DELIVERED}), S.VALID),
+    # The store lost the sealed secret before anyone opened it (Redis without persistence).
+    Move.LOSE_LINK: (frozenset({S.DELIVERED}), S.VALID),
     Move.CANCEL: (
         frozenset({S.SUBMITTED, S.INCOMPLETE, S.SUPPLEMENTED, S.COMPLETE, S.VALID}),
         S.CANCELLED,
@@ -594,6 +597,69 @@ class TicketService:
             self._notify(session, ticket, "requester", "link_revoked")
             self._notify(session, ticket, "admins", "card")
         return await self.get(ticket_id)
+
+    async def link_lost(self, link_hash: str) -> Ticket | None:
+        """The store lost the link's ciphertext before anyone took it: back to step 6.
+
+        The requester is told the link cannot be opened and a new one will come; the group
+        is alerted. The link is marked by a conditional UPDATE (still unopened, unrevoked,
+        unexpired), so of concurrent finders one moves the ticket; the others get None, as
+        does a link that is not the ticket's current one.
+        """
+        try:
+            return await self._lose_link(link_hash)
+        except (StaleMove, IllegalMove):
+            return None  # another worker found it first, or the requester opened it just now
+
+    async def _lose_link(self, link_hash: str) -> Ticket | None:
+        async with self._sessions.begin() as session:
+            link = await self._link(session, link_hash)
+            if link is None:
+                return None
+            ticket = await self._load(session, link.ticket_id)
+            latest = ticket.latest_link
+            if ticket.state != S.DELIVERED or latest is None or latest.id != link.id:
+                return None
+            ticket, at = await self._move(
+                session, ticket.id, ticket.version, Move.LOSE_LINK, SYSTEM
+            )
+            marked = await session.execute(
+                update(CredentialLink)
+                .where(
+                    CredentialLink.id == link.id,
+                    CredentialLink.opened_at.is_(None),
+                    CredentialLink.revoked_at.is_(None),
+                    CredentialLink.expired_at.is_(None),
+                    CredentialLink.lost_at.is_(None),
+                )
+                .values(lost_at=at)
+                .execution_options(synchronize_session=False)
+            )
+            if marked.rowcount != 1:  # type: ignore[attr-defined]
+                raise IllegalMove("opened meanwhile", ticket)
+            self._link_died(session, ticket, SYSTEM, at, "link_hilang")
+            self._audit(session, ticket, SYSTEM, "link_lost", link=link_hash[:12])
+            self._notify(session, ticket, "requester", "link_lost")
+            self._notify(session, ticket, "admins", "link_lost")
+            self._notify(session, ticket, "admins", "card")
+        return await self.get(ticket.id)
+
+    async def unopened_links(self) -> list[str]:
+        """The hashes of links sent and still waiting to be opened (unexpired)."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(CredentialLink.link_hash)
+                .join(Ticket, CredentialLink.ticket_id == Ticket.id)
+                .where(
+                    Ticket.state == S.DELIVERED,
+                    CredentialLink.expires_at > self._now(),
+                    CredentialLink.opened_at.is_(None),
+                    CredentialLink.revoked_at.is_(None),
+                    CredentialLink.expired_at.is_(None),
+                    CredentialLink.lost_at.is_(None),
+                )
+            )
+            return list(rows.scalars())
 
     async def expire_links(self) -> list[Ticket]:
         """The sweep: links that expired unopened send their tickets back for a re-issue.

@@ -13,7 +13,7 @@ from datetime import timedelta
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import LockError
+from redis.exceptions import LockError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # INCR, then give the counter its window's expiry only if it has none (a new counter, or a
@@ -58,6 +58,10 @@ async def _renew(lock: Lock, every: float, lease: float) -> None:
             if loop.time() - renewed >= lease:
                 log.warning("a lock could not be renewed while Redis was away")
                 return
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _as_bytes(value: bytes | str | None) -> bytes | None:
@@ -161,6 +165,22 @@ class RedisStore:
 
     async def ping(self) -> bool:
         return bool(await self._redis.ping())
+
+    async def persistence(self) -> bool | None:
+        """Whether the server keeps its data across a restart (an append-only file or RDB
+        snapshots); without, a restart loses every one-time link not yet opened. None when
+        the server does not say (CONFIG disabled or renamed, as managed services do)."""
+        try:
+            save = await self._redis.config_get("save")
+            appendonly = await self._redis.config_get("appendonly")
+        except ResponseError:
+            return None
+        settings = {_text(k): _text(v) for k, v in {**save, **appendonly}.items()}
+        if "save" not in settings and "appendonly" not in settings:
+            return None
+        return settings.get("appendonly", "no").lower() == "yes" or bool(
+            settings.get("save", "").strip()
+        )
 
     async def close(self) -> None:
         await self._redis.aclose()

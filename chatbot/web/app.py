@@ -40,6 +40,7 @@ def create_web_app(
     *,
     messenger: Messenger | None = None,
     readiness: Callable[[], Awaitable[bool]] | None = None,
+    warnings: Callable[[], Awaitable[list[str]]] | None = None,
     public_url: str | None = None,
     bot_token: str | None = None,
     require_webapp: bool = False,
@@ -48,6 +49,8 @@ def create_web_app(
     """Build the app.
 
     `messenger` sends what the admin's form hands over (None: the form answers 503).
+    `readiness` decides /readyz; `warnings` adds what the operator should fix though the bot
+    is ready (Redis without persistence) to its answer.
     `public_url` (PUBLIC_URL) is accepted as an origin besides the request's own Host, for a
     reverse proxy that rewrites Host. `bot_token` checks Telegram Web App init data;
     `require_webapp` (WEBAPP_BINDING) makes that binding mandatory. `extra_routes`: the
@@ -71,7 +74,13 @@ def create_web_app(
                 log.warning("readiness check failed: %s", type(exc).__name__)
                 ready = False
         if ready:
-            return JSONResponse({"status": "ok"})
+            found: list[str] = []
+            if warnings is not None:
+                try:
+                    found = await warnings()
+                except Exception as exc:
+                    log.warning("readiness warnings failed: %s", type(exc).__name__)
+            return JSONResponse({"status": "ok", **({"warnings": found} if found else {})})
         return JSONResponse({"status": "unavailable"}, status_code=503)
 
     routes: list[BaseRoute] = [

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from chatbot.conversations import texts as t
 from chatbot.conversations.context import Services
 from chatbot.conversations.texts import clock
 from chatbot.db.models import CredentialLink
@@ -42,7 +43,7 @@ LINK_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 KEY_HASH = re.compile(r"^[0-9a-fA-F]{32}$")
 
 # How a refused reveal is audited, by the link's state.
-_REFUSAL = {"opened": "already_opened", "revoked": "revoked", "expired": "expired"}
+_REFUSAL = {"opened": "already_opened", "revoked": "revoked", "lost": "lost", "expired": "expired"}
 
 TEXT_NOT_FOUND = "Link tidak ditemukan"
 TEXT_REVOKED = "Link dibatalkan"
@@ -83,6 +84,8 @@ class LinkPages:
             return 410, f"Link ini sudah dibuka pada {clock(link.opened_at, self._services.zone)}"
         if state == "revoked":
             return 410, TEXT_REVOKED
+        if state == "lost":
+            return 410, t.LINK_LOST_PAGE
         if state == "expired":
             return 410, TEXT_EXPIRED
         return None
@@ -100,7 +103,11 @@ class LinkPages:
             hashed = link_hash(link_id)
             link = await tickets.link_status(hashed)
             if link is not None and self._closed(link) is None:
-                await tickets.link_viewed(hashed)
+                if await self._services.vault.lost(hashed):
+                    await tickets.link_lost(hashed)
+                    link = await tickets.link_status(hashed)
+                else:
+                    await tickets.link_viewed(hashed)
         except Exception as exc:
             log.error("link page: lookup failed: %s", type(exc).__name__)
             return closed_page("Layanan sedang bermasalah", TEXT_UNAVAILABLE, 503)
@@ -109,6 +116,8 @@ class LinkPages:
             status_code, text = closed
             if status_code == 404:
                 return closed_page(text, "Periksa kembali link yang Anda terima.", 404)
+            if link is not None and link.state == "lost":
+                return closed_page(t.LINK_LOST_TITLE, text, status_code)
             return closed_page("Link tidak bisa dibuka", text + ".", status_code)
         return page("Hasil permintaan Anda", REVEAL_BODY, script="reveal.js")
 
@@ -122,14 +131,13 @@ class LinkPages:
         hashed = link_hash(link_id)
         tickets = self._services.tickets
         try:
+            # Every attempt counts against the client; only wrong keys count against the
+            # link (below), so guessing at a link never locks its requester out.
             limited = await self._guard.limited(
-                (f"reveal-client:{client_address(request)}", CLIENT_LIMIT),
-                (f"reveal-link:{hashed}", TARGET_LIMIT),
+                (f"reveal-client:{client_address(request)}", CLIENT_LIMIT)
             )
             if limited is not None:
-                if await self._guard.first_in_window(f"rate_limited:{hashed}"):
-                    await tickets.reveal_refused(hashed, "rate_limited")
-                return limited
+                return await self._rate_limited(hashed, limited)
             data = await read_json(request)
             presented = data.get("key_hash") if data else None
             if data is None or not isinstance(presented, str) or not KEY_HASH.fullmatch(presented):
@@ -150,9 +158,15 @@ class LinkPages:
             try:
                 sealed = await self._services.vault.reveal(link_id, presented.lower())
             except RevealRefused as no:
-                await tickets.reveal_refused(hashed, no.reason)
                 if no.reason == "bad_key":
+                    limited = await self._guard.limited((f"reveal-link:{hashed}", TARGET_LIMIT))
+                    if limited is not None:
+                        return await self._rate_limited(hashed, limited)
+                    await tickets.reveal_refused(hashed, no.reason)
                     return error(403, TEXT_BAD_KEY)
+                if no.reason == "lost":
+                    await tickets.link_lost(hashed)
+                await tickets.reveal_refused(hashed, no.reason)
                 closed = self._closed(await tickets.link_status(hashed))
                 return error(*(closed or (410, TEXT_GONE)))
         except Exception as exc:
@@ -171,6 +185,12 @@ class LinkPages:
         except Exception as exc:
             log.error("revealed ticket %s not marked received: %s", sealed.aad, type(exc).__name__)
         return response
+
+    async def _rate_limited(self, hashed: str, limited: Response) -> Response:
+        """A 429, audited once per window (a flood of refusals writes one row)."""
+        if await self._guard.first_in_window(f"rate_limited:{hashed}"):
+            await self._services.tickets.reveal_refused(hashed, "rate_limited")
+        return limited
 
     async def _check_user(self, data: dict[str, object], link: CredentialLink) -> Response | None:
         """With Web App init data (required by WEBAPP_BINDING), only the requester may reveal."""

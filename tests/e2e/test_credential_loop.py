@@ -134,6 +134,51 @@ async def test_an_expired_unopened_link_is_reported_and_can_be_reissued(bot: Har
     assert bot.decrypt(await bot.reveal(new_id, new_key), new_key) == {"password": PASSWORD}
 
 
+async def test_a_link_the_store_lost_is_reported_and_can_be_reissued(bot: Harness) -> None:
+    """Redis restarted without keeping its data: the requester opens a link whose sealed
+    secret is gone. They are told it is lost (not "opened or expired"); the group too."""
+    link_id, key = await hand_over(bot)
+    await bot.app.store.delete(f"cred:{link_hash(link_id)}")
+
+    refused = await bot.reveal(link_id, key)
+
+    assert refused.status_code == 410
+    assert "gangguan penyimpanan" in refused.json()["error"]
+    notice = bot.last(REQUESTER).content
+    assert "tidak bisa dibuka lagi" in notice and "link baru" in notice
+    alert = next(m for m in reversed(bot.fake.chat_messages(GROUP)) if "hilang" in m.content)
+    assert alert.reply_to_message_id == bot.card().message_id
+    assert "Kirim ulang hasil" in alert.content
+    card = bot.card()
+    assert "Link: hilang dari penyimpanan" in card.content
+    assert card.buttons() == ["🔑 Kirim ulang hasil"]
+    assert (await ticket(bot)).state == TicketState.VALID
+    assert "link_lost" in await audit(bot)
+    assert (await bot.reveal(link_id, key)).status_code == 410
+    assert sum("tidak bisa dibuka lagi" in m for m in bot.texts(REQUESTER)) == 1
+
+    await bot.press(ADMIN, "Kirim ulang hasil", chat=GROUP, message=card)
+    await bot.say(ADMIN, PASSWORD)
+    _, new_id, new_key = bot.link_in(REQUESTER)
+    assert bot.decrypt(await bot.reveal(new_id, new_key), new_key) == {"password": PASSWORD}
+
+
+async def test_the_sweep_reports_a_lost_link_before_the_requester_opens_it(
+    bot: Harness,
+) -> None:
+    link_id, _ = await hand_over(bot)
+    await run_deadlines(bot)  # the ciphertext is there: nothing to report
+    assert (await ticket(bot)).state == TicketState.DELIVERED
+
+    await bot.app.store.delete(f"cred:{link_hash(link_id)}")
+    await asyncio.gather(run_deadlines(bot), run_deadlines(bot))  # two workers' sweeps
+
+    assert sum("tidak bisa dibuka lagi" in m for m in bot.texts(REQUESTER)) == 1
+    assert sum("hilang dari penyimpanan server" in m for m in bot.texts(GROUP)) == 1
+    assert (await ticket(bot)).state == TicketState.VALID
+    assert (await audit(bot)).count("link_lost") == 1
+
+
 async def test_batalkan_link_revokes_it_before_it_is_opened(bot: Harness) -> None:
     link_id, key = await hand_over(bot)
 
