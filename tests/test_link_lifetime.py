@@ -148,7 +148,9 @@ async def test_the_result_message_names_the_day_and_hour_the_link_lives_until(
     day = utcnow().astimezone(bot.settings.zone).date() + timedelta(days=2)
     months = ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"]
     weekdays = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
-    deadline = f"{weekdays[day.weekday()]}, {day.day} {months[day.month - 1]} {day.year} 10.00 WIB"
+    deadline = (
+        f"{weekdays[day.weekday()]}, {day.day} {months[day.month - 1]} {day.year} pukul 10.00 WIB"
+    )
     link_message = next(m for m in bot.texts(REQUESTER) if "/s/" in m)
     assert f"berlaku sampai {deadline}" in link_message
     assert f"berlaku sampai {deadline}" in bot.last(ADMIN).content
