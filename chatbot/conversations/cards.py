@@ -168,6 +168,8 @@ def _link_lines(ticket: Ticket, zone: ZoneInfo) -> list[str]:
         detail = f"dibatalkan {t.short_clock(link.revoked_at, zone)}{who}"
     elif state == "expired":
         detail = f"kedaluwarsa {t.short_clock(link.expires_at, zone)} tanpa dibuka"
+    elif state == "pending":
+        detail = t.LINK_STATES["pending"]
     else:
         detail = f"terkirim, berlaku s.d. {t.short_clock(link.expires_at, zone)}"
         if link.views:
