@@ -160,7 +160,10 @@ def _link_lines(ticket: Ticket, zone: ZoneInfo) -> list[str]:
     if link is None:
         return lines
     state = link.state
-    nth = f" ke-{len(ticket.links)}" if len(ticket.links) > 1 else ""
+    # Links given up before they were sent (a failed send, a crash) are not counted, unless
+    # it is the newest: the admins must see why the ticket waits for a re-issue.
+    counted = [x for x in ticket.links if x.sent_at is not None or x is link]
+    nth = f" ke-{len(counted)}" if len(counted) > 1 else ""
     if state == "opened" and link.opened_at is not None:
         detail = f"dibuka {t.short_clock(link.opened_at, zone)}"
     elif state == "revoked" and link.revoked_at is not None:

@@ -203,6 +203,7 @@ async def test_a_link_whose_sending_failed_is_dead_on_the_record(bot: Harness) -
         links = (await session.execute(select(CredentialLink))).scalars().all()
     assert [link.state for link in links] == ["revoked"]  # never left waiting as "pending"
     await bot.say(ADMIN, TYPED)  # the admin types it again: this one goes out
+    assert "Link: terkirim" in bot.card().content  # the one never sent is not counted
     _, link_id, key = bot.link_in(REQUESTER)
     assert bot.decrypt(await bot.reveal(link_id, key), key) == {"password": TYPED}
 
