@@ -107,7 +107,11 @@ class Handover:
             )
         except LinkAbandoned:
             await self._abandon(link, number)
-            return Handed(False, t.result_failed("link tercatat terlambat"), retry=True)
+            return Handed(
+                False,
+                t.result_failed("pencatatan link terlambat, link itu sudah dimatikan"),
+                retry=True,
+            )
         except (StaleMove, NotYours) as moved:
             await self._abandon(link, number)
             return Handed(False, f"⚠️ {t.e(moved)}")

@@ -425,7 +425,7 @@ START_PRIVATE_FIRST = (
 
 def result_not_ready(number: str, state: TicketState) -> str:
     """A "Kirim hasil" tap on a ticket that does not wait for its result (nothing is sent)."""
-    return f"Hasil tiket {e(number)} belum/tidak bisa dikirim sekarang: {STATE_FOR_ADMINS[state]}."
+    return f"Tiket {e(number)} tidak sedang menunggu hasil: {STATE_FOR_ADMINS[state]}."
 
 
 def result_prompt(
