@@ -122,7 +122,7 @@ async def test_a_form_submitted_the_moment_it_arrived_leaves_no_chat_hand_over_b
 
     assert submitted == [200]
     assert (await ticket(bot)).state == TicketState.DELIVERED
-    assert not any("Ketik <b>password" in m.source_text for m in bot.fake.chat_messages(ADMIN))
+    assert not any("Ketik password baru" in m.content for m in bot.fake.chat_messages(ADMIN))
     # What the admin types in private now is not taken as a password for that ticket.
     state = await bot.app.services.dialogs.load("telegram", str(ADMIN))
     assert state.flow != "admin_result"
