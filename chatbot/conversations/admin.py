@@ -369,11 +369,21 @@ async def _claim_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response
     """Ask the admin in private for the result; only then claim the ticket for them.
 
     Resumable: the private messages already sent are noted in the admin's dialog state, so
-    a repeat after a crash midway sends only what is missing.
+    a repeat after a crash midway sends only what is missing, as long as the form sent then
+    still works. A form that is gone (expired, used, or from an earlier hand-over) is
+    replaced by a fresh one, so every tap ends with a working form.
     """
+    if ticket.state != TicketState.VALID:
+        # Checked before anything reaches the admin's private chat.
+        return Response(toast=t.result_not_ready(str(ticket.number), ticket.state), alert=True)
     dialogs = ctx.services.dialogs
     state = await dialogs.load(inc.channel, inc.user_id)
     resumed = state.flow == "admin_result" and state.data.get("ticket_id") == ticket.id
+    if resumed and "offer" in state.data.get("sent", []):
+        grant = await ctx.services.forms.peek_hash(str(state.data.get("form") or ""))
+        if grant is None or (grant.version, grant.admin_id) != (ticket.version, inc.actor_id):
+            await _void_form(ctx, state)
+            resumed = False
     sent: list[str] = list(state.data.get("sent", [])) if resumed else []
     if "prompt" not in sent:
         prompt = t.result_prompt(
@@ -420,6 +430,7 @@ async def _claim_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response
         }
         state = DialogState(flow="admin_result", step=need[0], data=data)
     await dialogs.save(inc.channel, inc.user_id, state)
+    done = Response(toast="Lanjutkan di chat pribadi dengan bot.")
     if "offer" not in sent:
         if data.get("form"):  # a form issued before a crash may have reached the admin: void it
             await ctx.services.forms.discard(str(data["form"]))
@@ -438,13 +449,32 @@ async def _claim_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response
         await dialogs.save(inc.channel, inc.user_id, state)
         await ctx.messenger.send(inc.user_id, _form_offer(ctx, form.url, form.expires_at))
         sent.append("offer")
-        await dialogs.save(inc.channel, inc.user_id, state)
+        if not await _save_unless_used(ctx, inc, state):
+            return done
     if "question" not in sent:
         first = t.ASK_USER_ID if state.step == "user_id" else t.ASK_PASSWORD
         await ctx.messenger.send(inc.user_id, Reply(first))
         sent.append("question")
-        await dialogs.save(inc.channel, inc.user_id, state)
-    return Response(toast="Lanjutkan di chat pribadi dengan bot.")
+        await _save_unless_used(ctx, inc, state)
+    return done
+
+
+async def _save_unless_used(ctx: Context, inc: Incoming, state: DialogState) -> bool:
+    """Save the hand-over dialog, unless its form was submitted meanwhile (even the moment its
+    URL arrived): that submission closed the dialog, and saving must not bring it back.
+
+    Checked after saving, so whichever of this and the submission comes last, the dialog
+    ends closed. False when the form is used up.
+    """
+    dialogs = ctx.services.dialogs
+    hashed = str(state.data.get("form") or "")
+    await dialogs.save(inc.channel, inc.user_id, state)
+    if await ctx.services.forms.peek_hash(hashed) is not None:
+        return True
+    now = await dialogs.load(inc.channel, inc.user_id)
+    if now.flow == "admin_result" and now.data.get("form") == hashed:
+        await dialogs.save(inc.channel, inc.user_id, DialogState())
+    return False
 
 
 def _form_offer(ctx: Context, url: str, expires_at: datetime) -> Reply:
@@ -460,14 +490,18 @@ async def handle_result_entry(
     ctx: Context, state: DialogState, inc: Incoming
 ) -> tuple[DialogState, Response]:
     """The admin's private chat while a result is being handed over (the chat fallback)."""
-    # At the password step every text but /batal is the password (it may start with "/").
+    # At the password step every text but /batal is the password (it may start with "/");
+    # at the user ID step every text but a command is the user ID.
     holds_password = state.step == "password" and inc.text and inc.command not in STOP
-    if holds_password and inc.message_id:
+    holds_user_id = state.step == "user_id" and inc.text and inc.command is None
+    deleted = False
+    if (holds_password or holds_user_id) and inc.message_id:
         # Delete it before anything else can fail.
         try:
             await ctx.messenger.delete(inc.chat_id, inc.message_id)
+            deleted = True
         except DeliveryError:
-            log.warning("could not delete an admin's password message")
+            log.warning("could not delete an admin's %s message", state.step)
     if inc.command in STOP:
         await _void_form(ctx, state)
         return DialogState(), Response(replies=[Reply(t.ADMIN_RESULT_CANCELLED)])
@@ -487,7 +521,7 @@ async def handle_result_entry(
     wrong = passwords.problem(password)
     if wrong is not None:
         return state, Response(replies=[Reply(f"⚠️ {t.e(wrong)} Ketik lagi.")])
-    return await _deliver(ctx, state, inc, password=password)
+    return await _deliver(ctx, state, inc, password=password, password_deleted=deleted)
 
 
 async def _void_form(ctx: Context, state: DialogState) -> None:
@@ -496,7 +530,12 @@ async def _void_form(ctx: Context, state: DialogState) -> None:
 
 
 async def _deliver(
-    ctx: Context, state: DialogState, inc: Incoming, password: str | None
+    ctx: Context,
+    state: DialogState,
+    inc: Incoming,
+    password: str | None,
+    *,
+    password_deleted: bool = False,
 ) -> tuple[DialogState, Response]:
     secret = {
         key: value
@@ -508,6 +547,7 @@ async def _deliver(
         version=int(state.data["version"]),
         actor=_actor(inc),
         secret=secret,
+        password_deleted=password_deleted,
     )
     if handed.ok or not handed.retry:
         await _void_form(ctx, state)

@@ -224,7 +224,10 @@ def _link_lines(ticket: Ticket, zone: ZoneInfo, day: date, names: Names) -> list
     if link is None:
         return lines
     state = link.state
-    nth = f" ke-{len(ticket.links)}" if len(ticket.links) > 1 else ""
+    # Links given up before they were sent (a failed send, a crash) are not counted, unless
+    # it is the newest: the admins must see why the ticket waits for a re-issue.
+    counted = [x for x in ticket.links if x.sent_at is not None or x is link]
+    nth = f" ke-{len(counted)}" if len(counted) > 1 else ""
     if state == "opened" and link.opened_at is not None:
         detail = f"dibuka {t.short_clock(link.opened_at, zone, day)}"
     elif state == "revoked" and link.revoked_at is not None:
@@ -235,6 +238,8 @@ def _link_lines(ticket: Ticket, zone: ZoneInfo, day: date, names: Names) -> list
         detail = f"hilang dari penyimpanan {t.short_clock(link.lost_at, zone, day)} tanpa dibuka"
     elif state == "expired":
         detail = f"kedaluwarsa {t.short_clock(link.expires_at, zone, day)} tanpa dibuka"
+    elif state == "pending":
+        detail = t.LINK_STATES["pending"]
     else:
         detail = f"terkirim, berlaku s.d. {t.short_clock(link.expires_at, zone, day)}"
         if link.views:

@@ -10,6 +10,10 @@ from chatbot.services.tickets import TicketError
 
 log = logging.getLogger(__name__)
 
+# A link is written down just before it is sent and recorded a moment later; one still
+# unrecorded after this long was cut off by a crash (sending waits at most about a minute).
+UNSENT_LINK_AFTER = timedelta(minutes=2)
+
 
 async def archive_quietly(services: Services, ticket_id: int) -> None:
     """Archive now; on failure log it and leave it to the sweep, never fail the user's action."""
@@ -34,6 +38,11 @@ async def sweep_handovers(
     opened the result but did not confirm the login are reminded, then the ticket closes."""
     tickets = services.tickets
     # Each part on its own: a failure in one must not hold up the others.
+    try:
+        for hashed in await tickets.abandon_unsent_links(older_than=UNSENT_LINK_AFTER):
+            await services.vault.withdraw(hashed)
+    except Exception:
+        log.exception("giving up unrecorded one-time links failed; the next sweep retries")
     try:
         await tickets.expire_links()
     except Exception:

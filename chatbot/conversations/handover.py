@@ -1,9 +1,11 @@
 """The hand-over of a result (SOP steps 6 to 8), shared by the admin's web form and the chat.
 
-Seal the secret into a one-time link, send the link to the requester, record it. The link's
-URL carries the key, so it is sent directly, never through the outbox (whose rows rest in the
-database); if sending or recording fails, the ciphertext is deleted so no live link exists
-that the ticket does not know of.
+Seal the secret into a one-time link, write the link down (pending), send it to the
+requester, record the hand-over. The link's URL carries the key, so it is sent directly,
+never through the outbox (whose rows rest in the database). If sending or recording fails,
+the link is marked dead and its ciphertext deleted; if the process dies in between, the
+pending row is what the sweep (`abandon_unsent_links`) finds, so no live link exists that
+the ticket does not know of, and nobody is left waiting on a link that answers 404.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from chatbot.conversations import texts as t
 from chatbot.conversations.context import Services
 from chatbot.conversations.messages import Button, DeliveryError, Messenger, Reply
 from chatbot.db.models import Ticket
+from chatbot.services.credentials import IssuedLink
 from chatbot.services.enums import TicketState
-from chatbot.services.tickets import Actor, NotYours, StaleMove
+from chatbot.services.tickets import Actor, LinkAbandoned, NotYours, StaleMove, TicketError
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +52,15 @@ class Handover:
         return t.stale(str(ticket.number), ticket.state, by, ticket.outcome)
 
     async def deliver(
-        self, *, ticket_id: int, version: int, actor: Actor, secret: dict[str, str]
+        self,
+        *,
+        ticket_id: int,
+        version: int,
+        actor: Actor,
+        secret: dict[str, str],
+        password_deleted: bool = False,
     ) -> Handed:
+        """Hand the result over; `password_deleted`: the admin's typed password was deleted."""
         services = self._services
         ticket = await services.tickets.get(ticket_id)
         refused = self.still_theirs(ticket, version, actor)
@@ -59,6 +69,22 @@ class Handover:
         link = await services.vault.issue(ticket_number=str(ticket.number), secret=secret)
         expires = t.day_clock(link.expires_at, services.zone)
         number = str(ticket.number)
+        try:
+            await services.tickets.record_pending_link(
+                ticket_id=ticket.id,
+                version=version,
+                actor=actor,
+                link_hash=link.link_hash,
+                expires_at=link.expires_at,
+            )
+        except TicketError as moved:
+            await services.vault.revoke(link.link_id)
+            why = moved.ticket and self.still_theirs(moved.ticket, version, actor)
+            return Handed(False, why or f"⚠️ {t.e(moved)}")
+        except Exception:
+            log.exception("writing down the link of ticket %s failed", number)
+            await services.vault.revoke(link.link_id)
+            return Handed(False, t.result_failed("gangguan penyimpanan data"), retry=True)
         if self._web_app:
             message = Reply(
                 t.result_link_short(number, expires),
@@ -70,7 +96,7 @@ class Handover:
         try:
             await self._messenger.send(ticket.requester.chat_id, message)
         except DeliveryError as failed:
-            await services.vault.revoke(link.link_id)
+            await self._abandon(link, number)
             return Handed(False, t.result_failed(failed.reason), retry=not failed.permanent)
         try:
             await services.tickets.deliver_result(
@@ -80,13 +106,30 @@ class Handover:
                 link_hash=link.link_hash,
                 expires_at=link.expires_at,
             )
+        except LinkAbandoned:
+            await self._abandon(link, number)
+            return Handed(
+                False,
+                t.result_failed("pencatatan link terlambat, link itu sudah dimatikan"),
+                retry=True,
+            )
         except (StaleMove, NotYours) as moved:
-            await services.vault.revoke(link.link_id)
+            await self._abandon(link, number)
             return Handed(False, f"⚠️ {t.e(moved)}")
         except Exception:
             # The requester holds a link we could not record: make it dead, let the admin retry.
             log.exception("recording the hand-over of ticket %s failed", number)
-            await services.vault.revoke(link.link_id)
+            await self._abandon(link, number)
             return Handed(False, t.result_failed("gangguan penyimpanan data"), retry=True)
         log.info("ticket %s: result handed over by %s; link expires %s", number, actor.id, expires)
-        return Handed(True, t.result_sent(number, expires))
+        return Handed(True, t.result_sent(number, expires, password_deleted=password_deleted))
+
+    async def _abandon(self, link: IssuedLink, number: str) -> None:
+        """Kill a link that was written down but not handed over; the database first (it has
+        the last word on a reveal), then the ciphertext. If the database is down too, the
+        sweep finishes it."""
+        try:
+            await self._services.tickets.abandon_link(link.link_hash)
+        except Exception:
+            log.exception("marking an unsent link of ticket %s dead failed", number)
+        await self._services.vault.revoke(link.link_id)

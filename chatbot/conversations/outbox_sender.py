@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 SENDER_LOCK = timedelta(minutes=2)
 
 # Alerts to the admin group, each a reply to the ticket's card.
-_ALERTS = ("incident", "link_expired", "link_lost", "unreachable")
+_ALERTS = ("incident", "link_expired", "link_lost", "link_unsent", "unreachable")
 
 # Notices to the requester that carry the receipt's two answers.
 _WITH_CONFIRMATION = ("received", "confirm_reminder")
@@ -359,6 +359,8 @@ class OutboxSender:
             return Reply(t.link_expired_alert(number))
         if kind == "link_lost":
             return Reply(t.link_lost_alert(number))
+        if kind == "link_unsent":
+            return Reply(t.link_unsent_alert(number))
         if kind == "unreachable":
             return Reply(t.unreachable_alert(number))
         link = next((x for x in reversed(ticket.links) if x.opened_at is not None), None)

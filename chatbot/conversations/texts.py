@@ -606,6 +606,11 @@ START_PRIVATE_FIRST = (
 )
 
 
+def result_not_ready(number: str, state: TicketState) -> str:
+    """A "Kirim hasil" tap on a ticket that does not wait for its result (nothing is sent)."""
+    return f"Tiket {e(number)} tidak sedang menunggu hasil: {STATE_FOR_ADMINS[state]}."
+
+
 def result_prompt(
     number: str, request_type: RequestType, who: str, nip: str, spse_id: str | None
 ) -> str:
@@ -629,10 +634,12 @@ ASK_PASSWORD = "Ketik <b>password baru</b> (pesan Anda akan langsung dihapus)."
 PASSWORD_TOO_SHORT = "Password itu terlalu pendek (minimal 8 karakter). Ketik lagi."
 
 
-def result_sent(number: str, expires: str) -> str:
+def result_sent(number: str, expires: str, *, password_deleted: bool = False) -> str:
+    """`password_deleted`: only when a password typed in the chat was in fact deleted."""
+    deleted = " Pesan password Anda sudah dihapus." if password_deleted else ""
     return (
         f"✅ Hasil tiket <b>{e(number)}</b> dikirim ke pemohon lewat link sekali pakai "
-        f"(berlaku sampai {e(expires)}). Pesan password Anda sudah dihapus."
+        f"(berlaku sampai {e(expires)}).{deleted}"
     )
 
 
@@ -652,6 +659,7 @@ LINK_ALREADY_GONE = "Link ini sudah dibuka atau kedaluwarsa; tidak ada yang diba
 OPEN_FORM = "📝 Buka formulir hasil"
 
 LINK_STATES = {
+    "pending": "sedang dikirim",
     "sent": "terkirim",
     "opened": "dibuka",
     "revoked": "dibatalkan",
@@ -690,6 +698,14 @@ def link_lost_alert(number: str) -> str:
         f"⚠️ Link hasil tiket <b>{e(number)}</b> hilang dari penyimpanan server "
         "(kemungkinan dimulai ulang tanpa menyimpan data) sebelum dibuka pemohon. Pemohon sudah diberi "
         "tahu. Ketuk Kirim ulang hasil di kartu tiket untuk mengirim link baru."
+    )
+
+
+def link_unsent_alert(number: str) -> str:
+    return (
+        f"⚠️ Pengiriman link hasil tiket <b>{e(number)}</b> terputus sebelum tercatat "
+        "(gangguan sistem). Link itu sudah dimatikan: bila pemohon menerimanya, link tidak "
+        "bisa dibuka. Ketuk Kirim ulang hasil di kartu tiket untuk mengirim link baru."
     )
 
 

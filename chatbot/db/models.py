@@ -337,6 +337,9 @@ class CredentialLink(Base):
     created_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
+    # NULL from the row's creation (before the link is sent) until the hand-over is recorded:
+    # a link still NULL long after is one whose recording never happened (a crash).
+    sent_at: Mapped[datetime | None] = mapped_column()
     opened_at: Mapped[datetime | None] = mapped_column()  # revealed (the secret was taken)
     revoked_at: Mapped[datetime | None] = mapped_column()
     revoked_by: Mapped[str | None] = mapped_column(String(200))
@@ -349,7 +352,7 @@ class CredentialLink(Base):
 
     @property
     def state(self) -> str:
-        """sent | opened | revoked | lost | expired, as the admins see it (expired even
+        """pending | sent | opened | revoked | lost | expired, as the admins see it (expired even
         before the sweep noticed)."""
         if self.opened_at is not None:
             return "opened"
@@ -359,6 +362,8 @@ class CredentialLink(Base):
             return "lost"
         if self.expired_at is not None or self.expires_at <= utcnow():
             return "expired"
+        if self.sent_at is None:
+            return "pending"
         return "sent"
 
 

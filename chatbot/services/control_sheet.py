@@ -100,6 +100,7 @@ ACTIONS = {
     "claim_result": "mengambil tugas reset",
     "deliver": "hasil dikirim",
     "link_created": "link sekali pakai dibuat",
+    "link_unsent": "pengiriman link terputus, link dimatikan",
     "link_opened": "halaman link dibuka",
     "link_revealed": "hasil dibuka pemohon",
     "receive": "hasil diterima pemohon",

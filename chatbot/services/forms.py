@@ -67,6 +67,11 @@ class AdminForms:
         raw = await self._store.get(self._key(token_hash(token)))
         return _load(raw) if raw else None
 
+    async def peek_hash(self, hashed: str) -> FormGrant | None:
+        """The grant behind a token's hash (what the chat dialog keeps), while it exists."""
+        raw = await self._store.get(self._key(hashed))
+        return _load(raw) if raw else None
+
     async def take(self, token: str) -> FormGrant | None:
         """Use the form up; of concurrent submissions exactly one gets the grant."""
         if not TOKEN.fullmatch(token):

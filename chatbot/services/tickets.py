@@ -156,6 +156,10 @@ class NotYours(TicketError):
     """The ticket belongs to another requester or is claimed by another admin."""
 
 
+class LinkAbandoned(TicketError):
+    """The link's hand-over was given up (the sweep found it unrecorded) before it was."""
+
+
 @dataclass(frozen=True)
 class NewDocument:
     kind: DocumentKind
@@ -444,6 +448,48 @@ class TicketService:
             self._notify(session, ticket, "admins", "card")
         return await self.get(ticket_id)
 
+    async def record_pending_link(
+        self,
+        *,
+        ticket_id: int,
+        version: int,
+        actor: Actor,
+        link_hash: str,
+        expires_at: datetime,
+    ) -> None:
+        """Write the link down before it is sent, so that a link sent but never recorded (a
+        crash in between) is still known: `sent_at` stays NULL until `deliver_result`."""
+        async with self._sessions.begin() as session:
+            ticket = await self._load(session, ticket_id)
+            if ticket.version != version:
+                session.expunge(ticket)
+                raise StaleMove(f"Tiket {ticket.number} sudah diproses.", ticket)
+            if ticket.state != S.VALID:
+                session.expunge(ticket)
+                raise IllegalMove(f"Tiket {ticket.number} tidak menunggu hasil.", ticket)
+            if ticket.result_admin_id != actor.id:
+                session.expunge(ticket)
+                raise NotYours(
+                    f"Tiket {ticket.number} sedang dikerjakan {ticket.result_admin_name}.", ticket
+                )
+            now = self._now()
+            ticket.links.append(
+                CredentialLink(
+                    link_hash=link_hash,
+                    created_by=actor.name,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+            )
+            self._audit(
+                session,
+                ticket,
+                actor,
+                "link_created",
+                link=link_hash[:12],
+                expires_at=expires_at.isoformat(),
+            )
+
     async def deliver_result(
         self,
         *,
@@ -453,7 +499,11 @@ class TicketService:
         link_hash: str,
         expires_at: datetime,
     ) -> Ticket:
-        """Step 6 done, step 8 started: the one-time link has been sent to the requester."""
+        """Step 6 done, step 8 started: the one-time link has been sent to the requester.
+
+        Completes the link written down by `record_pending_link` (or writes it now); refuses
+        with `LinkAbandoned` when the sweep has given that link up meanwhile.
+        """
         async with self._sessions.begin() as session:
             ticket = await self._load(session, ticket_id)
             if ticket.result_admin_id != actor.id:
@@ -475,24 +525,100 @@ class TicketService:
                 actor=actor,
                 note="link sekali pakai dikirim",
             )
-            ticket.links.append(
-                CredentialLink(
-                    link_hash=link_hash,
-                    created_by=actor.name,
-                    created_at=now,
-                    expires_at=expires_at,
+            pending = next((x for x in ticket.links if x.link_hash == link_hash), None)
+            if pending is None:
+                ticket.links.append(
+                    CredentialLink(
+                        link_hash=link_hash,
+                        created_by=actor.name,
+                        created_at=now,
+                        expires_at=expires_at,
+                        sent_at=now,
+                    )
                 )
-            )
-            self._audit(
-                session,
-                ticket,
-                actor,
-                "link_created",
-                link=link_hash[:12],
-                expires_at=expires_at.isoformat(),
-            )
+                self._audit(
+                    session,
+                    ticket,
+                    actor,
+                    "link_created",
+                    link=link_hash[:12],
+                    expires_at=expires_at.isoformat(),
+                )
+            else:
+                # Conditional: of this and the sweep that gives unrecorded links up, one wins.
+                completed = await session.execute(
+                    update(CredentialLink)
+                    .where(
+                        CredentialLink.id == pending.id,
+                        CredentialLink.sent_at.is_(None),
+                        CredentialLink.revoked_at.is_(None),
+                    )
+                    .values(sent_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if completed.rowcount != 1:  # type: ignore[attr-defined]
+                    raise LinkAbandoned(f"Link tiket {ticket.number} sudah dibatalkan.", ticket)
             self._notify(session, ticket, "admins", "card")
         return await self.get(ticket_id)
+
+    async def abandon_link(self, link_hash: str) -> bool:
+        """A link whose sending or recording failed: dead from now on (the page says it was
+        cancelled, never 404). True when this call marked it."""
+        async with self._sessions.begin() as session:
+            marked = await session.execute(
+                update(CredentialLink)
+                .where(
+                    CredentialLink.link_hash == link_hash,
+                    CredentialLink.sent_at.is_(None),
+                    CredentialLink.revoked_at.is_(None),
+                )
+                .values(revoked_at=self._now(), revoked_by=SYSTEM.name)
+                .execution_options(synchronize_session=False)
+            )
+            return bool(marked.rowcount)  # type: ignore[attr-defined]
+
+    async def abandon_unsent_links(self, *, older_than: timedelta) -> list[str]:
+        """The sweep: links written down before sending but never recorded as sent (the
+        process died in between). Each is marked dead (a conditional UPDATE, so a late
+        recording and the sweep cannot both win) and, when its ticket still waits for the
+        result, the group is told to re-issue. Returns the hashes, whose ciphertext the
+        caller removes from the store."""
+        now = self._now()
+        async with self._sessions() as session:
+            due = (
+                await session.execute(
+                    select(CredentialLink.id, CredentialLink.link_hash).where(
+                        CredentialLink.sent_at.is_(None),
+                        CredentialLink.revoked_at.is_(None),
+                        CredentialLink.opened_at.is_(None),
+                        CredentialLink.expired_at.is_(None),
+                        CredentialLink.created_at <= now - older_than,
+                    )
+                )
+            ).all()
+        abandoned = []
+        for link_id, hashed in due:
+            async with self._sessions.begin() as session:
+                marked = await session.execute(
+                    update(CredentialLink)
+                    .where(
+                        CredentialLink.id == link_id,
+                        CredentialLink.sent_at.is_(None),
+                        CredentialLink.revoked_at.is_(None),
+                    )
+                    .values(revoked_at=now, revoked_by=SYSTEM.name)
+                    .execution_options(synchronize_session=False)
+                )
+                if marked.rowcount != 1:  # type: ignore[attr-defined]
+                    continue  # recorded just now, or another worker's sweep
+                ticket = await self._load(session, await self._ticket_of(session, link_id))
+                self._audit(session, ticket, SYSTEM, "link_unsent", link=hashed[:12])
+                latest = ticket.latest_link
+                if ticket.state == S.VALID and latest is not None and latest.id == link_id:
+                    self._notify(session, ticket, "admins", "link_unsent")
+                    self._notify(session, ticket, "admins", "card")
+            abandoned.append(hashed)
+        return abandoned
 
     async def mark_received(self, *, link_hash: str) -> Ticket | None:
         """The requester revealed the secret: step 8's output ("diterima oleh PPK").

@@ -43,12 +43,20 @@ LINK_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 KEY_HASH = re.compile(r"^[0-9a-fA-F]{32}$")
 
 # How a refused reveal is audited, by the link's state.
-_REFUSAL = {"opened": "already_opened", "revoked": "revoked", "lost": "lost", "expired": "expired"}
+_REFUSAL = {
+    "opened": "already_opened",
+    "revoked": "revoked",
+    "lost": "lost",
+    "expired": "expired",
+    "pending": "pending",
+}
 
 TEXT_NOT_FOUND = "Link tidak ditemukan"
 TEXT_REVOKED = "Link dibatalkan"
 TEXT_EXPIRED = "Link kedaluwarsa, minta admin mengirim ulang"
 TEXT_GONE = "Link sudah dibuka atau kedaluwarsa"
+TEXT_SENDING = "Link ini sedang dikirim, coba lagi sebentar"
+HINT_SENDING = "Muat ulang halaman ini dalam beberapa detik."
 TEXT_BAD_KEY = (
     "Link tidak lengkap. Salin seluruh link dari pesan, termasuk bagian setelah tanda #, "
     "lalu buka lagi."
@@ -88,6 +96,8 @@ class LinkPages:
             return 410, t.LINK_LOST_PAGE
         if state == "expired":
             return 410, TEXT_EXPIRED
+        if state == "pending":  # opened in the moment between sending and recording it
+            return 409, TEXT_SENDING
         return None
 
     async def page(self, request: Request) -> Response:
@@ -118,6 +128,8 @@ class LinkPages:
                 return closed_page(text, "Periksa kembali link yang Anda terima.", 404)
             if link is not None and link.state == "lost":
                 return closed_page(t.LINK_LOST_TITLE, text, status_code)
+            if status_code == 409:
+                return closed_page("Link sedang dikirim", text + ".", 409, HINT_SENDING)
             return closed_page("Link tidak bisa dibuka", text + ".", status_code)
         return page("Hasil permintaan Anda", REVEAL_BODY, script="reveal.js")
 
