@@ -327,6 +327,29 @@ async def test_the_control_sheet_names_every_outcome_note_and_action_in_words(
         assert code not in sheet, code
 
 
+async def test_a_lost_link_is_named_in_words_on_the_card_and_the_control_sheet(
+    tickets: TicketService, files: DocumentStore, archiver: Archiver, settings: Settings
+) -> None:
+    ticket = await submitted_ticket(tickets, files)
+    ticket = await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    ticket = await tickets.mark_valid(ticket_id=ticket.id, version=ticket.version, actor=ADMIN)
+    await delivered(tickets, ticket)
+    lost = await tickets.link_lost(LINK_HASH)
+    assert lost is not None and lost.state == TicketState.VALID
+
+    assert any(
+        "Link hilang dari penyimpanan sebelum dibuka — Sistem" in line for line in history(lost)
+    )
+    cancelled = await tickets.cancel(
+        ticket_id=lost.id, channel="telegram", chat_id="1001", actor=REQUESTER
+    )
+    archived = await archiver.archive(cancelled.id)
+    folder = settings.storage_dir / str(archived.archive_path)
+    sheet = pdf_text((folder / control_sheet.FILE_NAME).read_bytes())
+    assert "kirim ulang: link hilang dari penyimpanan sebelum dibuka" in sheet
+    assert "link_hilang" not in sheet
+
+
 async def test_a_refused_move_names_the_tickets_state_in_words(
     tickets: TicketService, files: DocumentStore
 ) -> None:

@@ -28,7 +28,7 @@ HISTORY_LINES = 12
 # the admin who sent the link; a cancelled step keeps whoever held it).
 BY_REQUESTER = {"diajukan", "dilengkapi", "diterima_pemohon", "dibatalkan_pemohon"}
 # Outcomes the system brings about by itself (sweeps, the archive).
-BY_SYSTEM = {"kedaluwarsa", "link_kedaluwarsa", "diarsipkan"}
+BY_SYSTEM = {"kedaluwarsa", "link_kedaluwarsa", "link_hilang", "diarsipkan"}
 
 
 @dataclass

@@ -549,6 +549,7 @@ HISTORY = {
     "diterima_pemohon": "Hasil dibuka pemohon",
     "link_kedaluwarsa": "Link kedaluwarsa tanpa dibuka",
     "link_dibatalkan": "Link dibatalkan",
+    "link_hilang": "Link hilang dari penyimpanan sebelum dibuka",
     "diarsipkan": "Diarsipkan",
 }
 # A step still open when the requester cancelled: "<step>: dibatalkan pemohon".

@@ -81,6 +81,7 @@ STEP_OUTCOMES = {
     "diterima_pemohon": "diterima pemohon",
     "link_kedaluwarsa": "link kedaluwarsa tanpa dibuka",
     "link_dibatalkan": "link dibatalkan admin",
+    "link_hilang": "link hilang dari penyimpanan sebelum dibuka",
     "dibatalkan_pemohon": "dibatalkan pemohon",
     "diarsipkan": "diarsipkan",
 }
@@ -208,7 +209,7 @@ def _note(record: StepRecord, names: Names) -> str:
         "dilengkapi",
     ):
         return re.sub(r"\b(letter|sk|identity)\b", lambda m: MISSING[m.group(1)], note)
-    for code in ("link_kedaluwarsa", "link_dibatalkan"):
+    for code in ("link_kedaluwarsa", "link_dibatalkan", "link_hilang"):
         note = note.replace(code, STEP_OUTCOMES[code])
     return note
 

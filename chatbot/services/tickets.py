@@ -801,9 +801,11 @@ class TicketService:
                     .where(
                         Ticket.state == S.DELIVERED,
                         CredentialLink.expires_at <= now,
+                        CredentialLink.sent_at.is_not(None),
                         CredentialLink.opened_at.is_(None),
                         CredentialLink.revoked_at.is_(None),
                         CredentialLink.expired_at.is_(None),
+                        CredentialLink.lost_at.is_(None),
                     )
                 )
             ).all()
@@ -820,10 +822,12 @@ class TicketService:
                     # Conditional, so a reveal that committed just now wins over the sweep.
                     marked = await session.execute(
                         update(CredentialLink)
-                        .where(
+                        .where(  # the ticket's current link, and only once it is due
                             CredentialLink.id == link.id,
+                            CredentialLink.expires_at <= now,
                             CredentialLink.opened_at.is_(None),
                             CredentialLink.revoked_at.is_(None),
+                            CredentialLink.lost_at.is_(None),
                         )
                         .values(expired_at=at)
                         .execution_options(synchronize_session=False)

@@ -179,6 +179,27 @@ async def test_the_sweep_reports_a_lost_link_before_the_requester_opens_it(
     assert (await audit(bot)).count("link_lost") == 1
 
 
+async def test_a_lost_links_old_deadline_does_not_expire_the_new_link(bot: Harness) -> None:
+    """Link 1 is lost and link 2 sent; when link 1's deadline passes, link 2 still works."""
+    link_id, _ = await hand_over(bot)
+    await bot.app.store.delete(f"cred:{link_hash(link_id)}")
+    await run_deadlines(bot)
+    await bot.press(ADMIN, "Kirim ulang hasil", chat=GROUP, message=bot.card())
+    await bot.say(ADMIN, PASSWORD)
+    _, new_id, new_key = bot.link_in(REQUESTER)
+    async with bot.app.sessions.begin() as session:
+        first = (await session.execute(select(CredentialLink).order_by(CredentialLink.id))).scalar()
+        assert first is not None and first.lost_at is not None
+        first.expires_at -= timedelta(hours=3)
+
+    await run_deadlines(bot)
+
+    assert (await ticket(bot)).state == TicketState.DELIVERED
+    assert not any("kedaluwarsa sebelum dibuka" in m for m in bot.texts(REQUESTER))
+    assert "Link ke-2: terkirim" in bot.card().content
+    assert bot.decrypt(await bot.reveal(new_id, new_key), new_key) == {"password": PASSWORD}
+
+
 async def test_batalkan_link_revokes_it_before_it_is_opened(bot: Harness) -> None:
     link_id, key = await hand_over(bot)
 
