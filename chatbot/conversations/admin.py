@@ -375,7 +375,9 @@ async def _claim_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response
     """
     if ticket.state != TicketState.VALID:
         # Checked before anything reaches the admin's private chat.
-        return Response(toast=t.result_not_ready(str(ticket.number), ticket.state), alert=True)
+        return Response(
+            toast=t.result_not_ready(str(ticket.number), ticket.state, ticket.outcome), alert=True
+        )
     dialogs = ctx.services.dialogs
     state = await dialogs.load(inc.channel, inc.user_id)
     resumed = state.flow == "admin_result" and state.data.get("ticket_id") == ticket.id

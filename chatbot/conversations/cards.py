@@ -230,6 +230,9 @@ def _link_lines(ticket: Ticket, zone: ZoneInfo, day: date, names: Names) -> list
     nth = f" ke-{len(counted)}" if len(counted) > 1 else ""
     if state == "opened" and link.opened_at is not None:
         detail = f"dibuka {t.short_clock(link.opened_at, zone, day)}"
+    elif state == "revoked" and link.revoked_at is not None and link.sent_at is None:
+        # A failed send or a crash before it was recorded: never known to have arrived.
+        detail = f"{t.LINK_NEVER_SENT} {t.short_clock(link.revoked_at, zone, day)}"
     elif state == "revoked" and link.revoked_at is not None:
         by = names.named(link.revoked_by)
         who = f" oleh {t.e(by)}" if by else ""
@@ -239,7 +242,7 @@ def _link_lines(ticket: Ticket, zone: ZoneInfo, day: date, names: Names) -> list
     elif state == "expired":
         detail = f"kedaluwarsa {t.short_clock(link.expires_at, zone, day)} tanpa dibuka"
     elif state == "pending":
-        detail = t.LINK_STATES["pending"]
+        detail = t.LINK_PENDING
     else:
         detail = f"terkirim, berlaku s.d. {t.short_clock(link.expires_at, zone, day)}"
         if link.views:

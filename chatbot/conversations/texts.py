@@ -607,9 +607,9 @@ START_PRIVATE_FIRST = (
 )
 
 
-def result_not_ready(number: str, state: TicketState) -> str:
+def result_not_ready(number: str, state: TicketState, outcome: str | None) -> str:
     """A "Kirim hasil" tap on a ticket that does not wait for its result (nothing is sent)."""
-    return f"Tiket {e(number)} tidak sedang menunggu hasil: {STATE_FOR_ADMINS[state]}."
+    return f"Tiket {e(number)} tidak sedang menunggu hasil: {admin_state(state, outcome)}."
 
 
 def result_prompt(
@@ -659,14 +659,8 @@ LINK_REVOKED = "Link dibatalkan; pemohon diberi tahu. Ketuk Kirim ulang hasil bi
 LINK_ALREADY_GONE = "Link ini sudah dibuka atau kedaluwarsa; tidak ada yang dibatalkan."
 OPEN_FORM = "📝 Buka formulir hasil"
 
-LINK_STATES = {
-    "pending": "sedang dikirim",
-    "sent": "terkirim",
-    "opened": "dibuka",
-    "revoked": "dibatalkan",
-    "lost": "hilang",
-    "expired": "kedaluwarsa",
-}
+LINK_PENDING = "sedang dikirim"
+LINK_NEVER_SENT = "tidak tercatat terkirim, dimatikan"
 
 
 def form_offer(expires: str) -> str:

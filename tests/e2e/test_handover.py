@@ -9,6 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from chatbot.conversations import texts as t
+from chatbot.conversations.cards import render
 from chatbot.conversations.payloads import AdminAction, AdminPayload
 from chatbot.db.models import CredentialLink
 from chatbot.services.credentials import link_hash
@@ -172,7 +174,7 @@ async def test_a_link_sent_but_never_recorded_is_found_and_the_ticket_can_be_rei
 
     alert = next(m for m in bot.texts(GROUP) if "terputus" in m)
     assert "Kirim ulang hasil" in alert
-    assert "Link: dibatalkan" in bot.card().content
+    assert "Link: tidak tercatat terkirim, dimatikan" in bot.card().content
     assert bot.card().buttons() == ["🔑 Kirim ulang hasil"]
     assert await bot.app.store.get(f"cred:{link_hash(link_id)}") is None
     refused = await bot.reveal(link_id, key)
@@ -202,6 +204,8 @@ async def test_a_link_whose_sending_failed_is_dead_on_the_record(bot: Harness) -
     async with bot.app.sessions() as session:
         links = (await session.execute(select(CredentialLink))).scalars().all()
     assert [link.state for link in links] == ["revoked"]  # never left waiting as "pending"
+    card = render(await ticket(bot), bot.settings.zone)
+    assert "Link: tidak tercatat terkirim, dimatikan" in t.plain(card.text)
     await bot.say(ADMIN, TYPED)  # the admin types it again: this one goes out
     assert "Link: terkirim" in bot.card().content  # the one never sent is not counted
     _, link_id, key = bot.link_in(REQUESTER)
@@ -226,6 +230,30 @@ async def test_a_forged_kirim_hasil_on_a_submitted_ticket_sends_the_admin_nothin
     assert "submitted" not in answer["text"]
     assert bot.fake.chat_messages(ADMIN) == []
     assert (await ticket(bot)).result_admin_id is None
+
+
+async def test_a_forged_kirim_hasil_on_a_rejected_ticket_says_how_it_ended(bot: Harness) -> None:
+    await bot.submit_request()
+    services = bot.app.services
+    current = await ticket(bot)
+    current = await services.tickets.mark_complete(
+        ticket_id=current.id, version=current.version, actor=Actor("telegram:1", "Admin")
+    )
+    current = await services.tickets.reject(
+        ticket_id=current.id,
+        version=current.version,
+        actor=Actor("telegram:1", "Admin"),
+        reason="SK tidak berlaku",
+    )
+    current = await services.archiver.archive(current.id)
+    forged = AdminPayload(AdminAction.RESULT, current.id, current.version).encode()
+
+    update = bot.fake.press_button(ADMIN, bot.card(), forged, stale=True)
+    await bot.settle()
+
+    answer = bot.fake.callback_answers[update["callback_query"]["id"]]
+    assert "Ditolak, diarsipkan" in answer["text"]
+    assert "Selesai" not in answer["text"]
 
 
 async def test_the_typed_user_id_is_deleted_like_the_password(bot: Harness) -> None:
