@@ -150,7 +150,7 @@ DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 
 
 def day_clock(moment: datetime, zone: ZoneInfo) -> str:
-    """E.g. "Senin, 30 Nov 2026 10.00 WIB": a deadline that may fall on another day."""
+    """E.g. "Senin, 30 Nov 2026 pukul 10.00 WIB": a deadline that may fall on another day."""
     return f"{DAYS[moment.astimezone(zone).weekday()]}, {clock(moment, zone)}"
 
 
@@ -737,7 +737,11 @@ def identity_changes_lines(round_: int, changes: list[tuple[str, str, str]]) -> 
 
 
 def same_nip_line(numbers: list[str]) -> str:
-    return f"⚠️ Permohonan lain yang terbuka dengan NIP ini: {e(', '.join(numbers))}"
+    # Recorded when the tickets overlapped; the other may have ended since (see /cari).
+    return (
+        f"⚠️ Permohonan lain dengan NIP ini terbuka bersamaan: {e(', '.join(numbers))} "
+        "(status terkini: /cari)"
+    )
 
 
 def group_migrated(new_chat_id: str) -> str:

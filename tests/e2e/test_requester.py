@@ -307,11 +307,11 @@ async def test_a_second_open_request_with_the_same_nip_is_told_and_shown(bot: Ha
         f"Anda masih punya permohonan terbuka {first} (Menunggu pemeriksaan kelengkapan "
         "oleh admin) untuk NIP ini" in receipt
     )
-    assert f"Permohonan lain yang terbuka dengan NIP ini: {first}" in bot.card().content
+    assert f"Permohonan lain dengan NIP ini terbuka bersamaan: {first}" in bot.card().content
     ticket = await bot.app.services.tickets.find_by_number(first)
     assert ticket is not None and ticket.admin_message_id is not None
     first_card = bot.fake.message(GROUP, int(ticket.admin_message_id))
-    assert f"Permohonan lain yang terbuka dengan NIP ini: {second}" in first_card.content
+    assert f"Permohonan lain dengan NIP ini terbuka bersamaan: {second}" in first_card.content
     assert (await bot.app.services.tickets.find_by_number(second)) is not None  # not refused
 
     # Another account with that NIP: the admins see it; that chat is not told of others.
