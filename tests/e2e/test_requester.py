@@ -317,7 +317,7 @@ async def test_a_second_open_request_with_the_same_nip_is_told_and_shown(bot: Ha
     # Another account with that NIP: the admins see it; that chat is not told of others.
     third = await bot.submit_request(user=OTHER_REQUESTER)
     assert "permohonan terbuka" not in bot.last(OTHER_REQUESTER).content
-    assert f"NIP ini: {first}, {second}" in bot.card().content
+    assert f"NIP ini terbuka bersamaan: {first}, {second}" in bot.card().content
     assert third in bot.card().content
 
 
