@@ -122,7 +122,9 @@ async def sop_run(run: Run, http: httpx.AsyncClient) -> None:
     await run.press(ADMIN, "Valid", run.button(GROUP, "Kirim hasil"), chat=GROUP)
     # The admin reads the question before typing (the tap and the typing are two chats).
     await run.press(ADMIN, "Kirim hasil", run.shows(ADMIN, "Ketik password baru"), chat=GROUP)
-    await run.say(ADMIN, PASSWORD, "dikirim ke pemohon")
+    # The confirmation itself: the hand-over prompt (possibly sent again after a kill) says
+    # "dikirim ke pemohon" too.
+    await run.say(ADMIN, PASSWORD, "✅ Hasil tiket")
 
     await run._until("the link", lambda: any(LINK.search(m.content) for m in run._live(r)))
     match = next(LINK.search(m.content) for m in reversed(run._live(r)) if LINK.search(m.content))
