@@ -1,0 +1,66 @@
+"""Imports go down the layers of docs/architecture.md: a module that reaches up fails here."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "chatbot"
+
+# What each layer must never import (top-level packages of `chatbot`, and `telegram`, the
+# python-telegram-bot client, which only the Telegram channel may use).
+FORBIDDEN: dict[str, set[str]] = {
+    "services": {"conversations", "channels", "web", "reports", "app", "runner", "worker", "cli"},
+    "conversations": {"channels", "web", "app", "runner", "worker", "cli"},
+    "reports": {"conversations", "channels", "web", "app", "runner", "worker", "cli"},
+    "db": {"conversations", "channels", "web", "reports", "app", "runner", "worker", "cli"},
+    "store": {"conversations", "channels", "web", "reports", "app", "runner", "worker", "cli"},
+    "web": {"channels", "app", "runner", "worker", "cli"},
+}
+PLATFORM_FREE = {"services", "conversations", "reports", "db", "store", "web", "worker"}
+
+
+def imports_of(layer: str) -> list[tuple[str, str]]:
+    """(file, imported module) for every absolute import in the layer's modules."""
+    folder = PACKAGE / layer
+    paths = sorted(folder.rglob("*.py")) if folder.is_dir() else [PACKAGE / f"{layer}.py"]
+    found = []
+    for path in paths:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.append((str(path.relative_to(PACKAGE)), node.module))
+            elif isinstance(node, ast.Import):
+                found += [(str(path.relative_to(PACKAGE)), alias.name) for alias in node.names]
+    return found
+
+
+def upward(layer: str, forbidden: set[str]) -> list[str]:
+    return [
+        f"{where} imports {module}"
+        for where, module in imports_of(layer)
+        if module.startswith("chatbot.") and module.split(".")[1] in forbidden
+    ]
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_no_layer_imports_one_above_it(layer: str) -> None:
+    assert upward(layer, FORBIDDEN[layer]) == []
+
+
+@pytest.mark.parametrize("layer", sorted(PLATFORM_FREE))
+def test_only_the_telegram_channel_uses_the_telegram_client(layer: str) -> None:
+    where = imports_of(layer)
+    assert where  # the layer was read
+    assert [f"{w} imports {m}" for w, m in where if m.split(".")[0] == "telegram"] == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the durable pipeline (inbox, worker, sender) is still built by the Telegram "
+    "channel; issue 11 moves it to chatbot/pipeline/: then drop this mark",
+)
+def test_channels_are_adapters_that_do_not_build_the_app_or_the_worker() -> None:
+    assert upward("channels", {"app", "runner", "worker", "cli"}) == []
