@@ -34,13 +34,13 @@ from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.worksheet.worksheet import Worksheet  # type: ignore[import-untyped]
 
-from chatbot.conversations.texts import BOT_NAME, clock
 from chatbot.reports.figures import MonthReport, StepFigures, Tally, TicketLine
 from chatbot.services.identity import format_nip
 from chatbot.services.pdf_fonts import find_fonts, latin1
 from chatbot.services.sla import whole_minutes
+from chatbot.services.timefmt import clock
+from chatbot.services.vocabulary import BOT_NAME, OFFICE
 
-OFFICE = "Bagian Pengadaan Barang/Jasa Sekretariat Daerah Kota Magelang"
 CSV_HEADER = ("bulan", "bagian", "kunci", "label", "ukuran", "nilai")
 DEFINITIONS = (
     "Waktu dihitung dalam menit jam kerja kantor (hari libur dan di luar jam kerja tidak "
