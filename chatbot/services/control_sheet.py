@@ -18,17 +18,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from chatbot.db.models import AuditEvent, Document, StepRecord, Ticket
 from chatbot.services.enums import DocumentKind, MissingItem, Outcome, RequestType, Role, Step
 from chatbot.services.identity import format_nip
-from chatbot.services.pdf_fonts import Fonts, find_fonts, latin1
+from chatbot.services.pdf import PdfDocument
+from chatbot.services.pdf_fonts import Fonts, find_fonts
 from chatbot.services.people import Names, names_of
 from chatbot.services.sla import whole_minutes
 from chatbot.services.vocabulary import (
@@ -299,33 +298,18 @@ def sheet_for(
 # ---- rendering ---------------------------------------------------------------------------------
 
 
-class _Sheet(FPDF):
+class _Sheet(PdfDocument):
     def __init__(self, sheet: ControlSheet, fonts: Fonts | None) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
+        super().__init__(
+            fonts,
+            margin=12,
+            bottom=15,
+            title=f"Lembar kendali tiket {sheet.number}",
+            author=sheet.office,
+            mono=True,
+        )
         self.sheet = sheet
-        self.unicode = fonts is not None
-        if fonts is not None:
-            self.add_font("dejavu", "", str(fonts.regular))
-            self.add_font("dejavu", "B", str(fonts.bold))
-            self.add_font("dejavumono", "", str(fonts.mono))
-            self.body, self.mono = "dejavu", "dejavumono"
-            self._cmap: Any = getattr(self.fonts.get("dejavu"), "cmap", None)
-        else:
-            self.body, self.mono = "helvetica", "courier"
-            self._cmap = None
-        self.set_auto_page_break(auto=True, margin=15)
-        self.set_margins(12, 12, 12)
-        self.set_title(f"Lembar kendali tiket {sheet.number}")
-        self.set_author(sheet.office)
         self.set_creation_date(sheet.archived_at)
-
-    def clean(self, text: object) -> str:
-        value = str(text)
-        if not self.unicode:
-            return latin1(value)
-        if not self._cmap:
-            return value
-        return "".join(c if ord(c) in self._cmap or c in "\n\t" else "?" for c in value)
 
     def when(self, moment: datetime | None) -> str:
         if moment is None:
