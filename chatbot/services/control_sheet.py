@@ -40,10 +40,7 @@ from chatbot.services.vocabulary import (
     STEP_ACTIVITIES,
 )
 
-SOP_TITLE = (
-    "SOP Perubahan Password dan Pemberian Informasi User ID PPK/PP/Pokja pada Bagian "
-    "Pengadaan Barang/Jasa Sekretariat Daerah Kota Magelang"
-)
+SOP_TITLE = f"SOP Perubahan Password dan Pemberian Informasi User ID PPK/PP/Pokja pada {OFFICE}"
 FILE_NAME = "lembar-kendali.pdf"
 
 # A step record's outcome code in words (the "Hasil" column); the codes stay in manifest.json.
