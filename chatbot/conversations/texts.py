@@ -10,22 +10,36 @@ from zoneinfo import ZoneInfo
 from chatbot.services.enums import DocumentKind, MissingItem, RequestType, Role, TicketState
 from chatbot.services.identity import format_nip
 from chatbot.services.sla import whole_minutes
+from chatbot.services.timefmt import MONTHS, clock, day_text
+from chatbot.services.vocabulary import (
+    BOT_NAME,
+    DOCUMENT_SHORT,
+    DOCUMENTS,
+    MISSING,
+    REQUEST_TYPES,
+    ROLE_SHORT,
+    ROLES,
+    STEP_NAMES,
+)
 
-BOT_NAME = "Layanan Reset Password SPSE"
+# The labels and the date format live in services (the PDFs use them too); the chat's
+# callers keep reading them here. Names this module defines itself need no listing.
+__all__ = [
+    "BOT_NAME",
+    "DOCUMENTS",
+    "DOCUMENT_SHORT",
+    "MISSING",
+    "MONTHS",
+    "REQUEST_TYPES",
+    "ROLES",
+    "ROLE_SHORT",
+    "STEP_NAMES",
+    "clock",
+    "day_text",
+]
+
 _TAG = re.compile(r"<[^>]+>")
 
-REQUEST_TYPES = {
-    RequestType.RESET_PASSWORD: "Reset password",
-    RequestType.USER_ID: "Informasi user ID",
-    RequestType.BOTH: "Reset password + informasi user ID",
-}
-ROLES = {Role.PPK: "PPK", Role.PP: "PP (Pejabat Pengadaan)", Role.POKJA: "Pokja Pemilihan"}
-ROLE_SHORT = {Role.PPK: "PPK", Role.PP: "PP", Role.POKJA: "Pokja"}
-DOCUMENTS = {
-    DocumentKind.LETTER: "surat permohonan reset password / info user ID",
-    DocumentKind.SK: "SK pengangkatan",
-}
-DOCUMENT_SHORT = {DocumentKind.LETTER: "Surat permohonan", DocumentKind.SK: "SK"}
 ENCRYPTED_PDF = "🔒 PDF terenkripsi"
 
 
@@ -34,11 +48,6 @@ def encrypted_pdfs(pages: list[str]) -> str:
     return f"{ENCRYPTED_PDF} (mungkin perlu kata sandi): {', '.join(pages)}"
 
 
-MISSING = {
-    MissingItem.LETTER: "Surat permohonan",
-    MissingItem.SK: "SK pengangkatan",
-    MissingItem.IDENTITY: "Data identitas",
-}
 # The identity fields a supplement may change, as the card names them.
 IDENTITY_FIELDS = {
     "name": "Nama",
@@ -118,24 +127,6 @@ def e(value: object) -> str:
 def plain(text: str) -> str:
     """A message's HTML as plain text: tags dropped, entities unescaped (terminal, web page)."""
     return unescape(_TAG.sub("", text))
-
-
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
-
-
-def clock(moment: datetime, zone: ZoneInfo) -> str:
-    """E.g. "23 Nov 2026 pukul 14.05 WIB" (the zone's own abbreviation: WIB, WITA or WIT).
-
-    The one way a moment is written in a sentence: the date, then "pukul" and the time, so
-    the sentence around it never adds "pukul" itself ("dibuka 23 Nov 2026 pukul 14.05 WIB").
-    """
-    local = moment.astimezone(zone)
-    return f"{day_text(local.date())} pukul {local:%H.%M} {local.tzname() or zone.key}"
-
-
-def day_text(day: date) -> str:
-    """E.g. "23 Nov 2026"."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def short_clock(moment: datetime, zone: ZoneInfo, day: date) -> str:
@@ -760,17 +751,6 @@ def group_id(chat_id: str) -> str:
 
 # ---- time standards: reminders, escalation, late reasons (issue 5) ------------------------
 
-STEP_NAMES = {
-    1: "Pengajuan berkas",
-    2: "Cek kelengkapan",
-    3: "Minta kelengkapan",
-    4: "Pemohon melengkapi",
-    5: "Cek keabsahan",
-    6: "Reset/cek di SPSE",
-    7: "Pemberitahuan penolakan",
-    8: "Penyampaian hasil",
-    9: "Pengarsipan",
-}
 LATE_PRESETS = (
     "Antrean / beban kerja tinggi",
     "Menunggu konfirmasi telepon pemohon",

@@ -35,45 +35,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chatbot.conversations.texts import REQUEST_TYPES, ROLES
 from chatbot.db.models import AuditEvent, StepRecord, Ticket
 from chatbot.services.enums import Outcome, RequestType, Role, Step
 from chatbot.services.sla import SlaPolicy
+from chatbot.services.timefmt import MONTH_NAMES
+from chatbot.services.vocabulary import OUTCOME_SHORT, REQUEST_TYPES, ROLES, STEP_REPORT
 
 MONTH_FORMAT_ERROR = "Bulan harus berformat YYYY-MM, mis. 2026-11."
-MONTH_NAMES = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
 OPEN = "dalam_proses"
-OUTCOMES = {
-    Outcome.COMPLETED.value: "Selesai",
-    Outcome.REJECTED.value: "Ditolak",
-    Outcome.CANCELLED.value: "Dibatalkan pemohon",
-    "expired": "Ditutup: kelengkapan tidak dikirim",
-    OPEN: "Dalam proses",
-}
-ACTIVITIES = {
-    Step.SUBMIT: "Pengajuan permohonan",
-    Step.CHECK_COMPLETENESS: "Pemeriksaan kelengkapan",
-    Step.ASK_TO_COMPLETE: "Permintaan melengkapi",
-    Step.SUPPLEMENT: "Pemohon melengkapi",
-    Step.CHECK_VALIDITY: "Pemeriksaan keabsahan",
-    Step.RESET_IN_SPSE: "Reset / cari user ID di SPSE",
-    Step.NOTIFY_REJECTION: "Pemberitahuan penolakan",
-    Step.DELIVER_RESULT: "Penyampaian hasil",
-    Step.ARCHIVE: "Pengarsipan",
-}
+OUTCOMES = {**{o.value: label for o, label in OUTCOME_SHORT.items()}, OPEN: "Dalam proses"}
 NO_REASON = "belum dijelaskan"
 NO_UNIT = "(tidak tercatat)"
 _MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
@@ -321,7 +291,7 @@ def _measure(row: StepRecord, number: str, policy: SlaPolicy) -> _Measured:
 
 
 def _activity(step: int) -> str:
-    return ACTIVITIES.get(Step(step), f"Langkah {step}")
+    return STEP_REPORT.get(Step(step), f"Langkah {step}")
 
 
 def _step_figures(step: int, rows: list[_Measured], policy: SlaPolicy) -> StepFigures:

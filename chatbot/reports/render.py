@@ -24,9 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
-from pathlib import Path
 
-from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 from openpyxl import Workbook  # type: ignore[import-untyped]
@@ -34,13 +32,14 @@ from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.worksheet.worksheet import Worksheet  # type: ignore[import-untyped]
 
-from chatbot.conversations.texts import BOT_NAME, clock
 from chatbot.reports.figures import MonthReport, StepFigures, Tally, TicketLine
 from chatbot.services.identity import format_nip
-from chatbot.services.pdf_fonts import find_fonts, latin1
+from chatbot.services.pdf import PdfDocument
+from chatbot.services.pdf_fonts import Fonts, find_fonts, latin1
 from chatbot.services.sla import whole_minutes
+from chatbot.services.timefmt import clock
+from chatbot.services.vocabulary import BOT_NAME, OFFICE
 
-OFFICE = "Bagian Pengadaan Barang/Jasa Sekretariat Daerah Kota Magelang"
 CSV_HEADER = ("bulan", "bagian", "kunci", "label", "ukuran", "nilai")
 DEFINITIONS = (
     "Waktu dihitung dalam menit jam kerja kantor (hari libur dan di luar jam kerja tidak "
@@ -560,28 +559,20 @@ def _p90(s: StepFigures) -> float | None:
 # ---- PDF --------------------------------------------------------------------------------------
 
 
-class _Pdf(FPDF):
-    def __init__(self, report: MonthReport, font: tuple[Path, Path] | None) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
+class _Pdf(PdfDocument):
+    def __init__(self, report: MonthReport, fonts: Fonts | None) -> None:
+        super().__init__(
+            fonts,
+            margin=15,
+            bottom=18,
+            title=title(report) if fonts else latin1(title(report)),
+            author=OFFICE if fonts else latin1(OFFICE),
+        )
         self.report = report
-        self.unicode = font is not None
-        if font is not None:
-            self.add_font("DejaVu", "", str(font[0]))
-            self.add_font("DejaVu", "B", str(font[1]))
-            self.face = "DejaVu"
-        else:
-            self.face = "Helvetica"
-        self.set_margins(15, 15, 15)
-        self.set_auto_page_break(auto=True, margin=18)
-        self.set_title(self.t(title(report)))
-        self.set_author(self.t(OFFICE))
-
-    def t(self, text: str) -> str:
-        return text if self.unicode else latin1(text)
 
     def footer(self) -> None:
         self.set_y(-13)
-        self.set_font(self.face, "", 8)
+        self.set_font(self.body, "", 8)
         generated = clock(self.report.generated_at, self.report.zone)
         self.cell(0, 5, self.t(f"Dibuat {generated}"), align="L")
         self.set_x(self.l_margin)
@@ -589,12 +580,12 @@ class _Pdf(FPDF):
 
     def heading(self, text: str) -> None:
         self.ln(3)
-        self.set_font(self.face, "B", 12)
+        self.set_font(self.body, "B", 12)
         self.multi_cell(0, 7, self.t(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.set_font(self.face, "", 9)
+        self.set_font(self.body, "", 9)
 
     def paragraph(self, text: str, size: float = 9) -> None:
-        self.set_font(self.face, "", size)
+        self.set_font(self.body, "", size)
         self.multi_cell(0, 4.8, self.t(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def grid(
@@ -608,7 +599,7 @@ class _Pdf(FPDF):
         if not rows:
             self.paragraph(empty)
             return
-        self.set_font(self.face, "", 8.5)
+        self.set_font(self.body, "", 8.5)
         style = FontFace(emphasis="BOLD", fill_color=(225, 232, 240))
         with self.table(
             col_widths=tuple(widths),
@@ -631,11 +622,11 @@ def to_pdf(
     """The report on A4 for the head of section, ending with the "Mengetahui" block he or
     she signs (`unicode_font=False`: the core font)."""
     fonts = find_fonts() if unicode_font else None
-    pdf = _Pdf(report, (fonts.regular, fonts.bold) if fonts else None)
+    pdf = _Pdf(report, fonts)
     pdf.add_page()
-    pdf.set_font(pdf.face, "", 9)
+    pdf.set_font(pdf.body, "", 9)
     pdf.multi_cell(0, 5, pdf.t(OFFICE), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font(pdf.face, "B", 15)
+    pdf.set_font(pdf.body, "B", 15)
     pdf.multi_cell(0, 8, pdf.t(title(report)), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.paragraph(
         f"Periode: 1–{report.month.days} {report.month.label} (tiket menurut tanggal "
@@ -819,7 +810,7 @@ def _pdf_signature(pdf: _Pdf, signer: Signer) -> None:
         if style == "gap":
             pdf.ln(18)
             continue
-        pdf.set_font(pdf.face, style, 9.5)
+        pdf.set_font(pdf.body, style, 9.5)
         pdf.set_x(left)
         pdf.multi_cell(width, 5, pdf.t(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 

@@ -18,52 +18,31 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from chatbot.db.models import AuditEvent, Document, StepRecord, Ticket
-from chatbot.services.enums import DocumentKind, Outcome, RequestType, Role, Step
+from chatbot.services.enums import DocumentKind, MissingItem, Outcome, RequestType, Role, Step
 from chatbot.services.identity import format_nip
-from chatbot.services.pdf_fonts import Fonts, find_fonts, latin1
+from chatbot.services.pdf import PdfDocument
+from chatbot.services.pdf_fonts import Fonts, find_fonts
 from chatbot.services.people import Names, names_of
 from chatbot.services.sla import whole_minutes
-
-OFFICE = "Bagian Pengadaan Barang/Jasa Sekretariat Daerah Kota Magelang"
-SOP_TITLE = (
-    "SOP Perubahan Password dan Pemberian Informasi User ID PPK/PP/Pokja pada Bagian "
-    "Pengadaan Barang/Jasa Sekretariat Daerah Kota Magelang"
+from chatbot.services.vocabulary import (
+    DOCUMENT_KINDS,
+    MISSING_IN_SENTENCE,
+    OFFICE,
+    OUTCOMES,
+    REQUEST_TYPES,
+    ROLES,
+    STEP_ACTIVITIES,
 )
+
+SOP_TITLE = f"SOP Perubahan Password dan Pemberian Informasi User ID PPK/PP/Pokja pada {OFFICE}"
 FILE_NAME = "lembar-kendali.pdf"
 
-ACTIVITIES = {
-    Step.SUBMIT: "Pengajuan surat permohonan dan SK",
-    Step.CHECK_COMPLETENESS: "Pemeriksaan kelengkapan berkas",
-    Step.ASK_TO_COMPLETE: "Permintaan melengkapi berkas",
-    Step.SUPPLEMENT: "Pemohon melengkapi berkas",
-    Step.CHECK_VALIDITY: "Pemeriksaan keabsahan data",
-    Step.RESET_IN_SPSE: "Reset password / pencarian user ID di SPSE",
-    Step.NOTIFY_REJECTION: "Pemberitahuan penolakan",
-    Step.DELIVER_RESULT: "Penyampaian password baru / user ID",
-    Step.ARCHIVE: "Pengarsipan berkas",
-}
-REQUEST_TYPES = {
-    RequestType.RESET_PASSWORD: "Reset password",
-    RequestType.USER_ID: "Informasi user ID",
-    RequestType.BOTH: "Reset password + informasi user ID",
-}
-ROLES = {Role.PPK: "PPK", Role.PP: "PP (Pejabat Pengadaan)", Role.POKJA: "Pokja Pemilihan"}
-OUTCOMES = {
-    Outcome.COMPLETED: "Selesai (hasil diterima pemohon)",
-    Outcome.REJECTED: "Ditolak",
-    Outcome.CANCELLED: "Dibatalkan pemohon",
-    Outcome.EXPIRED: "Ditutup: kelengkapan tidak dikirim pemohon",
-}
-KINDS = {DocumentKind.LETTER: "Surat permohonan", DocumentKind.SK: "SK pengangkatan"}
-MISSING = {"letter": "surat permohonan", "sk": "SK pengangkatan", "identity": "data identitas"}
 # A step record's outcome code in words (the "Hasil" column); the codes stay in manifest.json.
 STEP_OUTCOMES = {
     "diajukan": "diajukan",
@@ -200,6 +179,14 @@ def _outcome(code: str | None) -> str:
 PHONE_NOTE = re.compile(r"(dikonfirmasi lewat telepon oleh )([^;]+)")
 
 
+def _missing(code: str) -> str:
+    """A missing item in a sentence; an unknown code as it is."""
+    try:
+        return MISSING_IN_SENTENCE[MissingItem(code)]
+    except ValueError:
+        return code
+
+
 def _note(record: StepRecord, names: Names) -> str:
     """The step's note in words: the codes the service writes into some notes are named, and
     the admin a phone confirmation note names is shown by their one name."""
@@ -208,7 +195,7 @@ def _note(record: StepRecord, names: Names) -> str:
         "tidak_lengkap",
         "dilengkapi",
     ):
-        return re.sub(r"\b(letter|sk|identity)\b", lambda m: MISSING[m.group(1)], note)
+        return re.sub(r"\b(letter|sk|identity)\b", lambda m: _missing(m.group(1)), note)
     for code in ("link_kedaluwarsa", "link_dibatalkan", "link_hilang"):
         note = note.replace(code, STEP_OUTCOMES[code])
     return note
@@ -233,7 +220,7 @@ def _step(record: StepRecord, names: Names) -> SheetStep:
 def _document(doc: Document, files: dict[int, str]) -> SheetDocument:
     return SheetDocument(
         file=files.get(doc.id, "-"),
-        kind=KINDS.get(DocumentKind(doc.kind), str(doc.kind)),
+        kind=DOCUMENT_KINDS.get(DocumentKind(doc.kind), str(doc.kind)),
         round=doc.round,
         page=doc.page,
         size=doc.size,
@@ -290,7 +277,7 @@ def sheet_for(
         documents=tuple(_document(doc, files) for doc in ticket.documents),
         rejection_reason=ticket.rejection_reason,
         incomplete_note=ticket.incomplete_note,
-        missing=tuple(MISSING.get(m, m) for m in ticket.missing or ()),
+        missing=tuple(_missing(m) for m in ticket.missing or ()),
         phone_confirmed_by=names.named(ticket.phone_confirmed_by),
         incidents=ticket.incidents,
         events=tuple(
@@ -308,33 +295,18 @@ def sheet_for(
 # ---- rendering ---------------------------------------------------------------------------------
 
 
-class _Sheet(FPDF):
+class _Sheet(PdfDocument):
     def __init__(self, sheet: ControlSheet, fonts: Fonts | None) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
+        super().__init__(
+            fonts,
+            margin=12,
+            bottom=15,
+            title=f"Lembar kendali tiket {sheet.number}",
+            author=sheet.office,
+            mono=True,
+        )
         self.sheet = sheet
-        self.unicode = fonts is not None
-        if fonts is not None:
-            self.add_font("dejavu", "", str(fonts.regular))
-            self.add_font("dejavu", "B", str(fonts.bold))
-            self.add_font("dejavumono", "", str(fonts.mono))
-            self.body, self.mono = "dejavu", "dejavumono"
-            self._cmap: Any = getattr(self.fonts.get("dejavu"), "cmap", None)
-        else:
-            self.body, self.mono = "helvetica", "courier"
-            self._cmap = None
-        self.set_auto_page_break(auto=True, margin=15)
-        self.set_margins(12, 12, 12)
-        self.set_title(f"Lembar kendali tiket {sheet.number}")
-        self.set_author(sheet.office)
         self.set_creation_date(sheet.archived_at)
-
-    def clean(self, text: object) -> str:
-        value = str(text)
-        if not self.unicode:
-            return latin1(value)
-        if not self._cmap:
-            return value
-        return "".join(c if ord(c) in self._cmap or c in "\n\t" else "?" for c in value)
 
     def when(self, moment: datetime | None) -> str:
         if moment is None:
@@ -450,7 +422,7 @@ def render(sheet: ControlSheet, fonts: Fonts | None = None) -> bytes:
         for step in sheet.steps:
             row = table.row()
             row.cell(str(step.step))
-            row.cell(pdf.clean(ACTIVITIES.get(Step(step.step), str(step.step))))
+            row.cell(pdf.clean(STEP_ACTIVITIES.get(Step(step.step), str(step.step))))
             row.cell(pdf.clean(step.actor))
             row.cell(pdf.when(step.started_at))
             row.cell(pdf.when(step.finished_at))
@@ -484,8 +456,9 @@ def render(sheet: ControlSheet, fonts: Fonts | None = None) -> bytes:
         used = whole_minutes(step.office_seconds or 0)
         reason = step.late_reason or "(alasan belum dicatat)"
         by = f" (dicatat oleh {step.late_reason_by})" if step.late_reason_by else ""
+        activity = STEP_ACTIVITIES.get(Step(step.step), "")
         pdf.paragraph(
-            f"- Langkah {step.step} {ACTIVITIES.get(Step(step.step), '')}: {used} menit kerja, "
+            f"- Langkah {step.step} {activity}: {used} menit kerja, "
             f"baku {step.standard_minutes} menit. Alasan: {reason}{by}"
         )
 
