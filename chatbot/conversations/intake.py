@@ -3,7 +3,8 @@
 Each row of `STEPS` is one thing the person does (name, the label of "Ubah data", the
 question, the input it accepts, the handler). The step order of a new request, the fields
 that can be changed, the prompts and the dispatch are all read from that table. The draft
-is kept in the store as plain JSON (`DialogState.data`); `Draft` types it.
+it fills is typed in `draft.py`. Over 400 lines on purpose: the table, its prompts and its
+handlers are one dialog and are read together.
 """
 
 from __future__ import annotations
@@ -12,18 +13,25 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypedDict, cast
+from typing import cast
 
 from chatbot.conversations import texts as t
 from chatbot.conversations.context import Context
+from chatbot.conversations.draft import (
+    Draft,
+    documents_of,
+    draft,
+    draft_uploads,
+    identity_of,
+    page_counts,
+    release_uploads,
+)
 from chatbot.conversations.messages import Button, Incoming, Keyboard, Reply, Response
 from chatbot.conversations.payloads import DialogPayload, RequesterAction, RequesterPayload
 from chatbot.conversations.state import DialogState
 from chatbot.db.models import Ticket
-from chatbot.services.documents import DraftUploads, StoredFile
 from chatbot.services.enums import DocumentKind, MissingItem, RequestType, Role, Step
 from chatbot.services.identity import (
-    Identity,
     InvalidInput,
     clean_text,
     format_nip,
@@ -31,38 +39,11 @@ from chatbot.services.identity import (
     normalize_nip,
     normalize_phone,
 )
-from chatbot.services.tickets import Actor, NewDocument, TicketError
+from chatbot.services.tickets import Actor, TicketError
 
 MAX_PAGES = 20
 
 Result = tuple[DialogState, Response]
-
-
-class Draft(TypedDict, total=False):
-    """A request being written (intake) or a ticket being completed (supplement).
-
-    The keys are the JSON keys stored before this type existed: old states still load.
-    """
-
-    order: list[str]  # the steps of this dialog, the last one its summary
-    pages: dict[str, list[dict[str, object]]]  # document kind -> stored files
-    editing: bool  # a field picked from "Ubah data": back to the summary after it
-    type: str
-    role: str
-    name: str
-    nip: str
-    unit: str
-    spse_id: str | None
-    email: str
-    phone: str | None
-    phone_verified: bool
-    ticket_id: int  # supplement only
-    number: str | None  # supplement only (the ticket number)
-
-
-def draft(state: DialogState) -> Draft:
-    """The dialog's data, typed; a view on the same dict, so changes are kept."""
-    return cast(Draft, state.data)
 
 
 class Accepts(StrEnum):
@@ -156,7 +137,7 @@ def _ask_pages(state: DialogState) -> Reply:
 
 def _ask_confirm(state: DialogState) -> Reply:
     return Reply(
-        t.summary(cast(dict[str, object], draft(state)), _page_counts(state)),
+        t.summary(cast(dict[str, object], draft(state)), page_counts(state)),
         buttons=(
             (_choice("confirm", "send", t.CONFIRM_SEND),),
             (_choice("confirm", "change", t.CHANGE), _choice("confirm", "cancel", t.CANCEL)),
@@ -205,14 +186,10 @@ def _with_current(state: DialogState, question: Reply) -> Reply:
     )
 
 
-def _page_counts(state: DialogState) -> dict[str, int]:
-    return {k: len(v) for k, v in draft(state).get("pages", {}).items()}
-
-
 def _supplement_summary(state: DialogState) -> str:
     data = draft(state)
     lines = [f"<b>Kelengkapan tiket {t.e(data['number'])}</b>"]
-    for kind, count in _page_counts(state).items():
+    for kind, count in page_counts(state).items():
         lines.append(f"{t.DOCUMENT_SHORT[DocumentKind(kind)]}: {count} file")
     if "name" in data:
         lines += [
@@ -420,7 +397,7 @@ async def send_pages(ctx: Context, state: DialogState, inc: Incoming, choice: st
         raise InvalidInput(f"Maksimal {MAX_PAGES} file per dokumen. Ketuk Selesai.")
     files = ctx.services.files
     files.check_size(inc.file.size)
-    drafts, chat = _draft_uploads(ctx, inc)
+    drafts, chat = draft_uploads(ctx, inc)
     if not await drafts.allows(chat, inc.file.size):
         used, quota = await drafts.usage(chat), drafts.quota
         refusal = t.upload_quota_reached(
@@ -434,12 +411,6 @@ async def send_pages(ctx: Context, state: DialogState, inc: Incoming, choice: st
     await drafts.add(chat, stored)
     pages.append(stored.to_dict())
     return state, _say(prompt(state))
-
-
-def _draft_uploads(ctx: Context, inc: Incoming) -> tuple[DraftUploads, str]:
-    """The chat's uploads into requests not sent yet, and the chat's key for them."""
-    drafts = DraftUploads(ctx.services.store, ctx.services.upload_quota)
-    return drafts, f"{inc.channel}:{inc.chat_id}"
 
 
 async def confirm_request(
@@ -459,14 +430,14 @@ async def confirm_request(
             channel=inc.channel,
             chat_id=inc.chat_id,
             actor=Actor(inc.actor_id, data["name"]),
-            identity=_identity(data),
+            identity=identity_of(data),
             request_type=RequestType(data["type"]),
-            documents=_documents(data),
+            documents=documents_of(data),
             update_key=f"{inc.channel}:{inc.update_id}" if inc.update_id else None,
         )
     except TicketError as refused:
         return state, _say(Reply(f"⚠️ {t.e(refused)}"), prompt(state))
-    await _release_uploads(ctx, inc, data)
+    await release_uploads(ctx, inc, data)
     receipt = _receipt(ctx, ticket)
     if ticket.same_nip_open:
         # Accepted, not refused; the person is told, and the card shows it to the admins.
@@ -516,49 +487,20 @@ async def confirm_supplement(
     data = draft(state)
     identity = None
     if "name" in data:
-        identity = _identity(data)  # role and phone were copied from the ticket
+        identity = identity_of(data)  # role and phone were copied from the ticket
     try:
         ticket = await ctx.services.tickets.supplement(
             ticket_id=int(data["ticket_id"]),
             channel=inc.channel,
             chat_id=inc.chat_id,
             actor=Actor(inc.actor_id, inc.user_name),
-            documents=_documents(data),
+            documents=documents_of(data),
             identity=identity,
         )
     except TicketError as refused:
         return DialogState(), _say(Reply(f"⚠️ {t.e(refused)}"))
-    await _release_uploads(ctx, inc, data)
+    await release_uploads(ctx, inc, data)
     return DialogState(), _say(Reply(t.supplemented(str(ticket.number))))
-
-
-def _identity(data: Draft) -> Identity:
-    spse_id, phone = data.get("spse_id"), data.get("phone")
-    return Identity(
-        name=str(data["name"]),
-        nip=str(data["nip"]),
-        role=str(data["role"]),
-        work_unit=str(data["unit"]),
-        email=str(data["email"]),
-        spse_user_id=str(spse_id) if spse_id else None,
-        phone=str(phone) if phone else None,
-        phone_verified=bool(data.get("phone_verified")),
-    )
-
-
-async def _release_uploads(ctx: Context, inc: Incoming, data: Draft) -> None:
-    """The sent request's files belong to its ticket now: no longer the chat's quota."""
-    drafts, chat = _draft_uploads(ctx, inc)
-    await drafts.release(chat, [doc.file for doc in _documents(data)])
-
-
-def _documents(data: Draft) -> list[NewDocument]:
-    pages = data.get("pages", {})
-    return [
-        NewDocument(DocumentKind(kind), StoredFile.from_dict(page))
-        for kind in (DocumentKind.LETTER.value, DocumentKind.SK.value)
-        for page in pages.get(kind, [])
-    ]
 
 
 # ---- the table -----------------------------------------------------------------------------
