@@ -1,4 +1,5 @@
-"""Delivers the outbox: renders each queued notification and sends it through the channel."""
+"""Delivers the outbox: each row rendered by its kind's renderer (conversations/notices.py),
+sent through the channel, and recorded so a retry never repeats a finished part."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from chatbot.conversations import texts as t
-from chatbot.conversations.cards import CardViews, render
+from chatbot.conversations.cards import CardViews
+from chatbot.conversations.cards import render as render_card
 from chatbot.conversations.context import Services
 from chatbot.conversations.messages import (
-    Button,
     DeliveryError,
     MessageGone,
     Messenger,
@@ -21,45 +22,27 @@ from chatbot.conversations.messages import (
     Throttled,
     reply_from_dict,
 )
-from chatbot.conversations.payloads import (
-    AdminAction,
-    AdminPayload,
+from chatbot.conversations.notices import (
+    Card,
+    Documents,
+    FirstCard,
+    NoticeContext,
+    Send,
+    UnknownNotice,
+    render,
 )
-from chatbot.conversations.requester import confirmation_buttons, supplement_button
-from chatbot.db.models import OutboxMessage, Ticket, utcnow
+from chatbot.db.models import OutboxMessage, Ticket
 from chatbot.logs import log_context
 from chatbot.metrics import record_sent
 from chatbot.services.documents import ACCEPTED
-from chatbot.services.enums import TicketState
+from chatbot.services.notices import NoticeKind
 from chatbot.services.outages import is_outage
 from chatbot.services.outbox import Outbox
-from chatbot.services.people import names_of
 from chatbot.services.sealing import Sealer
 
 log = logging.getLogger(__name__)
 
 SENDER_LOCK = timedelta(minutes=2)
-
-# Alerts to the admin group, each a reply to the ticket's card.
-_ALERTS = ("incident", "link_expired", "link_lost", "link_unsent", "unreachable")
-
-# Notices to the requester that carry the receipt's two answers.
-_WITH_CONFIRMATION = ("received", "confirm_reminder")
-
-# Notices to the requester that are text only.
-# Time standards: a step past its standard, its escalation, the question why it was late.
-_DEADLINES = ("step_overdue", "escalation", "late_reason")
-
-_REQUESTER_TEXTS: dict[str, Callable[[Ticket], str]] = {
-    "expired": lambda ticket: t.expired_notice(str(ticket.number)),
-    "rejected": lambda ticket: t.rejected_notice(
-        str(ticket.number), ticket.rejection_reason or "-"
-    ),
-    "link_expired": lambda ticket: t.link_expired_notice(str(ticket.number)),
-    "link_revoked": lambda ticket: t.link_revoked_notice(str(ticket.number)),
-    "link_lost": lambda ticket: t.link_lost_notice(str(ticket.number)),
-    "closed_unconfirmed": lambda ticket: t.closed_unconfirmed(str(ticket.number)),
-}
 
 
 async def _durably(record: Callable[[], Awaitable[None]]) -> None:
@@ -79,16 +62,6 @@ async def _durably(record: Callable[[], Awaitable[None]]) -> None:
             )
             await asyncio.sleep(delay)
     await record()
-
-
-def _late_buttons(ticket_id: int, record_id: int) -> tuple[tuple[Button, ...], ...]:
-    """The preset causes of a late step, one per row, then "other (type it)"."""
-
-    def tap(choice: str) -> str:
-        return AdminPayload(AdminAction.LATE, ticket_id, 0, f"{record_id}.{choice}").encode()
-
-    presets = [(Button(label, tap(str(i))),) for i, label in enumerate(t.LATE_PRESETS)]
-    return (*presets, (Button(t.LATE_OTHER, tap("x")),))
 
 
 def reply_context(chat_id: str) -> str:
@@ -168,7 +141,7 @@ class OutboxSender:
     def _covered(self, message: OutboxMessage) -> bool:
         """A queued card edit already folded into an edit made this round."""
         return (
-            message.kind == "card"
+            message.kind == NoticeKind.CARD
             and message.ticket_id is not None
             and message.id <= self._cards_covered.get(message.ticket_id, 0)
         )
@@ -206,169 +179,90 @@ class OutboxSender:
         return True
 
     async def _deliver(self, message: OutboxMessage) -> None:
-        if message.kind == "reply":
-            await self._deliver_reply(message)
-            return
-        ticket = await self._services.tickets.get(message.ticket_id or 0)
-        admin_chat = self._messenger.admin_chat_id
-        sent_id: str | None = None
-        if message.kind == "new_ticket":
-            if ticket.admin_message_id is None:
-                first = message.payload.get("documents_message_id")
-                if first is None:
-                    first = await self._send_documents(ticket, int(message.payload["round"]), None)
-                    progress = {**message.payload, "documents_message_id": first}
-                    await _durably(lambda: self._outbox.note_progress(message.id, progress))
-                card_id = await self._messenger.send(
-                    admin_chat, await self._card(ticket), reply_to=first
-                )
-                sent_id = card_id
-                await _durably(lambda: self._outbox.set_admin_message(ticket.id, card_id))
-        elif message.kind == "supplement":
-            round_ = int(message.payload["round"])
-            if any(doc.round == round_ for doc in ticket.documents):  # not for identity only
-                await self._send_documents(ticket, round_, ticket.admin_message_id)
-        elif message.kind == "card":
-            # Which queued edits this one covers is fixed before the ticket is read, so an
-            # edit queued meanwhile is never marked done by a render that predates it.
-            covered = max(message.id, await self._outbox.last_card_row(ticket.id))
-            ticket = await self._services.tickets.get(ticket.id)
-            card = await self._card(ticket)
-            if ticket.admin_message_id:
-                try:
-                    await self._messenger.edit(admin_chat, ticket.admin_message_id, card)
-                    sent_id = ticket.admin_message_id
-                except MessageGone:  # deleted in the group: post it anew below
-                    log.warning("card of ticket %s was deleted; sending a new one", ticket.id)
-            if sent_id is None:
-                new_id = await self._messenger.send(admin_chat, card)
-                sent_id = new_id
-                await _durably(lambda: self._outbox.set_admin_message(ticket.id, new_id))
-            # Queued edits of one card collapse into the one just made.
-            await _durably(lambda: self._outbox.mark_card_rows_sent(ticket.id, covered))
-            self._cards_covered[ticket.id] = covered
-        elif message.kind == "incomplete":
-            reply = Reply(
-                t.incomplete_notice(str(ticket.number), ticket.missing, ticket.incomplete_note),
-                buttons=((supplement_button(ticket),),),
-            )
-            sent_id = await self._messenger.send(str(message.chat_id), reply)
-        elif message.kind in _DEADLINES:
-            sent_id = await self._send_deadline(message, ticket)
-        elif message.kind == "supplement_reminder" and ticket.state != TicketState.INCOMPLETE:
-            pass  # supplemented or closed while it waited: nothing to remind of
-        elif message.kind == "supplement_reminder":
-            expires = ticket.state_since + self._services.supplement_expire_after
-            reply = Reply(
-                t.supplement_reminder(
-                    str(ticket.number), ticket.missing, t.clock(expires, self._services.zone)
-                ),
-                buttons=((supplement_button(ticket),),),
-            )
-            sent_id = await self._messenger.send(str(message.chat_id), reply)
-        elif message.audience == "admins" and message.kind in _ALERTS:
-            sent_id = await self._messenger.send(
-                admin_chat, self._alert(message.kind, ticket), reply_to=ticket.admin_message_id
-            )
-        elif message.audience == "requester" and (
-            message.kind in _REQUESTER_TEXTS or message.kind in _WITH_CONFIRMATION
-        ):
-            reply = self._requester_reply(message, ticket)
-            sent_id = await self._messenger.send(str(message.chat_id), reply)
-        else:
-            log.error("outbox %s has unknown kind %s", message.id, message.kind)
+        """Render the row (what to send, to whom), deliver it, and record what went out."""
+        ticket = None
+        if message.ticket_id is not None:
+            ticket = await self._services.tickets.get(message.ticket_id)
+        context = NoticeContext(message, self._services, ticket, self._opened_reply(message))
+        try:
+            notice = render(context)
+        except UnknownNotice as unknown:
+            log.error("outbox %s: %s", message.id, unknown)
             await self._outbox.retry_later(message.id, "unknown kind", permanent=True)
             return
+        sent_id: str | None = None
+        if isinstance(notice, Send):
+            sent_id = await self._send(notice)
+        elif isinstance(notice, Card):
+            sent_id = await self._edit_card(message.id, context.ticket)
+        elif isinstance(notice, FirstCard):
+            sent_id = await self._first_card(message, context.ticket, notice.round)
+        elif isinstance(notice, Documents):
+            await self._send_documents(context.ticket, notice.round, notice.reply_to)
         await _durably(lambda: self._outbox.mark_sent(message.id, sent_id))
-        if message.audience == "requester" and ticket.requester_unreachable_at is not None:
+        if (
+            message.audience == "requester"
+            and ticket is not None
+            and ticket.requester_unreachable_at is not None
+        ):
             await self._services.tickets.mark_reachable(ticket.id)
 
-    async def _deliver_reply(self, message: OutboxMessage) -> None:
+    def _opened_reply(self, message: OutboxMessage) -> Reply | None:
+        """A queued reply's content; it opens only for its own chat."""
         if self._sealer is None or message.sealed is None or message.chat_id is None:
-            raise ValueError("a reply row without its sealed content")
-        data = json.loads(self._sealer.open(message.sealed, reply_context(message.chat_id)))
-        reply = reply_from_dict(data)
-        if reply.edit_message_id:
-            try:
-                await self._messenger.edit(message.chat_id, reply.edit_message_id, reply)
-                sent_id: str | None = reply.edit_message_id
-            except MessageGone:  # the message to edit went away: nothing left to update
-                sent_id = None
-        else:
-            sent_id = await self._messenger.send(message.chat_id, reply)
-        await _durably(lambda: self._outbox.mark_sent(message.id, sent_id))
-
-    def _requester_reply(self, message: OutboxMessage, ticket: Ticket) -> Reply:
-        number = str(ticket.number)
-        if message.kind in _REQUESTER_TEXTS:
-            return Reply(_REQUESTER_TEXTS[message.kind](ticket))
-        password = ticket.request_type.needs_password
-        if message.kind == "received":
-            link = ticket.latest_link
-            opened = link.opened_at if link and link.opened_at else ticket.state_since
-            text = t.received_receipt(number, t.clock(opened, self._services.zone), password)
-        else:
-            text = t.confirm_reminder(number, password)
-        return Reply(text, buttons=confirmation_buttons(ticket))
-
-    async def _send_deadline(self, message: OutboxMessage, ticket: Ticket) -> str | None:
-        """A step past its standard, its escalation, or the question why it was late."""
-        record = next((r for r in ticket.steps if r.id == message.payload.get("record")), None)
-        if record is None or record.standard_minutes is None:
             return None
-        number, step = str(ticket.number), int(record.step)
-        holder = names_of(ticket).of(record.actor_id, record.actor_name) or ticket.result_admin_name
-        zone = self._services.zone
-        if message.kind == "late_reason":
-            actor_id = str(message.payload["actor_id"])
-            user_id = actor_id.split(":", 1)[-1]
-            question = t.ask_late_reason(
-                user_id,
-                str(message.payload["actor_name"]),
-                number,
-                step,
-                int(message.payload["minutes"]),
-                record.standard_minutes,
-            )
-            buttons = _late_buttons(ticket.id, record.id)
-            return await self._messenger.send(
-                self._messenger.admin_chat_id,
-                Reply(question, buttons=buttons),
-                reply_to=ticket.admin_message_id,
-            )
-        if record.finished_at is not None or not ticket.state.is_open:
-            return None  # finished after the sweep queued it: nothing to remind of
-        if message.kind == "step_overdue":
-            text = t.step_overdue(
-                number, step, record.standard_minutes, t.clock(record.started_at, zone), holder
-            )
-            return await self._messenger.send(
-                self._messenger.admin_chat_id, Reply(text), reply_to=ticket.admin_message_id
-            )
-        used = self._services.tickets.policy.used(record.started_at, utcnow())
-        text = t.escalation(number, step, record.standard_minutes, t.duration(used), holder)
-        if message.audience == "supervisor" and message.chat_id:
-            return await self._messenger.send(str(message.chat_id), Reply(text))
-        return await self._messenger.send(
-            self._messenger.admin_chat_id, Reply(text), reply_to=ticket.admin_message_id
-        )
+        data = json.loads(self._sealer.open(message.sealed, reply_context(message.chat_id)))
+        return reply_from_dict(data)
 
-    def _alert(self, kind: str, ticket: Ticket) -> Reply:
-        number = str(ticket.number)
-        if kind == "link_expired":
-            return Reply(t.link_expired_alert(number))
-        if kind == "link_lost":
-            return Reply(t.link_lost_alert(number))
-        if kind == "link_unsent":
-            return Reply(t.link_unsent_alert(number))
-        if kind == "unreachable":
-            return Reply(t.unreachable_alert(number))
-        link = next((x for x in reversed(ticket.links) if x.opened_at is not None), None)
-        opened = t.clock(link.opened_at, self._services.zone) if link and link.opened_at else None
-        return Reply(t.incident_alert(number, opened, None))
+    async def _send(self, notice: Send) -> str | None:
+        chat = self._messenger.admin_chat_id if notice.chat is None else notice.chat
+        if notice.edit:
+            try:
+                await self._messenger.edit(chat, notice.edit, notice.reply)
+            except MessageGone:  # the message to edit went away: nothing left to update
+                return None
+            return notice.edit
+        return await self._messenger.send(chat, notice.reply, reply_to=notice.reply_to)
+
+    async def _first_card(self, message: OutboxMessage, ticket: Ticket, round_: int) -> str:
+        """The documents (once, even across retries), then the card as their reply."""
+        first = message.payload.get("documents_message_id")
+        if first is None:
+            first = await self._send_documents(ticket, round_, None)
+            progress = {**message.payload, "documents_message_id": first}
+            await _durably(lambda: self._outbox.note_progress(message.id, progress))
+        card_id = await self._messenger.send(
+            self._messenger.admin_chat_id, await self._card(ticket), reply_to=first
+        )
+        await _durably(lambda: self._outbox.set_admin_message(ticket.id, card_id))
+        return card_id
+
+    async def _edit_card(self, row_id: int, ticket: Ticket) -> str:
+        """Edit the card in place, or post it anew when it was deleted in the group."""
+        admin_chat = self._messenger.admin_chat_id
+        # Which queued edits this one covers is fixed before the ticket is read, so an
+        # edit queued meanwhile is never marked done by a render that predates it.
+        covered = max(row_id, await self._outbox.last_card_row(ticket.id))
+        ticket = await self._services.tickets.get(ticket.id)
+        card = await self._card(ticket)
+        sent_id: str | None = None
+        if ticket.admin_message_id:
+            try:
+                await self._messenger.edit(admin_chat, ticket.admin_message_id, card)
+                sent_id = ticket.admin_message_id
+            except MessageGone:  # deleted in the group: post it anew below
+                log.warning("card of ticket %s was deleted; sending a new one", ticket.id)
+        if sent_id is None:
+            new_id = await self._messenger.send(admin_chat, card)
+            sent_id = new_id
+            await _durably(lambda: self._outbox.set_admin_message(ticket.id, new_id))
+        # Queued edits of one card collapse into the one just made.
+        await _durably(lambda: self._outbox.mark_card_rows_sent(ticket.id, covered))
+        self._cards_covered[ticket.id] = covered
+        return sent_id
 
     async def _card(self, ticket: Ticket) -> Reply:
-        return render(ticket, self._services.zone, await self._views.get(ticket.id))
+        return render_card(ticket, self._services.zone, await self._views.get(ticket.id))
 
     async def _send_documents(self, ticket: Ticket, round_: int, reply_to: str | None) -> str:
         documents = [d for d in ticket.documents if d.round == round_]

@@ -20,6 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from chatbot.db.models import AuditEvent, OutboxMessage, StepRecord, Ticket, utcnow
 from chatbot.services.enums import OPEN_STATES
+from chatbot.services.notices import NoticeKind
 from chatbot.services.outages import is_outage
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,12 @@ class DeadlineWatch:
         """Send what is due now; safe to run on several workers at once."""
         reminded = escalated = 0
         try:
-            reminded = await self._fire(StepRecord.due_at, StepRecord.reminded_at, "step_overdue")
+            reminded = await self._fire(
+                StepRecord.due_at, StepRecord.reminded_at, NoticeKind.STEP_OVERDUE
+            )
         finally:  # a failed reminder pass must not hold up the escalations
             escalated = await self._fire(
-                StepRecord.escalate_at, StepRecord.escalated_at, "escalation"
+                StepRecord.escalate_at, StepRecord.escalated_at, NoticeKind.ESCALATION
             )
         return SweepResult(reminded, escalated)
 
@@ -65,7 +68,7 @@ class DeadlineWatch:
         self,
         deadline: InstrumentedAttribute[datetime | None],
         done: InstrumentedAttribute[datetime | None],
-        kind: str,
+        kind: NoticeKind,
     ) -> int:
         now = self._now()
         async with self._sessions() as session:
@@ -99,7 +102,7 @@ class DeadlineWatch:
         self,
         record_id: int,
         done: InstrumentedAttribute[datetime | None],
-        kind: str,
+        kind: NoticeKind,
         now: datetime,
     ) -> int:
         """Claim one step's reminder (escalation) and queue it; 0 if another worker did."""
@@ -122,9 +125,9 @@ class DeadlineWatch:
         log.info("%s for step %s of ticket id %s", kind, record.step, record.ticket_id)
         return 1
 
-    def _queue(self, session: AsyncSession, record: StepRecord, kind: str) -> None:
+    def _queue(self, session: AsyncSession, record: StepRecord, kind: NoticeKind) -> None:
         payload: dict[str, Any] = {"record": record.id, "step": int(record.step)}
-        to_supervisor = kind == "escalation" and self._supervisor is not None
+        to_supervisor = kind is NoticeKind.ESCALATION and self._supervisor is not None
         session.add(
             OutboxMessage(
                 ticket_id=record.ticket_id,
@@ -135,7 +138,9 @@ class DeadlineWatch:
                 chat_id=self._supervisor.chat_id if self._supervisor and to_supervisor else None,
             )
         )
-        session.add(OutboxMessage(ticket_id=record.ticket_id, audience="admins", kind="card"))
+        session.add(
+            OutboxMessage(ticket_id=record.ticket_id, audience="admins", kind=NoticeKind.CARD)
+        )
         session.add(
             AuditEvent(
                 ticket_id=record.ticket_id,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from chatbot.db.models import OutboxMessage, Ticket, utcnow
+from chatbot.services.notices import NoticeKind
 
 MAX_DELAY = 300.0
 
@@ -56,7 +57,11 @@ class Outbox:
         handled): either both happen or neither."""
         session.add(
             OutboxMessage(
-                audience="user", kind="reply", channel=channel, chat_id=chat_id, sealed=sealed
+                audience="user",
+                kind=NoticeKind.REPLY,
+                channel=channel,
+                chat_id=chat_id,
+                sealed=sealed,
             )
         )
 
@@ -91,7 +96,7 @@ class Outbox:
             newest = await session.scalar(
                 select(func.max(OutboxMessage.id)).where(
                     OutboxMessage.ticket_id == ticket_id,
-                    OutboxMessage.kind == "card",
+                    OutboxMessage.kind == NoticeKind.CARD,
                     OutboxMessage.sent_at.is_(None),
                 )
             )
@@ -115,7 +120,7 @@ class Outbox:
                 update(OutboxMessage)
                 .where(
                     OutboxMessage.ticket_id == ticket_id,
-                    OutboxMessage.kind == "card",
+                    OutboxMessage.kind == NoticeKind.CARD,
                     OutboxMessage.sent_at.is_(None),
                     OutboxMessage.id <= up_to_id,
                 )

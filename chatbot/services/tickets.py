@@ -38,6 +38,7 @@ from chatbot.services.enums import (
     TicketState,
 )
 from chatbot.services.identity import Identity
+from chatbot.services.notices import NoticeKind
 from chatbot.services.office_hours import OfficeCalendar
 from chatbot.services.sla import DEFAULT_STANDARDS, SlaPolicy, whole_minutes
 
@@ -296,7 +297,7 @@ class TicketService:
                 request_type=request_type.value,
                 same_nip_open=[str(x.number) for x in others] or None,
             )
-            self._notify(session, ticket, "admins", "new_ticket", round=1)
+            self._notify(session, ticket, "admins", NoticeKind.NEW_TICKET, round=1)
         return await self.get(ticket.id)
 
     # ---- steps 2-4: completeness -------------------------------------------------------------
@@ -306,7 +307,7 @@ class TicketService:
             ticket, now = await self._move(session, ticket_id, version, Move.COMPLETE, actor)
             self._finish(session, ticket, Step.CHECK_COMPLETENESS, actor, now, "lengkap")
             self._open(session, ticket, Step.CHECK_VALIDITY, now)
-            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
         return await self.get(ticket_id)
 
     async def mark_incomplete(
@@ -344,8 +345,8 @@ class TicketService:
                 now,
                 actor=self._requester_actor(ticket),
             )
-            self._notify(session, ticket, "requester", "incomplete")
-            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "requester", NoticeKind.INCOMPLETE)
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
         return await self.get(ticket_id)
 
     async def supplement(
@@ -391,8 +392,8 @@ class TicketService:
                 session, ticket, Step.SUPPLEMENT, actor, now, "dilengkapi", note=", ".join(sent)
             )
             self._open(session, ticket, Step.CHECK_COMPLETENESS, now)
-            self._notify(session, ticket, "admins", "supplement", round=ticket.round)
-            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "admins", NoticeKind.SUPPLEMENT, round=ticket.round)
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
         return await self.get(ticket_id)
 
     # ---- steps 5 and 7: validity -------------------------------------------------------------
@@ -404,7 +405,7 @@ class TicketService:
             step = self._current(ticket, Step.CHECK_VALIDITY)
             if step is not None:
                 step.note = f"dikonfirmasi lewat telepon oleh {actor.name}"
-            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
         return await self.get(ticket_id)
 
     async def mark_valid(self, *, ticket_id: int, version: int, actor: Actor) -> Ticket:
@@ -412,7 +413,7 @@ class TicketService:
             ticket, now = await self._move(session, ticket_id, version, Move.VALID, actor)
             self._finish(session, ticket, Step.CHECK_VALIDITY, actor, now, "valid")
             self._open(session, ticket, Step.RESET_IN_SPSE, now)
-            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
         return await self.get(ticket_id)
 
     async def reject(self, *, ticket_id: int, version: int, actor: Actor, reason: str) -> Ticket:
@@ -430,8 +431,8 @@ class TicketService:
             self._record(
                 session, ticket, Step.NOTIFY_REJECTION, actor, now, now, "ditolak", note=reason
             )
-            self._notify(session, ticket, "requester", "rejected")
-            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "requester", NoticeKind.REJECTED)
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
         return await self.get(ticket_id)
 
     # ---- steps 6 and 8: result -----------------------------------------------------------------
@@ -445,7 +446,7 @@ class TicketService:
             step = self._current(ticket, Step.RESET_IN_SPSE)
             if step is not None:
                 step.actor_id, step.actor_name = actor.id, actor.name
-            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
         return await self.get(ticket_id)
 
     async def record_pending_link(
@@ -558,7 +559,7 @@ class TicketService:
                 )
                 if completed.rowcount != 1:  # type: ignore[attr-defined]
                     raise LinkAbandoned(f"Link tiket {ticket.number} sudah dibatalkan.", ticket)
-            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
         return await self.get(ticket_id)
 
     async def abandon_link(self, link_hash: str) -> bool:
@@ -615,8 +616,8 @@ class TicketService:
                 self._audit(session, ticket, SYSTEM, "link_unsent", link=hashed[:12])
                 latest = ticket.latest_link
                 if ticket.state == S.VALID and latest is not None and latest.id == link_id:
-                    self._notify(session, ticket, "admins", "link_unsent")
-                    self._notify(session, ticket, "admins", "card")
+                    self._notify(session, ticket, "admins", NoticeKind.LINK_UNSENT)
+                    self._notify(session, ticket, "admins", NoticeKind.CARD)
             abandoned.append(hashed)
         return abandoned
 
@@ -654,13 +655,13 @@ class TicketService:
                 )
                 ticket.confirm_reminders = 0
                 self._finish(session, ticket, Step.DELIVER_RESULT, None, at, "diterima_pemohon")
-                self._notify(session, ticket, "requester", "received")
-                self._notify(session, ticket, "admins", "card")
+                self._notify(session, ticket, "requester", NoticeKind.RECEIVED)
+                self._notify(session, ticket, "admins", NoticeKind.CARD)
         except (StaleMove, IllegalMove) as lost:
             async with self._sessions.begin() as session:
                 ticket = await self._load(session, ticket_id)
                 self._audit(session, ticket, SYSTEM, "link_revealed_late", reason=str(lost))
-                self._notify(session, ticket, "admins", "card")
+                self._notify(session, ticket, "admins", NoticeKind.CARD)
             return None
         return await self.get(ticket_id)
 
@@ -678,7 +679,7 @@ class TicketService:
                 ticket.confirmed_at = now
                 ticket.outcome = Outcome.COMPLETED
                 ticket.closed_at = now
-            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
         return await self.get(ticket_id)
 
     async def report_incident(
@@ -703,8 +704,8 @@ class TicketService:
             ticket.confirm_reminders = 0
             ticket.result_admin_id = ticket.result_admin_name = None
             self._open(session, ticket, Step.RESET_IN_SPSE, now, note="reset ulang: insiden")
-            self._notify(session, ticket, "admins", "incident")
-            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "admins", NoticeKind.INCIDENT)
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
         return await self.get(ticket_id)
 
     async def revoke_link(self, *, ticket_id: int, version: int, actor: Actor) -> Ticket:
@@ -720,8 +721,8 @@ class TicketService:
                 link.revoked_at, link.revoked_by = now, actor.name
             self._link_died(session, ticket, actor, now, "link_dibatalkan")
             self._audit(session, ticket, actor, "link_revoked")
-            self._notify(session, ticket, "requester", "link_revoked")
-            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "requester", NoticeKind.LINK_REVOKED)
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
         return await self.get(ticket_id)
 
     async def link_lost(self, link_hash: str) -> Ticket | None:
@@ -765,9 +766,9 @@ class TicketService:
                 raise IllegalMove("opened meanwhile", ticket)
             self._link_died(session, ticket, SYSTEM, at, "link_hilang")
             self._audit(session, ticket, SYSTEM, "link_lost", link=link_hash[:12])
-            self._notify(session, ticket, "requester", "link_lost")
-            self._notify(session, ticket, "admins", "link_lost")
-            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "requester", NoticeKind.LINK_LOST)
+            self._notify(session, ticket, "admins", NoticeKind.LINK_LOST)
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
         return await self.get(ticket.id)
 
     async def unopened_links(self) -> list[str]:
@@ -836,9 +837,9 @@ class TicketService:
                         raise IllegalMove("opened meanwhile")
                     self._link_died(session, ticket, SYSTEM, at, "link_kedaluwarsa")
                     self._audit(session, ticket, SYSTEM, "link_expired")
-                    self._notify(session, ticket, "requester", "link_expired")
-                    self._notify(session, ticket, "admins", "link_expired")
-                    self._notify(session, ticket, "admins", "card")
+                    self._notify(session, ticket, "requester", NoticeKind.LINK_EXPIRED)
+                    self._notify(session, ticket, "admins", NoticeKind.LINK_EXPIRED)
+                    self._notify(session, ticket, "admins", NoticeKind.CARD)
             except (StaleMove, IllegalMove):
                 continue  # another worker, or the requester opened it just now
             expired.append(await self.get(ticket_id))
@@ -880,8 +881,8 @@ class TicketService:
                     continue
                 ticket = await self._load(session, ticket_id)
                 self._audit(session, ticket, SYSTEM, "confirm_reminder", number=sent + 1)
-                self._notify(session, ticket, "requester", "confirm_reminder")
-                self._notify(session, ticket, "admins", "card")
+                self._notify(session, ticket, "requester", NoticeKind.CONFIRM_REMINDER)
+                self._notify(session, ticket, "admins", NoticeKind.CARD)
             reminded.append(ticket)
         return reminded
 
@@ -907,8 +908,8 @@ class TicketService:
                     )
                     ticket.outcome = Outcome.COMPLETED
                     ticket.closed_at = at
-                    self._notify(session, ticket, "requester", "closed_unconfirmed")
-                    self._notify(session, ticket, "admins", "card")
+                    self._notify(session, ticket, "requester", NoticeKind.CLOSED_UNCONFIRMED)
+                    self._notify(session, ticket, "admins", NoticeKind.CARD)
             except (StaleMove, IllegalMove):
                 continue
             closed.append(await self.get(ticket_id))
@@ -946,8 +947,8 @@ class TicketService:
                     continue
                 ticket = await self._load(session, ticket_id)
                 self._audit(session, ticket, SYSTEM, "supplement_reminder")
-                self._notify(session, ticket, "requester", "supplement_reminder")
-                self._notify(session, ticket, "admins", "card")
+                self._notify(session, ticket, "requester", NoticeKind.SUPPLEMENT_REMINDER)
+                self._notify(session, ticket, "admins", NoticeKind.CARD)
             reminded.append(ticket)
         return reminded
 
@@ -970,8 +971,8 @@ class TicketService:
                     ticket.outcome = Outcome.EXPIRED
                     ticket.closed_at = at
                     self._finish(session, ticket, Step.SUPPLEMENT, None, at, "kedaluwarsa")
-                    self._notify(session, ticket, "requester", "expired")
-                    self._notify(session, ticket, "admins", "card")
+                    self._notify(session, ticket, "requester", NoticeKind.EXPIRED)
+                    self._notify(session, ticket, "admins", NoticeKind.CARD)
             except (StaleMove, IllegalMove):
                 continue  # supplemented just now, or another worker expired it
             expired.append(await self.get(ticket_id))
@@ -1016,7 +1017,7 @@ class TicketService:
             self._audit(
                 session, ticket, actor, "late_explained", step=int(record.step), reason=reason
             )
-            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
         return ticket, record
 
     async def late_question(self, ticket_id: int, record_id: int) -> str | None:
@@ -1025,7 +1026,7 @@ class TicketService:
             rows = await session.execute(
                 select(OutboxMessage.payload, OutboxMessage.platform_message_id).where(
                     OutboxMessage.ticket_id == ticket_id,
-                    OutboxMessage.kind == "late_reason",
+                    OutboxMessage.kind == NoticeKind.LATE_REASON,
                     OutboxMessage.platform_message_id.is_not(None),
                 )
             )
@@ -1089,8 +1090,8 @@ class TicketService:
                 return False
             ticket.requester_unreachable_at = utcnow()
             self._audit(session, ticket, SYSTEM, "requester_unreachable", reason=reason[:200])
-            self._notify(session, ticket, "admins", "card")
-            self._notify(session, ticket, "admins", "unreachable")
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
+            self._notify(session, ticket, "admins", NoticeKind.UNREACHABLE)
             return True
 
     async def mark_reachable(self, ticket_id: int) -> None:
@@ -1105,7 +1106,7 @@ class TicketService:
                 return
             ticket = await self._load(session, ticket_id)
             self._audit(session, ticket, SYSTEM, "requester_reachable")
-            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
 
     async def link_viewed(self, link_hash: str) -> None:
         """The page was fetched (a person or a preview bot); the secret was not touched.
@@ -1196,7 +1197,7 @@ class TicketService:
                     )
                     if step.late:
                         step.late_reason, step.late_reason_by = LATE_CANCELLED, SYSTEM.name
-            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
         return await self.get(ticket_id)
 
     async def mark_archived(
@@ -1220,7 +1221,7 @@ class TicketService:
                 "diarsipkan",
                 note=archive_path,
             )
-            self._notify(session, ticket, "admins", "card")
+            self._notify(session, ticket, "admins", NoticeKind.CARD)
         return await self.get(ticket_id)
 
     # ---- the one door ------------------------------------------------------------------------
@@ -1346,7 +1347,7 @@ class TicketService:
         for other in others:
             if ticket.number not in other.same_nip_open:
                 other.same_nip_open = [*other.same_nip_open, str(ticket.number)]
-                self._notify(session, other, "admins", "card")
+                self._notify(session, other, "admins", NoticeKind.CARD)
         return others
 
     @staticmethod
@@ -1467,7 +1468,7 @@ class TicketService:
             session,
             ticket,
             "admins",
-            "late_reason",
+            NoticeKind.LATE_REASON,
             record=record.id,
             step=int(record.step),
             actor_id=actor.id,
@@ -1519,7 +1520,7 @@ class TicketService:
 
     @staticmethod
     def _notify(
-        session: AsyncSession, ticket: Ticket, audience: str, kind: str, **payload: Any
+        session: AsyncSession, ticket: Ticket, audience: str, kind: NoticeKind, **payload: Any
     ) -> None:
         requester = ticket.requester
         session.add(
