@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from chatbot.conversations import texts as t
 from chatbot.conversations.cards import CardView, CardViews, render
@@ -15,7 +17,7 @@ from chatbot.db.models import Ticket, utcnow
 from chatbot.services.enums import MissingItem, TicketState
 from chatbot.services.identity import InvalidInput
 from chatbot.services.outages import is_outage
-from chatbot.services.tickets import StaleMove, TicketError, TicketNotFound
+from chatbot.services.tickets import Actor, StaleMove, TicketError, TicketNotFound
 
 log = logging.getLogger(__name__)
 
@@ -122,83 +124,173 @@ async def _bring_card(ctx: Context, inc: Incoming, ticket: Ticket) -> Response:
     return Response(replies=replies, toast=t.card_resent(number))
 
 
+@dataclass(frozen=True)
+class Tap:
+    """A tap on a current card: who tapped which button of which ticket."""
+
+    ctx: Context
+    inc: Incoming
+    payload: AdminPayload
+    ticket: Ticket
+    views: CardViews
+
+    @property
+    def actor(self) -> Actor:
+        return admin_actor(self.inc)
+
+    async def show(self, view: CardView, toast: str | None = None) -> Response:
+        """Keep the card's picking view and redraw the card with it."""
+        await self.views.put(self.ticket.id, view)
+        card = render(self.ticket, self.ctx.services.zone, view)
+        edit = _card_id(self.ticket, self.inc)
+        return Response(replies=[Reply(card.text, card.buttons, edit_message_id=edit)], toast=toast)
+
+
+CardAction = Callable[[Tap], Awaitable[Response]]
+
+
 async def _act(
     ctx: Context, inc: Incoming, payload: AdminPayload, ticket: Ticket, views: CardViews
 ) -> Response:
     """Do what the card's button says, on the ticket's current version."""
-    tickets = ctx.services.tickets
-    actor = admin_actor(inc)
-    action = payload.action
+    return await CARD_ACTIONS[payload.action](Tap(ctx, inc, payload, ticket, views))
 
-    async def show(view: CardView, toast: str | None = None) -> Response:
-        await views.put(ticket.id, view)
-        card = render(ticket, ctx.services.zone, view)
-        return Response(
-            replies=[Reply(card.text, card.buttons, edit_message_id=_card_id(ticket, inc))],
-            toast=toast,
-        )
 
-    if action is AdminAction.COMPLETE:
-        await tickets.mark_complete(ticket_id=ticket.id, version=ticket.version, actor=actor)
-        await views.clear(ticket.id)
-        return Response(toast="Ditandai lengkap.")
-    if action is AdminAction.INCOMPLETE:
-        return await show(CardView(mode="missing"), t.PICK_MISSING)
-    if action is AdminAction.TOGGLE:
-        view = await views.get(ticket.id)
-        item = MissingItem(payload.arg)
-        view.mode = "missing"
-        view.missing = sorted(set(view.missing) ^ {item.value})
-        return await show(view)
-    if action is AdminAction.NOTE:
-        question = t.ask_note(inc.user_id, inc.user_name, str(ticket.number))
-        await ask_in_group(ctx, inc, ticket, "note", question)
-        return Response()
-    if action is AdminAction.SEND_INCOMPLETE:
-        view = await views.get(ticket.id)
-        if not view.missing:
-            return Response(toast=t.PICK_MISSING, alert=True)
-        if MissingItem.IDENTITY.value in view.missing and not view.note:
-            # "Data identitas" alone does not tell the requester which data is wrong.
-            return Response(toast=t.IDENTITY_NEEDS_NOTE, alert=True)
-        await tickets.mark_incomplete(
-            ticket_id=ticket.id,
-            version=ticket.version,
-            actor=actor,
-            missing=[MissingItem(m) for m in view.missing],
-            note=view.note,
-        )
-        await views.clear(ticket.id)
-        return Response(toast="Pemohon diminta melengkapi.")
-    if action is AdminAction.BACK:
-        await views.clear(ticket.id)
-        await ctx.services.store.delete(pending_key(inc))
-        return await show(CardView())
-    if action is AdminAction.VALID:
-        await tickets.mark_valid(ticket_id=ticket.id, version=ticket.version, actor=actor)
-        await views.clear(ticket.id)
-        return Response(toast="Ditandai valid. Ketuk Kirim hasil setelah reset di SPSE.")
-    if action is AdminAction.INVALID:
-        return await show(CardView(mode="reasons"), t.PICK_REASON)
-    if action is AdminAction.REASON:
-        index = int(payload.arg) if payload.arg.isdigit() else -1
-        if not 0 <= index < len(t.REJECTION_PRESETS):
-            return Response(toast=t.BUTTON_BROKEN, alert=True)
-        await reject_and_archive(ctx, ticket, actor, t.REJECTION_PRESETS[index])
-        await views.clear(ticket.id)
-        return Response(toast="Permohonan ditolak; pemohon diberi tahu.")
-    if action is AdminAction.REASON_OTHER:
-        question = t.ask_reason(inc.user_id, inc.user_name, str(ticket.number))
-        await ask_in_group(ctx, inc, ticket, "reason", question)
-        return Response()
-    if action is AdminAction.PHONE:
-        await tickets.confirm_by_phone(ticket_id=ticket.id, version=ticket.version, actor=actor)
-        return Response(toast="Konfirmasi telepon dicatat.")
-    if action is AdminAction.REVOKE:
-        return await show(CardView(mode="revoke"))
-    if action is AdminAction.REVOKE_CONFIRM:
-        return await _revoke(ctx, inc, ticket, views)
-    return await claim_result(ctx, inc, ticket)
+async def _complete(tap: Tap) -> Response:
+    """Mark the documents complete (step 2)."""
+    ticket = tap.ticket
+    await tap.ctx.services.tickets.mark_complete(
+        ticket_id=ticket.id, version=ticket.version, actor=tap.actor
+    )
+    await tap.views.clear(ticket.id)
+    return Response(toast="Ditandai lengkap.")
+
+
+async def _pick_missing(tap: Tap) -> Response:
+    """Show the list of what may be missing."""
+    return await tap.show(CardView(mode="missing"), t.PICK_MISSING)
+
+
+async def _toggle_missing(tap: Tap) -> Response:
+    """Tick or untick one missing item."""
+    view = await tap.views.get(tap.ticket.id)
+    item = MissingItem(tap.payload.arg)
+    view.mode = "missing"
+    view.missing = sorted(set(view.missing) ^ {item.value})
+    return await tap.show(view)
+
+
+async def _ask_note(tap: Tap) -> Response:
+    """Ask the admin to type a note for the requester."""
+    inc, ticket = tap.inc, tap.ticket
+    question = t.ask_note(inc.user_id, inc.user_name, str(ticket.number))
+    await ask_in_group(tap.ctx, inc, ticket, "note", question)
+    return Response()
+
+
+async def _send_incomplete(tap: Tap) -> Response:
+    """Ask the requester to complete what was ticked (step 3)."""
+    ticket = tap.ticket
+    view = await tap.views.get(ticket.id)
+    if not view.missing:
+        return Response(toast=t.PICK_MISSING, alert=True)
+    if MissingItem.IDENTITY.value in view.missing and not view.note:
+        # "Data identitas" alone does not tell the requester which data is wrong.
+        return Response(toast=t.IDENTITY_NEEDS_NOTE, alert=True)
+    await tap.ctx.services.tickets.mark_incomplete(
+        ticket_id=ticket.id,
+        version=ticket.version,
+        actor=tap.actor,
+        missing=[MissingItem(m) for m in view.missing],
+        note=view.note,
+    )
+    await tap.views.clear(ticket.id)
+    return Response(toast="Pemohon diminta melengkapi.")
+
+
+async def _back(tap: Tap) -> Response:
+    """Drop the picking view and any question asked, and show the plain card."""
+    await tap.views.clear(tap.ticket.id)
+    await tap.ctx.services.store.delete(pending_key(tap.inc))
+    return await tap.show(CardView())
+
+
+async def _valid(tap: Tap) -> Response:
+    """Mark the request valid (step 5)."""
+    ticket = tap.ticket
+    await tap.ctx.services.tickets.mark_valid(
+        ticket_id=ticket.id, version=ticket.version, actor=tap.actor
+    )
+    await tap.views.clear(ticket.id)
+    return Response(toast="Ditandai valid. Ketuk Kirim hasil setelah reset di SPSE.")
+
+
+async def _pick_reason(tap: Tap) -> Response:
+    """Show the preset rejection reasons."""
+    return await tap.show(CardView(mode="reasons"), t.PICK_REASON)
+
+
+async def _reject_with_preset(tap: Tap) -> Response:
+    """Reject with the picked preset reason (step 7)."""
+    arg = tap.payload.arg
+    index = int(arg) if arg.isdigit() else -1
+    if not 0 <= index < len(t.REJECTION_PRESETS):
+        return Response(toast=t.BUTTON_BROKEN, alert=True)
+    await reject_and_archive(tap.ctx, tap.ticket, tap.actor, t.REJECTION_PRESETS[index])
+    await tap.views.clear(tap.ticket.id)
+    return Response(toast="Permohonan ditolak; pemohon diberi tahu.")
+
+
+async def _ask_reason(tap: Tap) -> Response:
+    """Ask the admin to type the rejection reason."""
+    inc, ticket = tap.inc, tap.ticket
+    question = t.ask_reason(inc.user_id, inc.user_name, str(ticket.number))
+    await ask_in_group(tap.ctx, inc, ticket, "reason", question)
+    return Response()
+
+
+async def _phone(tap: Tap) -> Response:
+    """Note that the requester was confirmed by phone."""
+    ticket = tap.ticket
+    await tap.ctx.services.tickets.confirm_by_phone(
+        ticket_id=ticket.id, version=ticket.version, actor=tap.actor
+    )
+    return Response(toast="Konfirmasi telepon dicatat.")
+
+
+async def _confirm_revoke(tap: Tap) -> Response:
+    """Ask whether to cancel the link."""
+    return await tap.show(CardView(mode="revoke"))
+
+
+async def _revoke_link(tap: Tap) -> Response:
+    """Cancel the link ("Ya, batalkan link")."""
+    return await _revoke(tap.ctx, tap.inc, tap.ticket, tap.views)
+
+
+async def _claim(tap: Tap) -> Response:
+    """Start handing the result over in private ("Kirim hasil")."""
+    return await claim_result(tap.ctx, tap.inc, tap.ticket)
+
+
+# What each card button does; CARD and LATE are not bound to a version, so they are answered
+# before the version check (`_tap`).
+CARD_ACTIONS: dict[AdminAction, CardAction] = {
+    AdminAction.COMPLETE: _complete,
+    AdminAction.INCOMPLETE: _pick_missing,
+    AdminAction.TOGGLE: _toggle_missing,
+    AdminAction.NOTE: _ask_note,
+    AdminAction.SEND_INCOMPLETE: _send_incomplete,
+    AdminAction.BACK: _back,
+    AdminAction.VALID: _valid,
+    AdminAction.INVALID: _pick_reason,
+    AdminAction.REASON: _reject_with_preset,
+    AdminAction.REASON_OTHER: _ask_reason,
+    AdminAction.PHONE: _phone,
+    AdminAction.REVOKE: _confirm_revoke,
+    AdminAction.REVOKE_CONFIRM: _revoke_link,
+    AdminAction.RESULT: _claim,
+}
 
 
 async def _late(ctx: Context, inc: Incoming, ticket: Ticket, arg: str) -> Response:
