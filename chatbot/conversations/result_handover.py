@@ -174,19 +174,26 @@ async def handle_result_entry(
         ask = t.ASK_PASSWORD if state.step == "password" else t.ASK_USER_ID
         return state, Response(replies=[Reply(t.TEXT_EXPECTED), Reply(ask)])
     if state.step == "user_id":
-        try:
-            state.data["user_id"] = clean_text(inc.text, field="User ID", min_len=2, max_len=100)
-        except InvalidInput as bad:
-            return state, Response(replies=[Reply(f"⚠️ {t.e(bad.reason)}"), Reply(t.ASK_USER_ID)])
-        if "password" in state.data["need"]:
-            state.step = "password"
-            return state, Response(replies=[Reply(t.ASK_PASSWORD)])
-        return await _deliver(ctx, state, inc, password=None)
+        return await _take_user_id(ctx, state, inc, inc.text)
     password = inc.text.strip()
     wrong = passwords.problem(password)
     if wrong is not None:
         return state, Response(replies=[Reply(f"⚠️ {t.e(wrong)} Ketik lagi.")])
     return await _deliver(ctx, state, inc, password=password, password_deleted=deleted)
+
+
+async def _take_user_id(
+    ctx: Context, state: DialogState, inc: Incoming, typed: str
+) -> tuple[DialogState, Response]:
+    """Keep the typed user ID, then ask for the password or hand the result over."""
+    try:
+        state.data["user_id"] = clean_text(typed, field="User ID", min_len=2, max_len=100)
+    except InvalidInput as bad:
+        return state, Response(replies=[Reply(f"⚠️ {t.e(bad.reason)}"), Reply(t.ASK_USER_ID)])
+    if "password" in state.data["need"]:
+        state.step = "password"
+        return state, Response(replies=[Reply(t.ASK_PASSWORD)])
+    return await _deliver(ctx, state, inc, password=None)
 
 
 async def _void_form(ctx: Context, state: DialogState) -> None:
