@@ -57,6 +57,12 @@ def test_only_the_telegram_channel_uses_the_telegram_client(layer: str) -> None:
     assert [f"{w} imports {m}" for w, m in where if m.split(".")[0] == "telegram"] == []
 
 
+def test_the_web_app_leaves_dialog_state_to_the_dialogs() -> None:
+    """The admin form ends a chat hand-over through the hand-over dialog, never by editing
+    the admin's dialog state itself."""
+    assert [f"{w} imports {m}" for w, m in imports_of("web") if m.endswith(".state")] == []
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="the durable pipeline (inbox, worker, sender) is still built by the Telegram "

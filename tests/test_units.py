@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from chatbot.conversations.card_taps import CARD_ACTIONS
 from chatbot.conversations.payloads import (
     UNVERSIONED,
     AdminAction,
@@ -256,6 +257,10 @@ def test_every_admin_actions_largest_valid_payload_fits_and_decodes_back() -> No
         data = payload.encode()
         assert len(data.encode()) <= 64, action
         assert decode(data) == payload
+
+
+def test_every_card_button_bound_to_a_version_has_an_action() -> None:
+    assert set(CARD_ACTIONS) == set(AdminAction) - UNVERSIONED
 
 
 @pytest.mark.parametrize(

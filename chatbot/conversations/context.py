@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from chatbot.conversations.messages import Messenger
+from chatbot.conversations.messages import Incoming, Messenger
 from chatbot.conversations.state import DialogStates
 from chatbot.reports import MonthlyReports
 from chatbot.services.archive import Archiver
 from chatbot.services.credentials import CredentialVault
 from chatbot.services.documents import DocumentStore, UploadQuota
 from chatbot.services.forms import AdminForms
-from chatbot.services.tickets import TicketService
+from chatbot.services.tickets import Actor, TicketService
 from chatbot.store import Store
 
 
@@ -41,3 +41,8 @@ class Services:
 class Context:
     services: Services
     messenger: Messenger
+
+
+def admin_actor(inc: Incoming) -> Actor:
+    """The admin who sent this, as the services record them."""
+    return Actor(inc.actor_id, inc.user_name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from chatbot.conversations import admin, requester
+from chatbot.conversations import card_taps, group_replies, requester, result_handover
 from chatbot.conversations import texts as t
 from chatbot.conversations.context import Context
 from chatbot.conversations.messages import (
@@ -39,16 +39,16 @@ class Router:
     async def _dispatch(self, inc: Incoming) -> Response:
         ctx = self._ctx
         if inc.button is not None and inc.button.startswith("a|"):
-            return await admin.handle_tap(ctx, inc)
+            return await card_taps.handle_tap(ctx, inc)
         if inc.in_group:
-            return await admin.handle_group_message(ctx, inc)
+            return await group_replies.handle_group_message(ctx, inc)
         dialogs = ctx.services.dialogs
         state = await dialogs.load(inc.channel, inc.chat_id)
         if inc.update_id and state.applied == inc.update_id:
             log.info("update %s was applied before a restart; answering it again", inc.update_id)
             return Response(replies=[reply_from_dict(r) for r in state.answered])
         if state.flow == "admin_result":
-            state, response = await admin.handle_result_entry(ctx, state, inc)
+            state, response = await result_handover.handle_result_entry(ctx, state, inc)
         else:
             state, response = await requester.handle(ctx, state, inc)
         state.applied = inc.update_id

@@ -19,7 +19,7 @@ from chatbot.conversations import texts as t
 from chatbot.conversations.context import Services
 from chatbot.conversations.handover import Handover
 from chatbot.conversations.messages import DeliveryError, Messenger, Reply
-from chatbot.conversations.state import DialogState
+from chatbot.conversations.result_handover import close_chat_handover
 from chatbot.services import passwords
 from chatbot.services.forms import TOKEN, FormGrant, token_hash
 from chatbot.services.identity import InvalidInput, clean_text
@@ -149,10 +149,7 @@ class AdminFormPages:
 
     async def _close_chat_dialog(self, grant: FormGrant, text: str) -> None:
         """The chat fallback for this ticket is over: clear it and say so in the chat."""
-        dialogs = self._services.dialogs
-        state = await dialogs.load(grant.channel, grant.chat_id)
-        if state.flow == "admin_result" and state.data.get("ticket_id") == grant.ticket_id:
-            await dialogs.save(grant.channel, grant.chat_id, DialogState())
+        await close_chat_handover(self._services, grant.channel, grant.chat_id, grant.ticket_id)
         if self._messenger is not None:
             try:
                 await self._messenger.send(grant.chat_id, Reply(text))

@@ -17,7 +17,7 @@ from chatbot.services.credentials import link_hash
 from chatbot.services.enums import TicketState
 from chatbot.services.forms import token_hash
 from chatbot.services.tickets import Actor, LinkAbandoned
-from tests.e2e.harness import ADMIN, ADMIN_2, GROUP, REQUESTER, Harness
+from tests.e2e.harness import ADMIN, ADMIN_2, GROUP, OTHER_REQUESTER, REQUESTER, Harness
 from tests.e2e.test_credential_loop import audit, run_deadlines, shift, ticket
 from tests.test_web_security import form_path, post_json
 
@@ -135,6 +135,24 @@ async def test_a_form_submitted_the_moment_it_arrived_leaves_no_chat_hand_over_b
     before = len(forms_offered(bot))
     await bot.press(ADMIN, "Kirim ulang hasil", chat=GROUP, message=bot.card())
     assert len(forms_offered(bot)) == before + 1
+
+
+async def test_a_form_for_one_ticket_leaves_the_chat_hand_over_of_another_open(
+    bot: Harness,
+) -> None:
+    first_form = await claimed(bot)
+    await bot.submit_request(user=OTHER_REQUESTER)
+    await bot.approve_to_valid()
+    await bot.press(ADMIN, "Kirim hasil", chat=GROUP, message=bot.card())  # the second ticket
+
+    done = await post_json(bot, first_form, {"password": FORM_SECRET})
+    assert done.status_code == 200
+
+    # The private chat still hands over the second ticket: the typed password is its result.
+    await bot.say(ADMIN, TYPED)
+    assert (await ticket(bot)).state == TicketState.DELIVERED
+    _, link_id, key = bot.link_in(OTHER_REQUESTER)
+    assert bot.decrypt(await bot.reveal(link_id, key), key) == {"password": TYPED}
 
 
 # ---- a crash between sending the link and recording it -------------------------------------
