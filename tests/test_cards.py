@@ -363,7 +363,7 @@ async def test_a_refused_move_names_the_tickets_state_in_words(
             documents=[NewDocument(DocumentKind.SK, files.keep(pdf_bytes("SK")))],
             identity=None,
         )
-    assert str(refused.value) == (
+    assert t.ticket_error(refused.value) == (
         f"Tiket {ticket.number} tidak dapat diproses: sudah ditutup karena kelengkapan tidak "
         "dikirim."
     )

@@ -57,7 +57,7 @@ async def _tap(ctx: Context, inc: Incoming, payload: AdminPayload) -> Response:
         try:
             return await _late(ctx, inc, ticket, payload.arg)
         except TicketError as refused:
-            return Response(toast=str(refused), alert=True)
+            return Response(toast=t.ticket_error(refused), alert=True)
     response = await _on_card(ctx, inc, payload, ticket)
     if _elsewhere(ticket, inc):
         response.toast = t.other_card(str(ticket.number), response.toast)
@@ -82,7 +82,7 @@ async def _on_card(ctx: Context, inc: Incoming, payload: AdminPayload, ticket: T
     except StaleMove as moved:
         return _stale(ctx, moved.ticket or ticket, inc)
     except TicketError as refused:
-        return Response(toast=str(refused), alert=True)
+        return Response(toast=t.ticket_error(refused), alert=True)
 
 
 def _card_id(ticket: Ticket, inc: Incoming) -> str | None:

@@ -131,7 +131,7 @@ async def _late_cause(ctx: Context, inc: Incoming, record_id: int, text: str) ->
         )
     except TicketError as refused:
         await ctx.services.store.delete(pending_key(inc))
-        return Response(replies=[Reply(f"⚠️ {t.e(refused)}")])
+        return Response(replies=[Reply(f"⚠️ {t.e(t.ticket_error(refused))}")])
     await ctx.services.store.delete(pending_key(inc))
     done = t.late_explained(str(ticket.number), int(record.step), text, inc.user_name)
     question = await ctx.services.tickets.late_question(ticket.id, record.id)
@@ -163,7 +163,7 @@ async def _reason(ctx: Context, inc: Incoming, ticket: Ticket, text: str) -> Res
         await reject_and_archive(ctx, ticket, admin_actor(inc), text)
     except TicketError as refused:
         await ctx.services.store.delete(pending_key(inc))
-        return Response(replies=[Reply(f"⚠️ {t.e(refused)}")])
+        return Response(replies=[Reply(f"⚠️ {t.e(t.ticket_error(refused))}")])
     await ctx.services.store.delete(pending_key(inc))
     await CardViews(ctx.services.store).clear(ticket.id)
     return Response(replies=[Reply(f"Tiket {t.e(ticket.number)} ditolak; pemohon diberi tahu.")])

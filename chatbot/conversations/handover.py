@@ -80,7 +80,7 @@ class Handover:
         except TicketError as moved:
             await services.vault.revoke(link.link_id)
             why = moved.ticket and self.still_theirs(moved.ticket, version, actor)
-            return Handed(False, why or f"⚠️ {t.e(moved)}")
+            return Handed(False, why or f"⚠️ {t.e(t.ticket_error(moved))}")
         except Exception:
             log.exception("writing down the link of ticket %s failed", number)
             await services.vault.revoke(link.link_id)
@@ -115,7 +115,7 @@ class Handover:
             )
         except (StaleMove, NotYours) as moved:
             await self._abandon(link, number)
-            return Handed(False, f"⚠️ {t.e(moved)}")
+            return Handed(False, f"⚠️ {t.e(t.ticket_error(moved))}")
         except Exception:
             # The requester holds a link we could not record: make it dead, let the admin retry.
             log.exception("recording the hand-over of ticket %s failed", number)

@@ -436,7 +436,7 @@ async def confirm_request(
             update_key=f"{inc.channel}:{inc.update_id}" if inc.update_id else None,
         )
     except TicketError as refused:
-        return state, _say(Reply(f"⚠️ {t.e(refused)}"), prompt(state))
+        return state, _say(Reply(f"⚠️ {t.e(t.ticket_error(refused))}"), prompt(state))
     await release_uploads(ctx, inc, data)
     receipt = _receipt(ctx, ticket)
     if ticket.same_nip_open:
@@ -498,7 +498,7 @@ async def confirm_supplement(
             identity=identity,
         )
     except TicketError as refused:
-        return DialogState(), _say(Reply(f"⚠️ {t.e(refused)}"))
+        return DialogState(), _say(Reply(f"⚠️ {t.e(t.ticket_error(refused))}"))
     await release_uploads(ctx, inc, data)
     return DialogState(), _say(Reply(t.supplemented(str(ticket.number))))
 

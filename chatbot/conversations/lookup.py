@@ -13,10 +13,9 @@ from chatbot.conversations.context import Context
 from chatbot.conversations.messages import DeliveryError, Incoming, OutgoingFile, Reply, Response
 from chatbot.conversations.queue import card_buttons
 from chatbot.db.models import Ticket
-from chatbot.services.archive import SearchResult
 from chatbot.services.identity import InvalidInput
 from chatbot.services.retention import REMOVED
-from chatbot.services.tickets import Actor, parse_ticket_number
+from chatbot.services.tickets import Actor, SearchResult, parse_ticket_number
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +118,7 @@ async def handle_search(ctx: Context, inc: Incoming, args: str) -> Response:
     if not args.strip():
         return Response(replies=[Reply(t.SEARCH_USAGE)])
     try:
-        result = await ctx.services.archiver.search(args, actor=Actor(inc.actor_id, inc.user_name))
+        result = await ctx.services.tickets.search(args, actor=Actor(inc.actor_id, inc.user_name))
     except InvalidInput as bad:
         return Response(replies=[Reply(f"⚠️ {t.e(bad.reason)}\n\n{t.SEARCH_USAGE}")])
     text = search_text(result, ctx.services.zone)

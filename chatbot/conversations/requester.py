@@ -314,5 +314,5 @@ async def _close_the_loop(
             ticket_id=ticket.id, channel=inc.channel, chat_id=inc.chat_id, actor=actor
         )
     except TicketError as refused:
-        return Response(toast=str(refused), alert=True)
+        return Response(toast=t.ticket_error(refused), alert=True)
     return _say(Reply(t.incident_ack(str(ticket.number))))

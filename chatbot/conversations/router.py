@@ -33,7 +33,9 @@ class Router:
         """Answer one Incoming; the caller runs one chat's updates one at a time."""
         try:
             return await self._dispatch(inc)
-        except (TicketError, InvalidInput) as refused:
+        except TicketError as refused:
+            return Response(replies=[Reply(f"⚠️ {t.e(t.ticket_error(refused))}")])
+        except InvalidInput as refused:
             return Response(replies=[Reply(f"⚠️ {t.e(refused)}")])
 
     async def _dispatch(self, inc: Incoming) -> Response:

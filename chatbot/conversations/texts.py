@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from html import escape, unescape
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 from chatbot.services.enums import DocumentKind, MissingItem, RequestType, Role, TicketState
 from chatbot.services.identity import format_nip
 from chatbot.services.sla import whole_minutes
+from chatbot.services.tickets import Reason, TicketError
 from chatbot.services.timefmt import MONTHS, clock, day_text
 from chatbot.services.vocabulary import (
     BOT_NAME,
@@ -110,6 +112,68 @@ def admin_state(state: TicketState, outcome: str | None) -> str:
     if state == TicketState.ARCHIVED and outcome in ENDED_FOR_ADMINS:
         return ENDED_FOR_ADMINS[outcome]
     return STATE_FOR_ADMINS[state]
+
+
+# A refused move is told to people: the state in words, never its code.
+STATE_WORDS = {
+    TicketState.SUBMITTED: "menunggu cek kelengkapan",
+    TicketState.SUPPLEMENTED: "menunggu cek kelengkapan ulang",
+    TicketState.INCOMPLETE: "menunggu kelengkapan dari pemohon",
+    TicketState.COMPLETE: "menunggu cek keabsahan",
+    TicketState.VALID: "menunggu hasil dari admin",
+    TicketState.DELIVERED: "menunggu link hasil dibuka pemohon",
+    TicketState.RECEIVED: "menunggu konfirmasi login pemohon",
+    TicketState.REJECTED: "sudah ditolak",
+    TicketState.CANCELLED: "sudah dibatalkan",
+    TicketState.EXPIRED: "sudah ditutup karena kelengkapan tidak dikirim",
+    TicketState.ARCHIVED: "sudah selesai dan diarsipkan",
+}
+
+
+def _not_now(error: TicketError) -> str:
+    state = STATE_WORDS[error.state] if error.state is not None else "tidak dikenal"
+    return f"Tiket {error.number} tidak dapat diproses: {state}."
+
+
+# The sentence for each reason the ticket service refuses with (plain text: callers escape
+# it for HTML). `error.number` and `error.who` are as the ticket was when it was refused.
+REFUSALS: dict[Reason, Callable[[TicketError], str]] = {
+    Reason.NOT_FOUND: lambda _: "Tiket tidak ditemukan.",
+    Reason.NOT_YOURS: lambda _: "Tiket ini bukan milik Anda.",
+    Reason.NOT_NOW: _not_now,
+    Reason.ALREADY_HANDLED: lambda x: f"Tiket {x.number} sudah diproses.",
+    Reason.DOCUMENTS_MISSING: lambda _: "Surat permohonan dan SK keduanya wajib dilampirkan.",
+    Reason.NOTHING_PICKED: lambda _: "Pilih dulu apa yang kurang.",
+    Reason.IDENTITY_NOTE_NEEDED: lambda _: (
+        "Data identitas yang kurang perlu catatan: data mana yang salah."
+    ),
+    Reason.NOT_AWAITING_RESULT: lambda x: f"Tiket {x.number} tidak menunggu hasil.",
+    Reason.CLAIMED_BY_OTHER: lambda x: f"Tiket {x.number} sedang dikerjakan {x.who}.",
+    Reason.LINK_ABANDONED: lambda x: f"Link tiket {x.number} sudah dibatalkan.",
+    Reason.NO_LINK: lambda _: "Link hasil tiket ini tidak ditemukan.",
+    Reason.OPENED_MEANWHILE: lambda _: "Link hasil baru saja dibuka pemohon.",
+    Reason.ALREADY_CLOSED: lambda x: (
+        f"Tiket {x.number} sudah ditutup. Jika akun SPSE Anda disalahgunakan, "
+        "segera hubungi Admin Agency dan ajukan reset baru."
+    ),
+    Reason.INCIDENT_OPEN: lambda x: (
+        f"Tiket {x.number} sedang menangani insiden dan tidak dapat dibatalkan."
+    ),
+    Reason.AWAITING_CONFIRMATION: lambda x: f"Tiket {x.number} menunggu konfirmasi pemohon.",
+    Reason.NOT_LATE: lambda _: "Langkah ini tidak terlambat.",
+    Reason.LATE_QUESTION_FOR_OTHER: lambda x: (
+        f"Pertanyaan ini untuk {x.who}, yang menyelesaikan langkahnya. "
+        "Bila belum dijawab dalam 24 jam, admin lain dapat menjawabnya."
+    ),
+    Reason.LATE_REASON_RECORDED: lambda x: (
+        f"Alasan keterlambatan tiket {x.number} sudah dicatat oleh {x.who}."
+    ),
+}
+
+
+def ticket_error(error: TicketError) -> str:
+    """What a person is told when the ticket service refused (plain text)."""
+    return REFUSALS[error.reason](error)
 
 
 REJECTION_PRESETS = (

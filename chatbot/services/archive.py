@@ -1,4 +1,4 @@
-"""Step 9: archive an ended ticket (SOP Pengarsipan), fetch it as a ZIP, search tickets.
+"""Step 9: archive an ended ticket (SOP Pengarsipan) and fetch it as a ZIP.
 
 Layout: STORAGE_DIR/archive/<year>/<ticket number>/ with
 - documents/: the original files, named by kind, round and page;
@@ -24,27 +24,24 @@ import asyncio
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.db.models import AuditEvent, Document, Ticket, utcnow
 from chatbot.services import control_sheet
 from chatbot.services.documents import ACCEPTED
 from chatbot.services.enums import Step, TicketState
-from chatbot.services.identity import InvalidInput
 from chatbot.services.pdf_fonts import Fonts
-from chatbot.services.tickets import Actor, TicketService, parse_ticket_number
+from chatbot.services.tickets import Actor, TicketService
 from chatbot.store import Store
 
 log = logging.getLogger(__name__)
@@ -52,7 +49,6 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 PDF = control_sheet.FILE_NAME
 DOCUMENTS = "documents"
-SEARCH_LIMIT = 10
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -140,50 +136,6 @@ def write_atomically(target: Path, content: bytes) -> None:
     Path(handle.name).replace(target)
 
 
-# ---- search ----------------------------------------------------------------------------------
-
-QueryKind = Literal["number", "nip", "name"]
-_NUMBER = re.compile(r"^\d{4}-\d{4,8}$")
-_DIGITS = re.compile(r"^[\d\s.]+$")
-
-
-@dataclass(frozen=True)
-class Query:
-    kind: QueryKind
-    value: str  # a ticket number, NIP digits (whole or the last ones), or a name fragment
-
-
-def parse_query(text: str) -> Query:
-    """What an admin typed after /cari; InvalidInput with the reason when it cannot be used.
-
-    A ticket number: 2611-0042, or 8-12 digits (26110042). A NIP: digits, spaces or dots
-    allowed, all 18 or at least the last 4. A name: at least 3 characters.
-    """
-    text = " ".join(text.split())
-    if _NUMBER.match(text):
-        return Query("number", text)
-    if _DIGITS.match(text):
-        digits = re.sub(r"\D", "", text)
-        number = parse_ticket_number(digits)
-        if number is not None:  # 8-12 digits; searched as a NIP's end too if no ticket has it
-            return Query("number", number)
-        if len(digits) > 18:
-            raise InvalidInput("NIP paling banyak 18 angka.")
-        if len(digits) < 4:
-            raise InvalidInput("Untuk mencari NIP, ketik minimal 4 angka terakhirnya.")
-        return Query("nip", digits)
-    if len(text) < 3:
-        raise InvalidInput("Untuk mencari nama, ketik minimal 3 huruf.")
-    return Query("name", text[:100])
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    query: Query
-    tickets: list[Ticket]  # newest first, at most the limit
-    total: int
-
-
 # Longer than an archive takes to write (documents are a few MB at most).
 ARCHIVE_LOCK = timedelta(minutes=5)
 
@@ -207,7 +159,7 @@ class Archiver:
         self._root = storage_dir
         self._zone = zone
         self._now = clock
-        # The ticket service's own sessions unless given (reads, search and audit rows).
+        # The ticket service's own sessions unless given (reads and audit rows).
         self._sessions = sessions or tickets.sessions
         self._fonts = fonts
         # Shared by the workers: one writer per ticket's archive (the sweep runs everywhere).
@@ -376,62 +328,6 @@ class Archiver:
                     detail={"via": via},
                 )
             )
-
-    # ---- search ------------------------------------------------------------------------------
-
-    async def search(self, text: str, *, actor: Actor, limit: int = SEARCH_LIMIT) -> SearchResult:
-        """Tickets by number (exact), NIP (whole, or its last digits) or name (a part of it,
-        any case), newest first; InvalidInput when the query cannot be used. A ticket number
-        that finds nothing is tried as the end of a NIP. The search is audited with what was
-        looked for by kind and which tickets were shown, never a NIP or a name typed."""
-        query = parse_query(text)
-        async with self._sessions() as session:
-            tickets, total = await self._find(session, query, limit)
-            if total == 0 and query.kind == "number" and "-" not in text:
-                query = Query("nip", re.sub(r"\D", "", text))
-                tickets, total = await self._find(session, query, limit)
-        detail: dict[str, Any] = {
-            "kind": query.kind,
-            "results": total,
-            "shown": [t.number for t in tickets],
-        }
-        if query.kind == "number":
-            detail["number"] = query.value
-        async with self._sessions.begin() as session:
-            session.add(
-                AuditEvent(
-                    ticket_id=None,
-                    actor_id=actor.id,
-                    actor_name=actor.name,
-                    action="searched",
-                    detail=detail,
-                )
-            )
-        return SearchResult(query, tickets, total)
-
-    @staticmethod
-    async def _find(session: AsyncSession, query: Query, limit: int) -> tuple[list[Ticket], int]:
-        if query.kind == "number":
-            condition = Ticket.number == query.value
-        elif query.kind == "nip":
-            match = (
-                Ticket.nip == query.value
-                if len(query.value) == 18
-                else Ticket.nip.endswith(query.value, autoescape=True)
-            )
-            condition = match & Ticket.purged_at.is_(None)
-        else:
-            condition = Ticket.full_name.icontains(query.value, autoescape=True) & (
-                Ticket.purged_at.is_(None)
-            )
-        total = await session.scalar(select(func.count(Ticket.id)).where(condition)) or 0
-        rows = await session.execute(
-            select(Ticket)
-            .where(condition)
-            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-            .limit(limit)
-        )
-        return list(rows.unique().scalars()), total
 
     async def _events(self, ticket_id: int) -> list[AuditEvent]:
         async with self._sessions() as session:
