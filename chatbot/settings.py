@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # /metrics: served only with `Authorization: Bearer <METRICS_TOKEN>` when set, else only
     # to clients on this host.
     metrics_token: SecretStr | None = None
+    # Seals the inbox and queued replies at rest. Unset: a secret made once in STORAGE_DIR
+    # (enough for one host; hosts sharing a database must share this).
+    seal_secret: SecretStr | None = None
 
     database_url: str = "sqlite+aiosqlite:///data/chatbot.db"
     redis_url: str = ""
@@ -137,7 +140,11 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "telegram_bot_token", "telegram_webhook_secret", "metrics_token", mode="before"
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        "metrics_token",
+        "seal_secret",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:

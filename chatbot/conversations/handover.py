@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from chatbot.conversations import texts as t
 from chatbot.conversations.context import Services
-from chatbot.conversations.messages import Button, DeliveryError, Messenger, Reply
+from chatbot.conversations.messages import Button, DeliveryError, Reply
+from chatbot.conversations.messengers import Messengers
 from chatbot.db.models import Ticket
 from chatbot.services.credentials import IssuedLink
 from chatbot.services.enums import TicketState
@@ -34,9 +35,9 @@ class Handed:
 
 
 class Handover:
-    def __init__(self, services: Services, messenger: Messenger, *, web_app: bool) -> None:
+    def __init__(self, services: Services, messengers: Messengers, *, web_app: bool) -> None:
         self._services = services
-        self._messenger = messenger
+        self._messengers = messengers
         self._web_app = web_app
 
     def still_theirs(self, ticket: Ticket, version: int, actor: Actor) -> str | None:
@@ -94,7 +95,8 @@ class Handover:
         else:
             message = Reply(t.result_link(number, link.url, expires), protect=True)
         try:
-            await self._messenger.send(ticket.requester.chat_id, message)
+            requester = ticket.requester
+            await self._messengers.of(requester.channel).send(requester.chat_id, message)
         except DeliveryError as failed:
             await self._abandon(link, number)
             return Handed(False, t.result_failed(failed.reason), retry=not failed.permanent)

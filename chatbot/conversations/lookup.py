@@ -64,7 +64,7 @@ def day(moment: datetime, zone: ZoneInfo) -> str:
 def _refusal(ctx: Context, inc: Incoming) -> Response | None:
     if not inc.sender_is_admin:
         return Response(replies=[Reply(t.NOT_ADMIN)])
-    if not inc.in_group or inc.chat_id != ctx.messenger.admin_chat_id:
+    if not ctx.in_admin_group(inc):
         return Response(replies=[Reply(t.WRONG_CHAT)])
     return None
 

@@ -24,7 +24,7 @@ STOP = ("batal", "cancel")
 
 def _handover(ctx: Context) -> Handover:
     """The hand-over engine, sending through this dialog's messenger."""
-    return Handover(ctx.services, ctx.messenger, web_app=ctx.services.web_app)
+    return Handover(ctx.services, ctx.messengers, web_app=ctx.services.web_app)
 
 
 async def claim_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response:

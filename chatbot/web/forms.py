@@ -18,7 +18,8 @@ from starlette.routing import Route
 from chatbot.conversations import texts as t
 from chatbot.conversations.context import Services
 from chatbot.conversations.handover import Handover
-from chatbot.conversations.messages import DeliveryError, Messenger, Reply
+from chatbot.conversations.messages import DeliveryError, Reply
+from chatbot.conversations.messengers import Messengers
 from chatbot.conversations.result_handover import close_chat_handover
 from chatbot.services import passwords
 from chatbot.services.forms import TOKEN, FormGrant, token_hash
@@ -50,14 +51,14 @@ class AdminFormPages:
         self,
         services: Services,
         guard: Guard,
-        messenger: Messenger | None,
+        messengers: Messengers | None,
         *,
         bot_token: str | None,
         require_webapp: bool,
     ) -> None:
         self._services = services
         self._guard = guard
-        self._messenger = messenger
+        self._messengers = messengers
         self._bot_token = bot_token
         self._require_webapp = require_webapp
 
@@ -117,13 +118,13 @@ class AdminFormPages:
             secret = _secret(data, grant)
             if isinstance(secret, str):
                 return error(422, secret)
-            if self._messenger is None:
+            if self._messengers is None:
                 return error(503, TEXT_NO_CHANNEL)
             grant = await forms.take(token)
             if grant is None:  # a second submission raced this one and won
                 return error(410, TEXT_FORM_GONE)
             actor = Actor(grant.admin_id, grant.admin_name)
-            handover = Handover(self._services, self._messenger, web_app=self._services.web_app)
+            handover = Handover(self._services, self._messengers, web_app=self._services.web_app)
             handed = await handover.deliver(
                 ticket_id=grant.ticket_id, version=grant.version, actor=actor, secret=secret
             )
@@ -150,9 +151,9 @@ class AdminFormPages:
     async def _close_chat_dialog(self, grant: FormGrant, text: str) -> None:
         """The chat fallback for this ticket is over: clear it and say so in the chat."""
         await close_chat_handover(self._services, grant.channel, grant.chat_id, grant.ticket_id)
-        if self._messenger is not None:
+        if self._messengers is not None:
             try:
-                await self._messenger.send(grant.chat_id, Reply(text))
+                await self._messengers.of(grant.channel).send(grant.chat_id, Reply(text))
             except DeliveryError as failed:
                 log.warning("hand-over confirmation not sent to the admin: %s", failed.reason)
 
