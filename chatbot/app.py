@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chatbot.channels.pacing import TELEGRAM_LIMITS, PaceLimits
 from chatbot.conversations.context import Services
+from chatbot.conversations.messages import Messenger
 from chatbot.conversations.messengers import Messengers
 from chatbot.conversations.state import DialogStates
 from chatbot.db.engine import create_engine, create_sessionmaker
@@ -229,7 +230,10 @@ def telegram_bot(
     *,
     limits: PaceLimits = TELEGRAM_LIMITS,
     clock: Callable[[], datetime] = utcnow,
+    requesters: Sequence[tuple[ChannelAdapter, Messenger]] = (),
 ) -> TelegramBot:
+    """Telegram for the admins (and its requesters), plus any other requesters' channels:
+    `requesters` pairs each adapter with its messenger; every channel shares one pipeline."""
     from chatbot.channels.telegram import CHANNEL, TelegramChannel
     from chatbot.services.chats import ChatMigrations
 
@@ -240,11 +244,12 @@ def telegram_bot(
     def admin_chat() -> str:
         return channel.admin.id
 
+    others = {adapter.channel: messenger for adapter, messenger in requesters}
     pipeline = connect(
         app,
-        [channel],
-        Messengers({CHANNEL: channel.messenger}, CHANNEL, admin_chat),
-        Messengers({CHANNEL: channel.messenger.deferring()}, CHANNEL, admin_chat),
+        [channel, *(adapter for adapter, _ in requesters)],
+        Messengers({CHANNEL: channel.messenger, **others}, CHANNEL, admin_chat),
+        Messengers({CHANNEL: channel.messenger.deferring(), **others}, CHANNEL, admin_chat),
     )
     channel.connect(pipeline.ingress.receive)
     return TelegramBot(channel, pipeline)
