@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute
 
 from chatbot.app import App, telegram_bot
 from chatbot.conversations.messengers import Messengers
+from chatbot.settings import Settings
 from chatbot.web.app import RedactLinkPaths, create_web_app
 from chatbot.web.metrics import metrics_route
 from chatbot.web.webhook import WEBHOOK_PATH, webhook_route
@@ -76,12 +77,7 @@ async def run_telegram(app: App, *, webhook: bool = False) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    routes: list[BaseRoute] = []
-    if webhook:
-        secret = settings.telegram_webhook_secret
-        if secret is None:
-            raise SystemExit("chatbot serve needs TELEGRAM_WEBHOOK_SECRET")
-        routes.append(webhook_route(channel.receive, secret.get_secret_value()))
+    routes = [webhook_route(channel.receive, _webhook_secret(settings))] if webhook else []
     server = web_server(app, pipeline.messengers, routes)
     await app.warn_at_start()
     await bot.start()
@@ -89,10 +85,7 @@ async def run_telegram(app: App, *, webhook: bool = False) -> None:
     web = asyncio.create_task(server.serve(), name="web")
     ingress: asyncio.Task[None] | None = None
     if webhook:
-        assert settings.telegram_webhook_secret is not None
-        await channel.set_webhook(
-            settings.public_url + WEBHOOK_PATH, settings.telegram_webhook_secret.get_secret_value()
-        )
+        await channel.set_webhook(settings.public_url + WEBHOOK_PATH, _webhook_secret(settings))
     else:
         ingress = asyncio.create_task(channel.poll(stop), name="polling")
     worker, *periodic = pipeline.start(worker_stop)
@@ -126,3 +119,10 @@ async def run_telegram(app: App, *, webhook: bool = False) -> None:
         log.info("stopped")
     if broken is not None:
         raise SystemExit(1)
+
+
+def _webhook_secret(settings: Settings) -> str:
+    secret = settings.telegram_webhook_secret
+    if secret is None:
+        raise SystemExit("chatbot serve needs TELEGRAM_WEBHOOK_SECRET")
+    return secret.get_secret_value()

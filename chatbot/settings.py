@@ -251,6 +251,13 @@ class Settings(BaseSettings):
             raise ValueError("use 16 to 256 characters of A-Z, a-z, 0-9 and . _ ~ + / = -")
         return value
 
+    @field_validator("seal_secret")
+    @classmethod
+    def _seal_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < 16:
+            raise ValueError("use at least 16 characters, e.g. `openssl rand -hex 32`")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

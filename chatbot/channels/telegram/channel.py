@@ -35,7 +35,7 @@ from chatbot.channels.telegram.mapping import (
 )
 from chatbot.channels.telegram.messenger import AdminChat, AdminDirectory, TelegramMessenger
 from chatbot.conversations import texts as t
-from chatbot.conversations.messages import Reply, Response
+from chatbot.conversations.messages import Incoming, Reply, Response
 from chatbot.db.models import utcnow
 from chatbot.pipeline.ports import Described, Interpreted
 from chatbot.services.chats import ChatMigrations
@@ -251,21 +251,10 @@ class TelegramChannel:
             log.warning("answering a tap failed: %s", type(error).__name__)
 
     async def _process(self, update: Update) -> Interpreted:
+        settled = await self._settle_chat_events(update)
+        if settled is not None:
+            return settled
         chat = update.effective_chat
-        message = update.message
-        if message is not None and message.migrate_to_chat_id is not None and chat is not None:
-            return await self._migrated(str(chat.id), str(message.migrate_to_chat_id))
-        if message is not None and message.migrate_from_chat_id is not None and chat is not None:
-            # The same move seen from the new supergroup (it may come first: another chat).
-            return await self._migrated(str(message.migrate_from_chat_id), str(chat.id))
-        if update.my_chat_member is not None:
-            return await self._membership(update)
-        supervisors = chat is not None and str(chat.id) == self._supervisor
-        if supervisors and chat is not None and chat.type != ChatType.PRIVATE:
-            return Interpreted(ignored=True)  # the group only receives
-        if chat is not None and chat.type != ChatType.PRIVATE and not self.admin.owns(str(chat.id)):
-            await self._leave(str(chat.id))
-            return Interpreted(ignored=True)
         user = update.effective_user
         needs_admin = (chat is not None and chat.type != ChatType.PRIVATE) or (
             update.callback_query is not None
@@ -273,18 +262,34 @@ class TelegramChannel:
         )
         is_admin = bool(user and needs_admin and await self.admins.is_admin(user.id))
         incoming = to_incoming(update, self.bot.id, is_admin)
-        if incoming is None:
-            return Interpreted(ignored=True)
-        if (
-            incoming.in_group
-            and incoming.button is None
-            and not incoming.replied_to_bot
-            and incoming.command is None
-        ):
-            return Interpreted(ignored=True)  # ordinary group talk is none of our business
-        if incoming.in_group and for_another_bot(incoming.text, self.bot.username):
+        if incoming is None or (incoming.in_group and not self._addressed(incoming)):
             return Interpreted(ignored=True)
         return Interpreted(incoming)
+
+    async def _settle_chat_events(self, update: Update) -> Interpreted | None:
+        """What the adapter settles itself: a group's move to a supergroup, the bot's own
+        membership, the supervisors' group (it only receives), strange groups (left)."""
+        chat = update.effective_chat
+        move = _group_move(update)
+        if move is not None:
+            return await self._migrated(*move)
+        if update.my_chat_member is not None:
+            return await self._membership(update)
+        if chat is None or chat.type == ChatType.PRIVATE:
+            return None
+        if str(chat.id) == self._supervisor:
+            return Interpreted(ignored=True)  # the group only receives
+        if not self.admin.owns(str(chat.id)):
+            await self._leave(str(chat.id))
+            return Interpreted(ignored=True)
+        return None
+
+    def _addressed(self, incoming: Incoming) -> bool:
+        """A group message for us: a button, a reply to the bot, or a command not addressed
+        to another bot; ordinary group talk is none of our business."""
+        if incoming.button is None and not incoming.replied_to_bot and incoming.command is None:
+            return False
+        return not for_another_bot(incoming.text, self.bot.username)
 
     async def _migrated(self, old: str, new: str) -> Interpreted:
         if not self.admin.owns(old):
@@ -311,6 +316,18 @@ class TelegramChannel:
             return
         log.warning("the bot was in a group other than the admin group (%s); leaving", chat_id)
         await self.messenger.leave(chat_id)
+
+
+def _group_move(update: Update) -> tuple[str, str] | None:
+    """(old, new) chat id when a group became a supergroup; the move is seen from both."""
+    chat, message = update.effective_chat, update.message
+    if message is None or chat is None:
+        return None
+    if message.migrate_to_chat_id is not None:
+        return str(chat.id), str(message.migrate_to_chat_id)
+    if message.migrate_from_chat_id is not None:  # seen from the new supergroup (may be first)
+        return str(message.migrate_from_chat_id), str(chat.id)
+    return None
 
 
 def _storable(updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
