@@ -271,7 +271,7 @@ async def _ticket_button(
         return state, Response(toast=t.TICKET_NOT_FOUND, alert=True)
     if (ticket.requester.channel, ticket.requester.chat_id) != (inc.channel, inc.chat_id):
         return state, Response(toast=t.TICKET_NOT_FOUND, alert=True)
-    return await _TICKET_BUTTONS[payload.action](ctx, state, inc, ticket)
+    return await TICKET_BUTTONS[payload.action](ctx, state, inc, ticket)
 
 
 async def _show_status(ctx: Context, state: DialogState, inc: Incoming, ticket: Ticket) -> Result:
@@ -374,7 +374,7 @@ async def _not_me(ctx: Context, state: DialogState, inc: Incoming, ticket: Ticke
     return state, _say(Reply(t.incident_ack(str(ticket.number))))
 
 
-_TICKET_BUTTONS: dict[
+TICKET_BUTTONS: dict[
     RequesterAction, Callable[[Context, DialogState, Incoming, Ticket], Awaitable[Result]]
 ] = {
     RequesterAction.STATUS: _show_status,
