@@ -1,18 +1,27 @@
-"""Composition root: builds engine, store and services from settings; nothing at import time."""
+"""Composition root: builds engine, store, services and the pipeline with its channels from
+settings; nothing at import time. The runner, the console and the tests all build here."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import socket
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from chatbot.channels.pacing import TELEGRAM_LIMITS, PaceLimits
 from chatbot.conversations.context import Services
+from chatbot.conversations.messages import Messenger
+from chatbot.conversations.messengers import Messengers
 from chatbot.conversations.state import DialogStates
 from chatbot.db.engine import create_engine, create_sessionmaker
 from chatbot.db.migrate import is_current, upgrade
+from chatbot.db.models import utcnow
+from chatbot.pipeline import ChannelAdapter, Pipeline
 from chatbot.reports import MonthlyReports, Signer
 from chatbot.services.archive import Archiver
 from chatbot.services.credentials import CredentialVault, LinkLifetime
@@ -20,11 +29,15 @@ from chatbot.services.deadlines import DeadlineWatch, Supervisor
 from chatbot.services.documents import DocumentStore
 from chatbot.services.forms import AdminForms
 from chatbot.services.outbox import Outbox
+from chatbot.services.sealing import Sealer, stored_secret
 from chatbot.services.tickets import TicketService
 from chatbot.settings import Settings
 from chatbot.store import Store
 from chatbot.store.redis_store import RedisStore
 from chatbot.store.sql_store import SqlStore
+
+if TYPE_CHECKING:
+    from chatbot.channels.telegram import TelegramChannel
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +58,7 @@ class App:
     services: Services
     outbox: Outbox
     watch: DeadlineWatch
+    sealer: Sealer  # the inbox's and the queued replies' seal
 
     async def ready(self) -> bool:
         """The database answers at the newest migration, and Redis answers when used."""
@@ -93,23 +107,36 @@ def report_signer(settings: Settings) -> Signer:
     )
 
 
-async def create_app(settings: Settings, *, migrate: bool = True) -> App:
-    engine = create_engine(settings.database_url)
-    if migrate:
-        await upgrade(engine)
-    sessions = create_sessionmaker(engine)
-    store: Store = (
-        RedisStore(
-            settings.redis_url,
-            prefix=settings.redis_prefix,
-            owner=settings.worker_name or f"{socket.gethostname()}:{settings.web_port}",
-        )
-        if settings.redis_url
-        else SqlStore(sessions)
+def inbox_sealer(settings: Settings) -> Sealer:
+    """SEAL_SECRET, else the secret kept in STORAGE_DIR. The bot token, from which the key
+    came before, only opens rows sealed before the upgrade."""
+    secret = settings.seal_secret or None
+    token = settings.telegram_bot_token
+    return Sealer.from_secret(
+        secret.get_secret_value() if secret else stored_secret(settings.storage_dir),
+        "inbox",
+        earlier=(token.get_secret_value(),) if token else (),
     )
+
+
+def build_store(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Store:
+    """Redis when REDIS_URL is set, else the embedded store in the database."""
+    if not settings.redis_url:
+        return SqlStore(sessions)
+    return RedisStore(
+        settings.redis_url,
+        prefix=settings.redis_prefix,
+        owner=settings.worker_name or f"{socket.gethostname()}:{settings.web_port}",
+    )
+
+
+def build_services(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], store: Store
+) -> Services:
+    """What the dialogs, the pipeline and the web app use."""
     tickets = TicketService(sessions, settings.zone, policy=settings.sla_policy())
     settings.storage_dir.mkdir(parents=True, exist_ok=True)
-    services = Services(
+    return Services(
         tickets=tickets,
         files=DocumentStore(settings.storage_dir, settings.max_upload_bytes),
         vault=CredentialVault(
@@ -137,6 +164,14 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
             report_signer(settings),
         ),
     )
+
+
+async def create_app(settings: Settings, *, migrate: bool = True) -> App:
+    engine = create_engine(settings.database_url)
+    if migrate:
+        await upgrade(engine)
+    sessions = create_sessionmaker(engine)
+    store = build_store(settings, sessions)
     supervisor = (
         Supervisor("telegram", str(settings.supervisor_chat_id))
         if settings.supervisor_chat_id is not None
@@ -147,7 +182,74 @@ async def create_app(settings: Settings, *, migrate: bool = True) -> App:
         engine=engine,
         sessions=sessions,
         store=store,
-        services=services,
+        services=build_services(settings, sessions, store),
         outbox=Outbox(sessions),
         watch=DeadlineWatch(sessions, supervisor),
+        sealer=inbox_sealer(settings),
     )
+
+
+def connect(
+    app: App,
+    adapters: Sequence[ChannelAdapter],
+    messengers: Messengers,
+    sender_messengers: Messengers,
+) -> Pipeline:
+    """The one pipeline carrying these channels' updates."""
+    return Pipeline.build(
+        settings=app.settings,
+        services=app.services,
+        sessions=app.sessions,
+        outbox=app.outbox,
+        watch=app.watch,
+        sealer=app.sealer,
+        adapters={adapter.channel: adapter for adapter in adapters},
+        messengers=messengers,
+        sender_messengers=sender_messengers,
+    )
+
+
+@dataclass
+class TelegramBot:
+    """The Telegram channel (requesters and the admin group) on the pipeline."""
+
+    channel: TelegramChannel
+    pipeline: Pipeline
+
+    async def start(self) -> None:
+        await self.channel.start()
+
+    async def stop(self) -> None:
+        """After the pipeline's tasks ended: let a kicked flush end, then close the client."""
+        await self.pipeline.sender.idle()
+        await self.channel.stop()
+
+
+def telegram_bot(
+    app: App,
+    *,
+    limits: PaceLimits = TELEGRAM_LIMITS,
+    clock: Callable[[], datetime] = utcnow,
+    requesters: Sequence[tuple[ChannelAdapter, Messenger]] = (),
+) -> TelegramBot:
+    """Telegram for the admins (and its requesters), plus any other requesters' channels:
+    `requesters` pairs each adapter with its messenger; every channel shares one pipeline."""
+    from chatbot.channels.telegram import CHANNEL, TelegramChannel
+    from chatbot.services.chats import ChatMigrations
+
+    channel = TelegramChannel(
+        app.settings, app.store, ChatMigrations(app.sessions), limits=limits, clock=clock
+    )
+
+    def admin_chat() -> str:
+        return channel.admin.id
+
+    others = {adapter.channel: messenger for adapter, messenger in requesters}
+    pipeline = connect(
+        app,
+        [channel, *(adapter for adapter, _ in requesters)],
+        Messengers({CHANNEL: channel.messenger, **others}, CHANNEL, admin_chat),
+        Messengers({CHANNEL: channel.messenger.deferring(), **others}, CHANNEL, admin_chat),
+    )
+    channel.connect(pipeline.ingress.receive)
+    return TelegramBot(channel, pipeline)

@@ -7,13 +7,19 @@ import asyncio
 import contextlib
 import os
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from chatbot.logs import configure_logging
 from chatbot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:  # the commands import what they use when they run
+    from chatbot.db.models import Ticket
+    from chatbot.services.retention import PurgeItem
 
 
 async def _db_upgrade(settings: Settings) -> None:
@@ -118,12 +124,7 @@ def _move_out(source: Path, target: Path) -> int:
 
 async def _archive(settings: Settings, args: argparse.Namespace) -> int:
     """`chatbot archive export|purge`: on the database and STORAGE_DIR of the settings."""
-    import getpass
-
     from chatbot.db.engine import create_engine, create_sessionmaker
-    from chatbot.services.archive import Archiver
-    from chatbot.services.retention import RetentionService
-    from chatbot.services.tickets import Actor, TicketService, parse_ticket_number
 
     engine = create_engine(settings.database_url)
     try:
@@ -134,73 +135,102 @@ async def _archive(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         sessions = create_sessionmaker(engine)
         if args.archive_command == "export":
-            number = parse_ticket_number(args.number)
-            if number is None:
-                print(f"chatbot: {args.number!r} is not a ticket number", file=sys.stderr)
-                return 2
-            tickets = TicketService(sessions, settings.zone, policy=settings.sla_policy())
-            archiver = Archiver(tickets, settings.storage_dir, settings.zone, sessions=sessions)
-            ticket = await tickets.find_by_number(number)
-            bundle = await archiver.bundle(number)
-            if ticket is None or bundle is None:
-                why = (
-                    "no such ticket"
-                    if ticket is None
-                    else "purged by retention"
-                    if ticket.purged_at is not None
-                    else "not archived yet"
-                    if ticket.archive_path is None
-                    else "its archive folder is missing"
-                )
-                print(f"chatbot: ticket {number}: {why}", file=sys.stderr)
-                return 1
-            target = Path(args.out) / f"arsip-{number}.zip"
-            size = await asyncio.to_thread(_move_out, bundle, target)
-            try:
-                user = getpass.getuser()
-            except (KeyError, OSError):
-                user = "operator"
-            await archiver.record_export(ticket, Actor(f"cli:{user}", f"CLI ({user})"), via="cli")
-            print(f"{target} ({_size(size)}): contains personal data")
-            return 0
-        retention = RetentionService(sessions, settings.storage_dir, settings.archive_retention)
-        plan = await retention.plan()
-        days = settings.archive_retention.days
-        if not plan:
-            print(f"No archived ticket closed more than {days} days ago: nothing to delete.")
-            return 0
-        files = sum(len(item.files) for item in plan)
-        size = sum(item.bytes for item in plan)
-        if not args.yes:
-            print(f"{len(plan)} archived ticket(s) closed more than {days} days ago are due:")
-            for item in plan:
-                closed = item.closed_at.astimezone(settings.zone)
-                print(
-                    f"  {item.number}  closed {closed:%Y-%m-%d}  "
-                    f"{len(item.files)} file(s), {_size(item.bytes)}"
-                )
-                for path in item.files:
-                    print(f"      {path}")
-            print(
-                f"Total: {files} file(s), {_size(size)} to delete; the personal data of these "
-                "tickets would be blanked in the database."
-            )
-            print(
-                "Dry run: nothing was deleted. Each ticket keeps a manifest.json without "
-                "personal data, its SOP steps and document hashes."
-            )
-            print("To delete, run: chatbot archive purge --yes")
-            return 0
-        result = await retention.purge(plan)
-        print(
-            f"Purged {len(result.purged)} ticket(s): {result.files} file(s), "
-            f"{_size(result.bytes)} deleted; personal data blanked."
-        )
-        if result.skipped:
-            print(f"Skipped (no longer due): {', '.join(result.skipped)}")
-        return 0
+            return await _export(settings, sessions, args.number, Path(args.out))
+        return await _purge(settings, sessions, yes=args.yes)
     finally:
         await engine.dispose()
+
+
+async def _export(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], typed: str, out: Path
+) -> int:
+    """`chatbot archive export NOMOR`: the ticket's ZIP moved to `out`, the export audited."""
+    import getpass
+
+    from chatbot.services.archive import Archiver
+    from chatbot.services.tickets import Actor, TicketService, parse_ticket_number
+
+    number = parse_ticket_number(typed)
+    if number is None:
+        print(f"chatbot: {typed!r} is not a ticket number", file=sys.stderr)
+        return 2
+    tickets = TicketService(sessions, settings.zone, policy=settings.sla_policy())
+    archiver = Archiver(tickets, settings.storage_dir, settings.zone, sessions=sessions)
+    ticket = await tickets.find_by_number(number)
+    bundle = await archiver.bundle(number)
+    if ticket is None or bundle is None:
+        print(f"chatbot: ticket {number}: {_no_bundle(ticket)}", file=sys.stderr)
+        return 1
+    target = out / f"arsip-{number}.zip"
+    size = await asyncio.to_thread(_move_out, bundle, target)
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "operator"
+    await archiver.record_export(ticket, Actor(f"cli:{user}", f"CLI ({user})"), via="cli")
+    print(f"{target} ({_size(size)}): contains personal data")
+    return 0
+
+
+def _no_bundle(ticket: Ticket | None) -> str:
+    """Why a ticket has no archive to export."""
+    if ticket is None:
+        return "no such ticket"
+    if ticket.purged_at is not None:
+        return "purged by retention"
+    if ticket.archive_path is None:
+        return "not archived yet"
+    return "its archive folder is missing"
+
+
+async def _purge(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], *, yes: bool
+) -> int:
+    """`chatbot archive purge [--yes]`: list what retention would delete, or delete it."""
+    from chatbot.services.retention import RetentionService
+
+    retention = RetentionService(sessions, settings.storage_dir, settings.archive_retention)
+    plan = await retention.plan()
+    days = settings.archive_retention.days
+    if not plan:
+        print(f"No archived ticket closed more than {days} days ago: nothing to delete.")
+        return 0
+    if not yes:
+        _print_plan(settings, plan)
+        return 0
+    result = await retention.purge(plan)
+    print(
+        f"Purged {len(result.purged)} ticket(s): {result.files} file(s), "
+        f"{_size(result.bytes)} deleted; personal data blanked."
+    )
+    if result.skipped:
+        print(f"Skipped (no longer due): {', '.join(result.skipped)}")
+    return 0
+
+
+def _print_plan(settings: Settings, plan: Sequence[PurgeItem]) -> None:
+    """The dry run: each ticket due with its files, the totals, how to delete."""
+    days = settings.archive_retention.days
+    files = sum(len(item.files) for item in plan)
+    size = sum(item.bytes for item in plan)
+    print(f"{len(plan)} archived ticket(s) closed more than {days} days ago are due:")
+    for item in plan:
+        closed = item.closed_at.astimezone(settings.zone)
+        print(
+            f"  {item.number}  closed {closed:%Y-%m-%d}  "
+            f"{len(item.files)} file(s), {_size(item.bytes)}"
+        )
+        for path in item.files:
+            print(f"      {path}")
+    print(
+        f"Total: {files} file(s), {_size(size)} to delete; the personal data of these "
+        "tickets would be blanked in the database."
+    )
+    print(
+        "Dry run: nothing was deleted. Each ticket keeps a manifest.json without "
+        "personal data, its SOP steps and document hashes."
+    )
+    print("To delete, run: chatbot archive purge --yes")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # /metrics: served only with `Authorization: Bearer <METRICS_TOKEN>` when set, else only
     # to clients on this host.
     metrics_token: SecretStr | None = None
+    # Seals the inbox and queued replies at rest. Unset: a secret made once in STORAGE_DIR
+    # (enough for one host; hosts sharing a database must share this).
+    seal_secret: SecretStr | None = None
 
     database_url: str = "sqlite+aiosqlite:///data/chatbot.db"
     redis_url: str = ""
@@ -137,7 +140,11 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "telegram_bot_token", "telegram_webhook_secret", "metrics_token", mode="before"
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        "metrics_token",
+        "seal_secret",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
@@ -242,6 +249,13 @@ class Settings(BaseSettings):
             r"[A-Za-z0-9._~+/=-]{16,256}", value.get_secret_value()
         ):
             raise ValueError("use 16 to 256 characters of A-Z, a-z, 0-9 and . _ ~ + / = -")
+        return value
+
+    @field_validator("seal_secret")
+    @classmethod
+    def _seal_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < 16:
+            raise ValueError("use at least 16 characters, e.g. `openssl rand -hex 32`")
         return value
 
     @field_validator("timezone")

@@ -14,15 +14,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from chatbot.app import build_services
 from chatbot.conversations.context import Services
-from chatbot.conversations.state import DialogStates
 from chatbot.db.engine import create_engine, create_sessionmaker
 from chatbot.db.migrate import upgrade
 from chatbot.db.models import Base
-from chatbot.services.archive import Archiver
 from chatbot.services.credentials import CredentialVault
 from chatbot.services.documents import DocumentStore
-from chatbot.services.forms import AdminForms
 from chatbot.services.tickets import TicketService
 from chatbot.settings import Settings, load_settings
 from chatbot.store import Store
@@ -115,39 +113,24 @@ async def store(
 
 
 @pytest.fixture
-def files(settings: Settings) -> DocumentStore:
-    return DocumentStore(settings.storage_dir, settings.max_upload_bytes)
-
-
-@pytest.fixture
-def tickets(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> TicketService:
-    return TicketService(sessions, settings.zone, policy=settings.sla_policy())
-
-
-@pytest.fixture
-def vault(store: Store, settings: Settings) -> CredentialVault:
-    return CredentialVault(store, settings.public_url, settings.credential_link_ttl)
-
-
-@pytest.fixture
 def services(
-    tickets: TicketService,
-    files: DocumentStore,
-    vault: CredentialVault,
-    store: Store,
-    settings: Settings,
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], store: Store
 ) -> Services:
-    """What the dialogs and the web app use, on the backends under test."""
-    return Services(
-        tickets=tickets,
-        files=files,
-        vault=vault,
-        archiver=Archiver(
-            tickets, settings.storage_dir, settings.zone, sessions=tickets.sessions, locks=store
-        ),
-        store=store,
-        dialogs=DialogStates(store),
-        zone=settings.zone,
-        forms=AdminForms(store, settings.public_url, settings.admin_form_ttl),
-        https_links=settings.public_url.startswith("https://"),
-    )
+    """What the dialogs and the web app use, on the backends under test, composed as the
+    bot composes them (chatbot.app)."""
+    return build_services(settings, sessions, store)
+
+
+@pytest.fixture
+def files(services: Services) -> DocumentStore:
+    return services.files
+
+
+@pytest.fixture
+def tickets(services: Services) -> TicketService:
+    return services.tickets
+
+
+@pytest.fixture
+def vault(services: Services) -> CredentialVault:
+    return services.vault

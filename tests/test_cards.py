@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from chatbot.conversations import cards, lookup, queue
 from chatbot.conversations import texts as t
 from chatbot.db.models import CredentialLink, StepRecord, Ticket
-from chatbot.reports.render import minutes as report_minutes
+from chatbot.reports.labels import minutes as report_minutes
 from chatbot.services import control_sheet
 from chatbot.services.archive import Archiver
 from chatbot.services.documents import DocumentStore

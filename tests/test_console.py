@@ -426,7 +426,7 @@ async def test_a_link_opened_in_the_browser_prints_the_receipt_without_waiting_f
 
     # The requester opens the link in the browser: the console's web app answers.
     web = console.WakeAfterRequests(
-        create_web_app(services, messenger=session.messenger), session.wake
+        create_web_app(services, messengers=session.messengers), session.wake
     )
     origin = "https://bot.example.go.id"
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url=origin) as c:

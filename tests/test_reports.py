@@ -37,7 +37,8 @@ from chatbot.reports import (
     to_pdf,
     to_xlsx,
 )
-from chatbot.reports.figures import Tally, nearest_rank
+from chatbot.reports.facts import Tally
+from chatbot.reports.figures import nearest_rank
 from chatbot.services.enums import Outcome, RequestType, Role, TicketState
 from chatbot.settings import Settings
 

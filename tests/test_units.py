@@ -17,6 +17,7 @@ from chatbot.conversations.payloads import (
     RequesterPayload,
     decode,
 )
+from chatbot.conversations.requester import TICKET_BUTTONS
 from chatbot.services.documents import DocumentStore
 from chatbot.services.enums import MissingItem
 from chatbot.services.identity import (
@@ -261,6 +262,10 @@ def test_every_admin_actions_largest_valid_payload_fits_and_decodes_back() -> No
 
 def test_every_card_button_bound_to_a_version_has_an_action() -> None:
     assert set(CARD_ACTIONS) == set(AdminAction) - UNVERSIONED
+
+
+def test_every_button_under_a_requester_ticket_has_an_action() -> None:
+    assert set(TICKET_BUTTONS) == set(RequesterAction)
 
 
 @pytest.mark.parametrize(

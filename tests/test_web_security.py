@@ -506,7 +506,7 @@ async def test_with_web_app_binding_only_the_requester_inside_telegram_can_revea
     revealed = await post_json(bot, reveal, {"key_hash": proof, "init_data": init_data(REQUESTER)})
     assert revealed.status_code == 200
     assert bot.decrypt(revealed, key) == {"password": TYPED_SECRET}
-    await bot.channel.sender.flush()
+    await bot.pipeline.sender.flush()
     assert re.search(r"dibuka \d+ \w+ \d{4} pukul \d\d\.\d\d WIB", bot.last(REQUESTER).content)
 
     ticket = await bot.app.services.tickets.find_by_number(number)

@@ -13,8 +13,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from telegram import Update
 
-from chatbot.app import create_app
-from chatbot.channels.telegram import TelegramChannel
+from chatbot.app import TelegramBot, create_app, telegram_bot
 from chatbot.settings import Settings
 from chatbot.web.webhook import MAX_UPDATE_BYTES, SECRET_HEADER, WEBHOOK_PATH, webhook_route
 from tests.e2e.harness import REQUESTER, UNPACED, bot_settings
@@ -138,8 +137,9 @@ async def test_through_the_webhook_an_update_is_handled_once_however_often_it_co
     fake: FakeBotApi, settings: Settings, engine: object
 ) -> None:
     app = await create_app(bot_settings(settings, fake))
-    channel = TelegramChannel(app, limits=UNPACED)
-    await channel.start()
+    bot = telegram_bot(app, limits=UNPACED)
+    channel, pipeline = bot.channel, bot.pipeline
+    await bot.start()
     web = Starlette(routes=[webhook_route(channel.receive, SECRET)])
     try:
         async with httpx.AsyncClient(
@@ -152,32 +152,32 @@ async def test_through_the_webhook_an_update_is_handled_once_however_often_it_co
                 )
                 assert response.status_code == 200
             stop = asyncio.Event()
-            worker = asyncio.create_task(channel.worker.run(stop))
-            await asyncio.wait_for(channel.worker.settled(), timeout=10)
+            worker = asyncio.create_task(pipeline.worker.run(stop))
+            await asyncio.wait_for(pipeline.worker.settled(), timeout=10)
             stop.set()
             await worker
-            await channel.sender.idle()
+            await pipeline.sender.idle()
         texts = [m.content for m in fake.chat_messages(REQUESTER)]
         assert len(texts) == 1 and "Pilih menu" in texts[0]
-        outcomes = await channel.inbox.outcomes("telegram", [str(update["update_id"])])
+        outcomes = await pipeline.inbox.outcomes("telegram", [str(update["update_id"])])
         assert outcomes == {str(update["update_id"]): "handled"}
     finally:
-        await channel.stop()
+        await bot.stop()
         await app.close()
 
 
 @pytest.fixture
-async def channel(fake: FakeBotApi, settings: Settings, engine: object) -> AsyncIterator[Any]:
+async def bot(fake: FakeBotApi, settings: Settings, engine: object) -> AsyncIterator[TelegramBot]:
     app = await create_app(bot_settings(settings, fake))
-    channel = TelegramChannel(app, limits=UNPACED)
-    await channel.start()
-    yield channel
-    await channel.stop()
+    bot = telegram_bot(app, limits=UNPACED)
+    await bot.start()
+    yield bot
+    await bot.stop()
     await app.close()
 
 
-def _webhook(channel: TelegramChannel) -> httpx.AsyncClient:
-    web = Starlette(routes=[webhook_route(channel.receive, SECRET)])
+def _webhook(bot: TelegramBot) -> httpx.AsyncClient:
+    web = Starlette(routes=[webhook_route(bot.channel.receive, SECRET)])
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="https://bot.test")
 
 
@@ -236,30 +236,31 @@ INT64_MAX = 2**63 - 1
     ],
 )
 async def test_an_update_the_inbox_cannot_hold_is_refused_with_400_and_not_stored(
-    channel: TelegramChannel, update: dict[str, Any]
+    bot: TelegramBot, update: dict[str, Any]
 ) -> None:
-    async with _webhook(channel) as client:
+    async with _webhook(bot) as client:
         response = await client.post(WEBHOOK_PATH, json=update, headers={SECRET_HEADER: SECRET})
     assert response.status_code == 400  # not 503: Telegram would deliver it again for ever
-    assert await channel.inbox.pending_count() == 0
+    assert await bot.pipeline.inbox.pending_count() == 0
 
 
-async def test_ids_at_the_64_bit_limits_are_stored(channel: TelegramChannel) -> None:
+async def test_ids_at_the_64_bit_limits_are_stored(bot: TelegramBot) -> None:
     updates = [_message(INT64_MAX, chat_id=-(2**63), from_id=INT64_MAX), _tap(-(2**63), INT64_MAX)]
-    async with _webhook(channel) as client:
+    async with _webhook(bot) as client:
         for update in updates:
             response = await client.post(WEBHOOK_PATH, json=update, headers={SECRET_HEADER: SECRET})
             assert response.status_code == 200
-    assert sorted(await channel.inbox.waiting_chats()) == sorted(
+    assert sorted(await bot.pipeline.inbox.waiting_chats()) == sorted(
         [f"telegram:{-(2**63)}", f"telegram:{INT64_MAX}"]
     )
 
 
 async def test_an_update_without_a_chat_holds_up_no_other(
-    channel: TelegramChannel, monkeypatch: pytest.MonkeyPatch
+    bot: TelegramBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Chat-less updates (a poll answer, an inline query) each run in a lane of their own."""
     release, second = asyncio.Event(), asyncio.Event()
+    channel, pipeline = bot.channel, bot.pipeline
     process = channel._process
 
     async def slow(update: Update) -> Any:
@@ -283,20 +284,20 @@ async def test_an_update_without_a_chat_holds_up_no_other(
         },
         {"update_id": 22, "inline_query": {"id": "i", "from": user, "query": "", "offset": ""}},
     ]
-    async with _webhook(channel) as client:
+    async with _webhook(bot) as client:
         for update in chatless:
             response = await client.post(WEBHOOK_PATH, json=update, headers={SECRET_HEADER: SECRET})
             assert response.status_code == 200
     stop = asyncio.Event()
-    worker = asyncio.create_task(channel.worker.run(stop))
+    worker = asyncio.create_task(pipeline.worker.run(stop))
     try:
         await asyncio.wait_for(second.wait(), timeout=10)
     finally:
         release.set()
-        await asyncio.wait_for(channel.worker.settled(), timeout=10)
+        await asyncio.wait_for(pipeline.worker.settled(), timeout=10)
         stop.set()
         await worker
-    assert await channel.inbox.outcomes("telegram", ["21", "22"]) == {
+    assert await pipeline.inbox.outcomes("telegram", ["21", "22"]) == {
         "21": "ignored",
         "22": "ignored",
     }

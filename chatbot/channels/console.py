@@ -31,7 +31,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chatbot.app import App
 from chatbot.conversations import texts as t
-from chatbot.conversations.context import Context
 from chatbot.conversations.messages import (
     Button,
     DeliveryError,
@@ -43,17 +42,18 @@ from chatbot.conversations.messages import (
     Response,
     SharedContact,
 )
-from chatbot.conversations.outbox_sender import OutboxSender
+from chatbot.conversations.messengers import Messengers
 from chatbot.conversations.router import Router
-from chatbot.runner import (
+from chatbot.pipeline.periodic import (
     DEADLINES_EVERY,
     HOUSEKEEPING_EVERY,
     OUTBOX_EVERY,
-    deadlines,
+    Periodic,
     every,
-    housekeeping,
-    web_server,
 )
+from chatbot.pipeline.sender import OutboxSender
+from chatbot.runner import web_server
+from chatbot.services.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
@@ -290,8 +290,13 @@ class ConsoleSession:
         self.messenger = ConsoleMessenger(
             self._arrive, received=app.settings.storage_dir / "console-received"
         )
-        self.router = Router(Context(app.services, self.messenger))
-        self.sender = OutboxSender(app.services, app.outbox, self.messenger)
+        messenger = self.messenger
+        self.messengers = Messengers({CHANNEL: messenger}, CHANNEL, lambda: messenger.admin_chat_id)
+        self.router = Router(app.services, self.messengers)
+        self.sender = OutboxSender(app.services, app.outbox, self.messengers)
+        self.jobs = Periodic(
+            app.settings, app.services, app.sessions, Inbox(app.sessions), app.outbox, app.watch
+        )
         self.persona = REQUESTER
         self.finished = False
         # Set when something may have reached a chat outside a typed line (the browser, a
@@ -674,7 +679,7 @@ async def run_console(
 
     async def sweep() -> None:
         try:
-            await deadlines(app)
+            await session.jobs.deadlines()
         finally:
             session.wake()  # a reminder or an expired link shows at once
 
@@ -684,7 +689,7 @@ async def run_console(
     levels = [logger.level for logger in quiet]
     for logger in quiet:
         logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
-    server = web_server(app, session.messenger) if serve_web else None
+    server = web_server(app, session.messengers) if serve_web else None
     tasks = []
     if server is not None:
         web = cast(ASGIApp, server.config.app)  # the Starlette app web_server built
@@ -695,7 +700,7 @@ async def run_console(
         # Outbox rows a sweep (or anything else) queued are looked for now and then too.
         asyncio.create_task(every(OUTBOX_EVERY, wake, "outbox"), name="outbox"),
         asyncio.create_task(
-            every(HOUSEKEEPING_EVERY, lambda: housekeeping(app), "housekeeping"),
+            every(HOUSEKEEPING_EVERY, session.jobs.housekeeping, "housekeeping"),
             name="housekeeping",
         ),
         asyncio.create_task(every(DEADLINES_EVERY, sweep, "deadlines"), name="deadlines"),

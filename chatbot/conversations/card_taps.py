@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 async def handle_tap(ctx: Context, inc: Incoming) -> Response:
     """Authorise a tap on a ticket card, check that the card is current, then act on it."""
-    if not inc.in_group or inc.chat_id != ctx.messenger.admin_chat_id or not inc.sender_is_admin:
+    if not ctx.in_admin_group(inc) or not inc.sender_is_admin:
         return Response(toast=t.NOT_ADMIN, alert=True)
     try:
         payload = decode(inc.button or "")

@@ -7,6 +7,7 @@ A card can be in a picking view (what is missing, why invalid); that view lives 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 from chatbot.conversations import texts as t
 from chatbot.conversations.messages import Button, Reply
 from chatbot.conversations.payloads import AdminAction, AdminPayload
-from chatbot.db.models import Ticket
+from chatbot.db.models import CredentialLink, Ticket
 from chatbot.services.enums import DocumentKind, MissingItem, Step, TicketState
 from chatbot.services.identity import format_nip
 from chatbot.services.people import SYSTEM_ID, Names, names_of
@@ -101,13 +102,28 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
     view = view or CardView()
     names = names_of(ticket)
     day = ticket.created_at.astimezone(zone).date()
+    lines = [
+        *_summary_lines(ticket),
+        *_status_lines(ticket, zone, names),
+        *_link_lines(ticket, zone, day, names),
+    ]
+    deadline = _deadline_line(ticket, zone)
+    if deadline:
+        lines.append(deadline)
+    lines += _history_block(ticket, zone, day, names)
+    lines += _view_lines(ticket, view)
+    return Reply("\n".join(lines), buttons=_buttons(ticket, view))
+
+
+def _summary_lines(ticket: Ticket) -> list[str]:
+    """The ticket, whom it is for, and what was sent."""
     pages = dict.fromkeys(DocumentKind, 0)
     for doc in ticket.documents:
         if doc.round == 1:  # a supplement's files are corrections, listed on their own
             pages[doc.kind] += 1
     phone = t.e(ticket.phone or "-")
     phone += " ✅" if ticket.phone_verified else " (belum terverifikasi)"
-    lines = [
+    return [
         f"🎫 <b>Tiket {t.e(ticket.number)}</b> · {t.e(t.REQUEST_TYPES[ticket.request_type])}",
         f"<b>{t.admin_state(ticket.state, ticket.outcome)}</b>",
         "",
@@ -121,6 +137,13 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
         + (f" (putaran {ticket.round})" if ticket.round > 1 else ""),
         *_correction_lines(ticket),
     ]
+
+
+def _status_lines(ticket: Ticket, zone: ZoneInfo, names: Names) -> list[str]:
+    """Warnings and decisions so far: locked PDFs, other open tickets of the NIP, an
+    unreachable requester, the phone call, what is missing, why rejected, who holds the
+    result."""
+    lines = []
     locked = [
         f"{t.DOCUMENT_SHORT[doc.kind]} hal. {doc.page}"
         + (f" putaran {doc.round}" if doc.round > 1 else "")
@@ -145,26 +168,30 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
     if ticket.state == TicketState.VALID and ticket.result_admin_name:
         holder = names.of(ticket.result_admin_id, ticket.result_admin_name)
         lines.append(f"🔧 Hasil sedang diisi oleh {t.e(holder)}")
-    lines += _link_lines(ticket, zone, day, names)
-    deadline = _deadline_line(ticket, zone)
-    if deadline:
-        lines.append(deadline)
+    return lines
+
+
+def _history_block(ticket: Ticket, zone: ZoneInfo, day: date, names: Names) -> list[str]:
+    """The history under its title, its oldest lines folded into one."""
     history = _history(ticket, zone, day, names)
     if len(history) > HISTORY_LINES:  # keep the card far below Telegram's 4096 characters
         hidden = len(history) - HISTORY_LINES + 1
         history = [f"• {t.history_hidden(hidden)}", *history[-HISTORY_LINES + 1 :]]
-    if history:
-        lines += ["", t.history_title(day), *history]
-    buttons = _buttons(ticket, view)
+    return ["", t.history_title(day), *history] if history else []
+
+
+def _view_lines(ticket: Ticket, view: CardView) -> list[str]:
+    """What the picking view asks of the admins."""
     if view.mode == "missing":
-        lines += ["", f"<i>{t.PICK_MISSING}</i>"]
+        lines = ["", f"<i>{t.PICK_MISSING}</i>"]
         if view.note:
             lines.append(f"Catatan: <i>{t.e(view.note)}</i>")
-    elif view.mode == "reasons":
-        lines += ["", f"<i>{t.PICK_REASON}</i>"]
-    elif view.mode == "revoke" and ticket.state == TicketState.DELIVERED:
-        lines += ["", "<i>Batalkan link? Pemohon tidak bisa membukanya lagi.</i>"]
-    return Reply("\n".join(lines), buttons=buttons)
+        return lines
+    if view.mode == "reasons":
+        return ["", f"<i>{t.PICK_REASON}</i>"]
+    if view.mode == "revoke" and ticket.state == TicketState.DELIVERED:
+        return ["", "<i>Batalkan link? Pemohon tidak bisa membukanya lagi.</i>"]
+    return []
 
 
 def _correction_lines(ticket: Ticket) -> list[str]:
@@ -223,97 +250,136 @@ def _link_lines(ticket: Ticket, zone: ZoneInfo, day: date, names: Names) -> list
     link = ticket.latest_link
     if link is None:
         return lines
-    state = link.state
     # Links given up before they were sent (a failed send, a crash) are not counted, unless
     # it is the newest: the admins must see why the ticket waits for a re-issue.
     counted = [x for x in ticket.links if x.sent_at is not None or x is link]
     nth = f" ke-{len(counted)}" if len(counted) > 1 else ""
-    if state == "opened" and link.opened_at is not None:
-        detail = f"dibuka {t.short_clock(link.opened_at, zone, day)}"
-    elif state == "revoked" and link.revoked_at is not None and link.sent_at is None:
-        # A failed send or a crash before it was recorded: never known to have arrived.
-        detail = f"{t.LINK_NEVER_SENT} {t.short_clock(link.revoked_at, zone, day)}"
-    elif state == "revoked" and link.revoked_at is not None:
-        by = names.named(link.revoked_by)
-        who = f" oleh {t.e(by)}" if by else ""
-        detail = f"dibatalkan {t.short_clock(link.revoked_at, zone, day)}{who}"
-    elif state == "lost" and link.lost_at is not None:
-        detail = f"hilang dari penyimpanan {t.short_clock(link.lost_at, zone, day)} tanpa dibuka"
-    elif state == "expired":
-        detail = f"kedaluwarsa {t.short_clock(link.expires_at, zone, day)} tanpa dibuka"
-    elif state == "pending":
-        detail = t.LINK_PENDING
-    else:
-        detail = f"terkirim, berlaku s.d. {t.short_clock(link.expires_at, zone, day)}"
-        if link.views:
-            detail += f", halaman dilihat {link.views}x"
-    lines.append(f"🔗 Link{nth}: {detail}")
-    if ticket.confirmed_at is not None:
-        lines.append(f"✅ Pemohon sudah login ({t.short_clock(ticket.confirmed_at, zone, day)})")
-    elif ticket.state == TicketState.RECEIVED and ticket.outcome is None:
-        reminded = f", diingatkan {ticket.confirm_reminders}x" if ticket.confirm_reminders else ""
-        lines.append(f"⏳ Menunggu konfirmasi login pemohon{reminded}")
-    elif state == "opened" and ticket.outcome and ticket.state != TicketState.VALID:
-        lines.append("Ditutup tanpa konfirmasi login pemohon")
+    lines.append(f"🔗 Link{nth}: {_link_detail(link, zone, day, names)}")
+    confirmation = _confirmation_line(ticket, link.state, zone, day)
+    if confirmation:
+        lines.append(confirmation)
     return lines
 
 
-def _buttons(ticket: Ticket, view: CardView) -> tuple[tuple[Button, ...], ...]:
-    state = ticket.state
-    if state in (TicketState.SUBMITTED, TicketState.SUPPLEMENTED):
-        if view.mode == "missing":
-            toggles = tuple(
-                _button(
-                    ("☑️ " if item.value in view.missing else "⬜ ") + label,
-                    AdminAction.TOGGLE,
-                    ticket,
-                    item.value,
-                )
-                for item, label in t.MISSING.items()
-            )
-            return (
-                *((b,) for b in toggles),
-                (_button(t.NOTE, AdminAction.NOTE, ticket),),
-                (
-                    _button(t.SEND_INCOMPLETE, AdminAction.SEND_INCOMPLETE, ticket),
-                    _button(t.BACK, AdminAction.BACK, ticket),
-                ),
-            )
+def _link_detail(link: CredentialLink, zone: ZoneInfo, day: date, names: Names) -> str:
+    """The link's state in a few words."""
+    state = link.state
+    if state == "revoked" and link.revoked_at is not None:
+        return _revoked_detail(link, t.short_clock(link.revoked_at, zone, day), names)
+    if state == "opened" and link.opened_at is not None:
+        return f"dibuka {t.short_clock(link.opened_at, zone, day)}"
+    if state == "lost" and link.lost_at is not None:
+        return f"hilang dari penyimpanan {t.short_clock(link.lost_at, zone, day)} tanpa dibuka"
+    if state == "expired":
+        return f"kedaluwarsa {t.short_clock(link.expires_at, zone, day)} tanpa dibuka"
+    if state == "pending":
+        return t.LINK_PENDING
+    detail = f"terkirim, berlaku s.d. {t.short_clock(link.expires_at, zone, day)}"
+    return detail + (f", halaman dilihat {link.views}x" if link.views else "")
+
+
+def _revoked_detail(link: CredentialLink, revoked: str, names: Names) -> str:
+    if link.sent_at is None:
+        # A failed send or a crash before it was recorded: never known to have arrived.
+        return f"{t.LINK_NEVER_SENT} {revoked}"
+    by = names.named(link.revoked_by)
+    who = f" oleh {t.e(by)}" if by else ""
+    return f"dibatalkan {revoked}{who}"
+
+
+def _confirmation_line(ticket: Ticket, state: str, zone: ZoneInfo, day: date) -> str | None:
+    """Whether the requester confirmed the login, is awaited, or the ticket closed without."""
+    if ticket.confirmed_at is not None:
+        return f"✅ Pemohon sudah login ({t.short_clock(ticket.confirmed_at, zone, day)})"
+    if ticket.state == TicketState.RECEIVED and ticket.outcome is None:
+        reminded = f", diingatkan {ticket.confirm_reminders}x" if ticket.confirm_reminders else ""
+        return f"⏳ Menunggu konfirmasi login pemohon{reminded}"
+    if state == "opened" and ticket.outcome and ticket.state != TicketState.VALID:
+        return "Ditutup tanpa konfirmasi login pemohon"
+    return None
+
+
+Keyboard = tuple[tuple[Button, ...], ...]
+
+
+def _buttons(ticket: Ticket, view: CardView) -> Keyboard:
+    """The buttons of the ticket's step (none once the admins have nothing to decide)."""
+    buttons = _STEP_BUTTONS.get(ticket.state)
+    return buttons(ticket, view) if buttons else ()
+
+
+def _completeness_buttons(ticket: Ticket, view: CardView) -> Keyboard:
+    """Step 2: Lengkap / Tidak lengkap, or the picking of what is missing."""
+    if view.mode != "missing":
         return (
             (
                 _button(t.LENGKAP, AdminAction.COMPLETE, ticket),
                 _button(t.TIDAK_LENGKAP, AdminAction.INCOMPLETE, ticket),
             ),
         )
-    if state == TicketState.COMPLETE:
-        if view.mode == "reasons":
-            return (
-                *(
-                    (_button(reason, AdminAction.REASON, ticket, str(i)),)
-                    for i, reason in enumerate(t.REJECTION_PRESETS)
-                ),
-                (_button(t.OTHER_REASON, AdminAction.REASON_OTHER, ticket),),
-                (_button(t.BACK, AdminAction.BACK, ticket),),
-            )
-        rows: list[tuple[Button, ...]] = [
-            (
-                _button(t.VALID, AdminAction.VALID, ticket),
-                _button(t.TIDAK_VALID, AdminAction.INVALID, ticket),
+    toggles = tuple(
+        _button(
+            ("☑️ " if item.value in view.missing else "⬜ ") + label,
+            AdminAction.TOGGLE,
+            ticket,
+            item.value,
+        )
+        for item, label in t.MISSING.items()
+    )
+    return (
+        *((b,) for b in toggles),
+        (_button(t.NOTE, AdminAction.NOTE, ticket),),
+        (
+            _button(t.SEND_INCOMPLETE, AdminAction.SEND_INCOMPLETE, ticket),
+            _button(t.BACK, AdminAction.BACK, ticket),
+        ),
+    )
+
+
+def _validity_buttons(ticket: Ticket, view: CardView) -> Keyboard:
+    """Step 5: Valid / Tidak valid (and the phone call), or the picking of a reason."""
+    if view.mode == "reasons":
+        return (
+            *(
+                (_button(reason, AdminAction.REASON, ticket, str(i)),)
+                for i, reason in enumerate(t.REJECTION_PRESETS)
             ),
-        ]
-        if not ticket.phone_confirmed_by:
-            rows.append((_button(t.PHONE_CONFIRMED, AdminAction.PHONE, ticket),))
-        return tuple(rows)
-    if state == TicketState.VALID:
-        label = t.KIRIM_ULANG if ticket.links else t.KIRIM_HASIL
-        return ((_button(label, AdminAction.RESULT, ticket),),)
-    if state == TicketState.DELIVERED:
-        if view.mode == "revoke":
-            return (
-                (
-                    _button(t.REVOKE_CONFIRM, AdminAction.REVOKE_CONFIRM, ticket),
-                    _button(t.BACK, AdminAction.BACK, ticket),
-                ),
-            )
-        return ((_button(t.REVOKE_LINK, AdminAction.REVOKE, ticket),),)
-    return ()
+            (_button(t.OTHER_REASON, AdminAction.REASON_OTHER, ticket),),
+            (_button(t.BACK, AdminAction.BACK, ticket),),
+        )
+    rows: list[tuple[Button, ...]] = [
+        (
+            _button(t.VALID, AdminAction.VALID, ticket),
+            _button(t.TIDAK_VALID, AdminAction.INVALID, ticket),
+        ),
+    ]
+    if not ticket.phone_confirmed_by:
+        rows.append((_button(t.PHONE_CONFIRMED, AdminAction.PHONE, ticket),))
+    return tuple(rows)
+
+
+def _result_buttons(ticket: Ticket, view: CardView) -> Keyboard:
+    """Step 6: send the result (again, after a link that was not opened)."""
+    label = t.KIRIM_ULANG if ticket.links else t.KIRIM_HASIL
+    return ((_button(label, AdminAction.RESULT, ticket),),)
+
+
+def _link_buttons(ticket: Ticket, view: CardView) -> Keyboard:
+    """Step 8: revoke the link, asked twice."""
+    if view.mode == "revoke":
+        return (
+            (
+                _button(t.REVOKE_CONFIRM, AdminAction.REVOKE_CONFIRM, ticket),
+                _button(t.BACK, AdminAction.BACK, ticket),
+            ),
+        )
+    return ((_button(t.REVOKE_LINK, AdminAction.REVOKE, ticket),),)
+
+
+_STEP_BUTTONS: dict[TicketState, Callable[[Ticket, CardView], Keyboard]] = {
+    TicketState.SUBMITTED: _completeness_buttons,
+    TicketState.SUPPLEMENTED: _completeness_buttons,
+    TicketState.COMPLETE: _validity_buttons,
+    TicketState.VALID: _result_buttons,
+    TicketState.DELIVERED: _link_buttons,
+}

@@ -7,6 +7,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from chatbot.conversations.messages import Incoming, Messenger
+from chatbot.conversations.messengers import Messengers
 from chatbot.conversations.state import DialogStates
 from chatbot.reports import MonthlyReports
 from chatbot.services.archive import Archiver
@@ -39,8 +40,23 @@ class Services:
 
 @dataclass(frozen=True)
 class Context:
+    """What a dialog works with while it answers one update from `channel`."""
+
     services: Services
-    messenger: Messenger
+    messengers: Messengers
+    channel: str
+
+    @property
+    def messenger(self) -> Messenger:
+        """The messenger of the chat being answered."""
+        return self.messengers.of(self.channel)
+
+    @property
+    def admin_chat_id(self) -> str:
+        return self.messengers.admin_chat_id
+
+    def in_admin_group(self, inc: Incoming) -> bool:
+        return inc.in_group and self.messengers.is_admin_group(inc.channel, inc.chat_id)
 
 
 def admin_actor(inc: Incoming) -> Actor:

@@ -70,9 +70,9 @@ async def handle_group_message(ctx: Context, inc: Incoming) -> Response:
     """Answer a command, or a reply to the bot's question, in the group; leave other talk alone."""
     if inc.command == "idgrup":  # helps the operator find TELEGRAM_ADMIN_CHAT_ID
         return Response(replies=[Reply(t.group_id(inc.chat_id))])
-    if inc.command and inc.chat_id == ctx.messenger.admin_chat_id:
+    if inc.command and ctx.in_admin_group(inc):
         return await _run_command(ctx, inc, inc.command)
-    if inc.chat_id != ctx.messenger.admin_chat_id or not inc.replied_to_bot or not inc.text:
+    if not ctx.in_admin_group(inc) or not inc.replied_to_bot or not inc.text:
         return Response()
     return await _answer_question(ctx, inc, inc.text)
 

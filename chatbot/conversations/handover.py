@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from chatbot.conversations import texts as t
 from chatbot.conversations.context import Services
-from chatbot.conversations.messages import Button, DeliveryError, Messenger, Reply
+from chatbot.conversations.messages import Button, DeliveryError, Reply
+from chatbot.conversations.messengers import Messengers
 from chatbot.db.models import Ticket
 from chatbot.services.credentials import IssuedLink
 from chatbot.services.enums import TicketState
@@ -34,9 +35,9 @@ class Handed:
 
 
 class Handover:
-    def __init__(self, services: Services, messenger: Messenger, *, web_app: bool) -> None:
+    def __init__(self, services: Services, messengers: Messengers, *, web_app: bool) -> None:
         self._services = services
-        self._messenger = messenger
+        self._messengers = messengers
         self._web_app = web_app
 
     def still_theirs(self, ticket: Ticket, version: int, actor: Actor) -> str | None:
@@ -69,6 +70,21 @@ class Handover:
         link = await services.vault.issue(ticket_number=str(ticket.number), secret=secret)
         expires = t.day_clock(link.expires_at, services.zone)
         number = str(ticket.number)
+        failed = await self._write_down(ticket, version, actor, link)
+        if failed is None:
+            failed = await self._send_link(ticket, link, expires)
+        if failed is None:
+            failed = await self._record(ticket, version, actor, link)
+        if failed is not None:
+            return failed
+        log.info("ticket %s: result handed over by %s; link expires %s", number, actor.id, expires)
+        return Handed(True, t.result_sent(number, expires, password_deleted=password_deleted))
+
+    async def _write_down(
+        self, ticket: Ticket, version: int, actor: Actor, link: IssuedLink
+    ) -> Handed | None:
+        """Record the link as pending before it leaves; on failure its ciphertext goes."""
+        services = self._services
         try:
             await services.tickets.record_pending_link(
                 ticket_id=ticket.id,
@@ -82,9 +98,14 @@ class Handover:
             why = moved.ticket and self.still_theirs(moved.ticket, version, actor)
             return Handed(False, why or f"⚠️ {t.e(t.ticket_error(moved))}")
         except Exception:
-            log.exception("writing down the link of ticket %s failed", number)
+            log.exception("writing down the link of ticket %s failed", ticket.number)
             await services.vault.revoke(link.link_id)
             return Handed(False, t.result_failed("gangguan penyimpanan data"), retry=True)
+        return None
+
+    async def _send_link(self, ticket: Ticket, link: IssuedLink, expires: str) -> Handed | None:
+        """Send the link to the requester (a Web App button, or the URL in the text)."""
+        number = str(ticket.number)
         if self._web_app:
             message = Reply(
                 t.result_link_short(number, expires),
@@ -94,12 +115,20 @@ class Handover:
         else:
             message = Reply(t.result_link(number, link.url, expires), protect=True)
         try:
-            await self._messenger.send(ticket.requester.chat_id, message)
+            requester = ticket.requester
+            await self._messengers.of(requester.channel).send(requester.chat_id, message)
         except DeliveryError as failed:
             await self._abandon(link, number)
             return Handed(False, t.result_failed(failed.reason), retry=not failed.permanent)
+        return None
+
+    async def _record(
+        self, ticket: Ticket, version: int, actor: Actor, link: IssuedLink
+    ) -> Handed | None:
+        """Record the hand-over; a link the requester holds but we could not record dies."""
+        number = str(ticket.number)
         try:
-            await services.tickets.deliver_result(
+            await self._services.tickets.deliver_result(
                 ticket_id=ticket.id,
                 version=version,
                 actor=actor,
@@ -121,8 +150,7 @@ class Handover:
             log.exception("recording the hand-over of ticket %s failed", number)
             await self._abandon(link, number)
             return Handed(False, t.result_failed("gangguan penyimpanan data"), retry=True)
-        log.info("ticket %s: result handed over by %s; link expires %s", number, actor.id, expires)
-        return Handed(True, t.result_sent(number, expires, password_deleted=password_deleted))
+        return None
 
     async def _abandon(self, link: IssuedLink, number: str) -> None:
         """Kill a link that was written down but not handed over; the database first (it has

@@ -63,9 +63,13 @@ def day(moment: datetime, zone: ZoneInfo) -> str:
 def _refusal(ctx: Context, inc: Incoming) -> Response | None:
     if not inc.sender_is_admin:
         return Response(replies=[Reply(t.NOT_ADMIN)])
-    if not inc.in_group or inc.chat_id != ctx.messenger.admin_chat_id:
+    if not ctx.in_admin_group(inc):
         return Response(replies=[Reply(t.WRONG_CHAT)])
     return None
+
+
+def _say(text: str) -> Response:
+    return Response(replies=[Reply(text)])
 
 
 async def handle_archive(ctx: Context, inc: Incoming, args: str) -> Response:
@@ -73,27 +77,37 @@ async def handle_archive(ctx: Context, inc: Incoming, args: str) -> Response:
     refused = _refusal(ctx, inc)
     if refused is not None:
         return refused
-    if not args.strip():
-        return Response(replies=[Reply(t.ARCHIVE_USAGE)])
     number = parse_ticket_number(args)
     if number is None:
-        return Response(replies=[Reply(f"Nomor tiket tidak dikenali. {t.ARCHIVE_USAGE}")])
-    services = ctx.services
-    ticket = await services.tickets.find_by_number(number)
+        unknown = "Nomor tiket tidak dikenali. " if args.strip() else ""
+        return _say(unknown + t.ARCHIVE_USAGE)
+    ticket = await ctx.services.tickets.find_by_number(number)
     if ticket is None:
-        return Response(replies=[Reply(t.archive_not_found(number))])
+        return _say(t.archive_not_found(number))
+    unavailable = _not_archived(ticket, number, ctx.services.zone)
+    if unavailable:
+        return _say(unavailable)
+    return await _send_archive(ctx, inc, ticket, number)
+
+
+def _not_archived(ticket: Ticket, number: str, zone: ZoneInfo) -> str | None:
+    """Why the ticket has no archive to send: purged by retention, or not archived yet."""
     if ticket.purged_at is not None:
-        return Response(
-            replies=[Reply(t.archive_purged(number, day(ticket.purged_at, services.zone)))]
-        )
+        return t.archive_purged(number, day(ticket.purged_at, zone))
     if ticket.archive_path is None:
-        return Response(replies=[Reply(t.archive_not_yet(number, ticket.state))])
+        return t.archive_not_yet(number, ticket.state)
+    return None
+
+
+async def _send_archive(ctx: Context, inc: Incoming, ticket: Ticket, number: str) -> Response:
+    """Build the ZIP, send it to the group, delete it, and audit the export."""
+    services = ctx.services
     path = await services.archiver.bundle(number)
     if path is None:
-        return Response(replies=[Reply(t.archive_missing(number))])
+        return _say(t.archive_missing(number))
     size = path.stat().st_size
     if size > MAX_SEND_BYTES:
-        return Response(replies=[Reply(t.archive_too_big(number, size))])
+        return _say(t.archive_too_big(number, size))
     upload = OutgoingFile(str(path), f"arsip-{number}.zip", t.archive_caption(number))
     try:
         await ctx.messenger.send_files(inc.chat_id, [upload], reply_to=inc.message_id)
@@ -101,7 +115,7 @@ async def handle_archive(ctx: Context, inc: Incoming, args: str) -> Response:
         if not error.permanent:
             raise  # an outage: the worker tries the update again
         log.warning("sending the archive of %s was refused: %s", number, error.reason)
-        return Response(replies=[Reply(t.archive_failed(number, error.reason))])
+        return _say(t.archive_failed(number, error.reason))
     finally:  # no second copy of the documents at rest: the ZIP is made again on demand
         path.unlink(missing_ok=True)
     await services.archiver.record_export(

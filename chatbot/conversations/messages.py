@@ -157,9 +157,6 @@ class Throttled(DeliveryError):
 class Messenger(Protocol):
     """The port a channel implements so dialogs and the outbox can reach any chat."""
 
-    @property
-    def admin_chat_id(self) -> str: ...
-
     async def send(self, chat_id: str, reply: Reply, reply_to: str | None = None) -> str:
         """Send and return the platform message id."""
 

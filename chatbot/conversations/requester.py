@@ -7,6 +7,7 @@ module routes an Incoming to them or to a ticket button.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from chatbot.conversations import intake
 from chatbot.conversations import texts as t
@@ -59,27 +60,62 @@ async def handle(ctx: Context, state: DialogState, inc: Incoming) -> Result:
 
 
 async def _command(ctx: Context, state: DialogState, inc: Incoming, command: str) -> Result:
-    if command in ("start", "mulai", "menu"):
-        if not state.idle:
-            return state, _say(_continue_or_restart())
-        return state, _say(_menu())
-    if command in ("batal", "cancel"):
-        if state.idle:
-            return state, _say(Reply(t.NOTHING_TO_CANCEL))
-        if state.flow == "supplement":
-            return intake.stop_supplement(state)
-        return DialogState(), _say(Reply(t.DIALOG_CANCELLED, keyboard=Keyboard.REMOVE))
-    if command in ("bantuan", "help"):
-        return state, _say(Reply(t.HELP), *([] if state.idle else [intake.prompt(state)]))
-    if command == "status":
-        return state, _say(
-            *await _status(ctx, inc), *([] if state.idle else [intake.prompt(state)])
-        )
-    if command in ("ajukan", "baru"):
-        if not state.idle:
-            return state, _say(_continue_or_restart())
-        return intake.start_intake()
-    return state, _say(Reply(t.IDLE_HINT), *([] if state.idle else [intake.prompt(state)]))
+    return await _COMMANDS.get(command, _unknown_command)(ctx, state, inc)
+
+
+def _reprompt(state: DialogState) -> list[Reply]:
+    """The question of the dialog in progress, asked again after an aside."""
+    return [] if state.idle else [intake.prompt(state)]
+
+
+async def _start(ctx: Context, state: DialogState, inc: Incoming) -> Result:
+    """Shows the menu, or asks whether to continue the dialog in progress."""
+    return state, _say(_menu() if state.idle else _continue_or_restart())
+
+
+async def _cancel(ctx: Context, state: DialogState, inc: Incoming) -> Result:
+    """Stops the dialog in progress (a supplement keeps its ticket waiting)."""
+    if state.idle:
+        return state, _say(Reply(t.NOTHING_TO_CANCEL))
+    if state.flow == "supplement":
+        return intake.stop_supplement(state)
+    return DialogState(), _say(Reply(t.DIALOG_CANCELLED, keyboard=Keyboard.REMOVE))
+
+
+async def _help(ctx: Context, state: DialogState, inc: Incoming) -> Result:
+    """Explains the service, then asks the pending question again."""
+    return state, _say(Reply(t.HELP), *_reprompt(state))
+
+
+async def _status_command(ctx: Context, state: DialogState, inc: Incoming) -> Result:
+    """Shows the requester's tickets, then asks the pending question again."""
+    return state, _say(*await _status(ctx, inc), *_reprompt(state))
+
+
+async def _new_request(ctx: Context, state: DialogState, inc: Incoming) -> Result:
+    """Starts the intake, unless a dialog is in progress."""
+    if not state.idle:
+        return state, _say(_continue_or_restart())
+    return intake.start_intake()
+
+
+async def _unknown_command(ctx: Context, state: DialogState, inc: Incoming) -> Result:
+    """Says what the bot understands, then asks the pending question again."""
+    return state, _say(Reply(t.IDLE_HINT), *_reprompt(state))
+
+
+_COMMANDS: dict[str, Callable[[Context, DialogState, Incoming], Awaitable[Result]]] = {
+    "start": _start,
+    "mulai": _start,
+    "menu": _start,
+    "batal": _cancel,
+    "cancel": _cancel,
+    "bantuan": _help,
+    "help": _help,
+    "status": _status_command,
+    "ajukan": _new_request,
+    "baru": _new_request,
+}
 
 
 def _continue_or_restart() -> Reply:
@@ -228,91 +264,124 @@ def confirmation_buttons(ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
 async def _ticket_button(
     ctx: Context, state: DialogState, inc: Incoming, payload: RequesterPayload
 ) -> Result:
+    """A button under one of the requester's own tickets (another chat's: not found)."""
     try:
         ticket = await ctx.services.tickets.get(payload.ticket_id)
     except TicketNotFound:
         return state, Response(toast=t.TICKET_NOT_FOUND, alert=True)
     if (ticket.requester.channel, ticket.requester.chat_id) != (inc.channel, inc.chat_id):
         return state, Response(toast=t.TICKET_NOT_FOUND, alert=True)
-    if payload.action is RequesterAction.STATUS:
-        return state, _say(_ticket_status(ctx, ticket))
-    if payload.action in (RequesterAction.CONFIRM_LOGIN, RequesterAction.NOT_ME):
-        return state, await _close_the_loop(ctx, inc, ticket, payload.action)
-    if payload.action is RequesterAction.CANCEL:
-        if not ticket.state.cancellable:
-            return state, Response(toast=t.NOT_CANCELLABLE, alert=True)
-        return state, _say(
-            Reply(
-                t.confirm_cancel(str(ticket.number)),
-                buttons=(
-                    (
-                        Button(
-                            t.CANCEL_YES,
-                            RequesterPayload(RequesterAction.CANCEL_CONFIRM, ticket.id).encode(),
-                        ),
-                        Button(
-                            t.CANCEL_NO,
-                            RequesterPayload(RequesterAction.KEEP, ticket.id).encode(),
-                        ),
+    return await TICKET_BUTTONS[payload.action](ctx, state, inc, ticket)
+
+
+async def _show_status(ctx: Context, state: DialogState, inc: Incoming, ticket: Ticket) -> Result:
+    """Shows the ticket's status."""
+    return state, _say(_ticket_status(ctx, ticket))
+
+
+async def _ask_cancel(ctx: Context, state: DialogState, inc: Incoming, ticket: Ticket) -> Result:
+    """Asks "Yakin membatalkan?" with Ya / Kembali."""
+    if not ticket.state.cancellable:
+        return state, Response(toast=t.NOT_CANCELLABLE, alert=True)
+    return state, _say(
+        Reply(
+            t.confirm_cancel(str(ticket.number)),
+            buttons=(
+                (
+                    Button(
+                        t.CANCEL_YES,
+                        RequesterPayload(RequesterAction.CANCEL_CONFIRM, ticket.id).encode(),
+                    ),
+                    Button(
+                        t.CANCEL_NO,
+                        RequesterPayload(RequesterAction.KEEP, ticket.id).encode(),
                     ),
                 ),
-            )
+            ),
         )
-    if payload.action is RequesterAction.KEEP:
-        # Back from "Yakin membatalkan?": the question turns into the ticket's status again.
-        status = _ticket_status(ctx, ticket)
-        back = Reply(status.text, status.buttons, edit_message_id=inc.message_id)
-        return state, _say(back, toast=t.NOT_CANCELLED)
-    if payload.action is RequesterAction.CANCEL_CONFIRM:
-        try:
-            ticket = await ctx.services.tickets.cancel(
-                ticket_id=ticket.id,
-                channel=inc.channel,
-                chat_id=inc.chat_id,
-                actor=Actor(inc.actor_id, inc.user_name),
-            )
-        except TicketError:
-            return state, Response(toast=t.NOT_CANCELLABLE, alert=True)
-        await archive_quietly(ctx.services, ticket.id)
-        stop_supplement = state.flow == "supplement" and state.data.get("ticket_id") == ticket.id
-        return (DialogState() if stop_supplement else state), _say(
-            Reply(t.cancelled(str(ticket.number)))
+    )
+
+
+async def _keep(ctx: Context, state: DialogState, inc: Incoming, ticket: Ticket) -> Result:
+    """Back from "Yakin membatalkan?": the question turns into the ticket's status again."""
+    status = _ticket_status(ctx, ticket)
+    back = Reply(status.text, status.buttons, edit_message_id=inc.message_id)
+    return state, _say(back, toast=t.NOT_CANCELLED)
+
+
+async def _confirm_cancel(
+    ctx: Context, state: DialogState, inc: Incoming, ticket: Ticket
+) -> Result:
+    """Cancels the ticket (and a supplement of it in progress), then archives it."""
+    try:
+        ticket = await ctx.services.tickets.cancel(
+            ticket_id=ticket.id,
+            channel=inc.channel,
+            chat_id=inc.chat_id,
+            actor=Actor(inc.actor_id, inc.user_name),
         )
-    # SUPPLEMENT
+    except TicketError:
+        return state, Response(toast=t.NOT_CANCELLABLE, alert=True)
+    await archive_quietly(ctx.services, ticket.id)
+    stop_supplement = state.flow == "supplement" and state.data.get("ticket_id") == ticket.id
+    return (DialogState() if stop_supplement else state), _say(
+        Reply(t.cancelled(str(ticket.number)))
+    )
+
+
+async def _supplement(ctx: Context, state: DialogState, inc: Incoming, ticket: Ticket) -> Result:
+    """📎 Lengkapi: starts the supplement of an incomplete ticket."""
     if ticket.state != TicketState.INCOMPLETE:
         return state, Response(toast=t.NOT_INCOMPLETE, alert=True)
     return intake.start_supplement(ticket)
 
 
-async def _close_the_loop(
-    ctx: Context, inc: Incoming, ticket: Ticket, action: RequesterAction
-) -> Response:
-    """The receipt's buttons: "logged in and changed it" closes the ticket; "Bukan saya"
-    makes it an incident and sends it back to the admins for a new reset."""
-    actor = Actor(inc.actor_id, inc.user_name)
-    tickets = ctx.services.tickets
-    waiting = ticket.state == TicketState.RECEIVED and ticket.outcome is None
-    if action is RequesterAction.CONFIRM_LOGIN:
-        if ticket.confirmed_at is not None:
-            return Response(toast=t.ALREADY_CONFIRMED)
-        if not waiting:
-            return Response(toast=t.NOT_RECEIVED, alert=True)
-        try:
-            await tickets.confirm_login(
-                ticket_id=ticket.id, channel=inc.channel, chat_id=inc.chat_id, actor=actor
-            )
-        except TicketError:
-            return Response(toast=t.NOT_RECEIVED, alert=True)
-        await archive_quietly(ctx.services, ticket.id)
-        return _say(Reply(t.login_confirmed(str(ticket.number))))
+async def _confirm_login(ctx: Context, state: DialogState, inc: Incoming, ticket: Ticket) -> Result:
+    """The receipt's "logged in and changed it": closes the ticket, then archives it."""
+    if ticket.confirmed_at is not None:
+        return state, Response(toast=t.ALREADY_CONFIRMED)
+    if not (ticket.state == TicketState.RECEIVED and ticket.outcome is None):
+        return state, Response(toast=t.NOT_RECEIVED, alert=True)
+    try:
+        await ctx.services.tickets.confirm_login(
+            ticket_id=ticket.id,
+            channel=inc.channel,
+            chat_id=inc.chat_id,
+            actor=Actor(inc.actor_id, inc.user_name),
+        )
+    except TicketError:
+        return state, Response(toast=t.NOT_RECEIVED, alert=True)
+    await archive_quietly(ctx.services, ticket.id)
+    return state, _say(Reply(t.login_confirmed(str(ticket.number))))
+
+
+async def _not_me(ctx: Context, state: DialogState, inc: Incoming, ticket: Ticket) -> Result:
+    """The receipt's "Bukan saya": an incident, the ticket back to the admins for a new
+    reset."""
     if ticket.state != TicketState.RECEIVED:
         if ticket.incidents and ticket.state in (TicketState.VALID, TicketState.DELIVERED):
-            return Response(toast=t.INCIDENT_ALREADY, alert=True)
-        return Response(toast=t.NOT_RECEIVED, alert=True)
+            return state, Response(toast=t.INCIDENT_ALREADY, alert=True)
+        return state, Response(toast=t.NOT_RECEIVED, alert=True)
     try:
-        await tickets.report_incident(
-            ticket_id=ticket.id, channel=inc.channel, chat_id=inc.chat_id, actor=actor
+        await ctx.services.tickets.report_incident(
+            ticket_id=ticket.id,
+            channel=inc.channel,
+            chat_id=inc.chat_id,
+            actor=Actor(inc.actor_id, inc.user_name),
         )
     except TicketError as refused:
-        return Response(toast=t.ticket_error(refused), alert=True)
-    return _say(Reply(t.incident_ack(str(ticket.number))))
+        return state, Response(toast=t.ticket_error(refused), alert=True)
+    return state, _say(Reply(t.incident_ack(str(ticket.number))))
+
+
+TICKET_BUTTONS: dict[
+    RequesterAction, Callable[[Context, DialogState, Incoming, Ticket], Awaitable[Result]]
+] = {
+    RequesterAction.STATUS: _show_status,
+    RequesterAction.CANCEL: _ask_cancel,
+    RequesterAction.KEEP: _keep,
+    RequesterAction.CANCEL_CONFIRM: _confirm_cancel,
+    RequesterAction.SUPPLEMENT: _supplement,
+    RequesterAction.CONFIRM_LOGIN: _confirm_login,
+    RequesterAction.NOT_ME: _not_me,
+}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TypedDict, cast
 
 from chatbot.conversations import texts as t
 from chatbot.conversations.context import Context, Services, admin_actor
@@ -22,9 +23,27 @@ log = logging.getLogger(__name__)
 STOP = ("batal", "cancel")
 
 
+class HandoverData(TypedDict, total=False):
+    """The admin's hand-over dialog (`DialogState.data` of flow "admin_result"), typed; the
+    keys are those stored before this type existed, so saved dialogs still load."""
+
+    ticket_id: int
+    version: int
+    number: str
+    need: list[str]  # "user_id" and/or "password", in the order asked
+    form: str | None  # the hash of the form's token
+    sent: list[str]  # private messages already sent: "prompt", "offer", "question"
+    user_id: str  # the SPSE user id typed so far
+
+
+def handover_data(state: DialogState) -> HandoverData:
+    """The dialog's data, typed; a view on the same dict, so changes are kept."""
+    return cast(HandoverData, state.data)
+
+
 def _handover(ctx: Context) -> Handover:
     """The hand-over engine, sending through this dialog's messenger."""
-    return Handover(ctx.services, ctx.messenger, web_app=ctx.services.web_app)
+    return Handover(ctx.services, ctx.messengers, web_app=ctx.services.web_app)
 
 
 async def claim_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response:
@@ -42,13 +61,14 @@ async def claim_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response:
         )
     dialogs = ctx.services.dialogs
     state = await dialogs.load(inc.channel, inc.user_id)
-    resumed = state.flow == "admin_result" and state.data.get("ticket_id") == ticket.id
-    if resumed and "offer" in state.data.get("sent", []):
-        grant = await ctx.services.forms.peek_hash(str(state.data.get("form") or ""))
+    held = handover_data(state)
+    resumed = state.flow == "admin_result" and held.get("ticket_id") == ticket.id
+    if resumed and "offer" in held.get("sent", []):
+        grant = await ctx.services.forms.peek_hash(held.get("form") or "")
         if grant is None or (grant.version, grant.admin_id) != (ticket.version, inc.actor_id):
             await _void_form(ctx, state)
             resumed = False
-    sent: list[str] = list(state.data.get("sent", [])) if resumed else []
+    sent: list[str] = list(held.get("sent", [])) if resumed else []
     if "prompt" not in sent:
         prompt = t.result_prompt(
             str(ticket.number),
@@ -81,23 +101,25 @@ async def claim_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response:
     ]
     if resumed:
         # Keep what the admin already entered (e.g. the user ID) and the step they are at.
-        data = state.data
-        data.update(version=claimed.version, sent=sent)
+        data = held
+        data["version"], data["sent"] = claimed.version, sent
     else:
-        data = {
-            "ticket_id": ticket.id,
-            "version": claimed.version,
-            "number": ticket.number,
-            "need": need,
-            "form": None,
-            "sent": sent,
-        }
-        state = DialogState(flow="admin_result", step=need[0], data=data)
+        data = HandoverData(
+            ticket_id=ticket.id,
+            version=claimed.version,
+            number=str(ticket.number),
+            need=need,
+            form=None,
+            sent=sent,
+        )
+        state = DialogState(flow="admin_result", step=need[0], data=dict(data))
+        data = handover_data(state)
     await dialogs.save(inc.channel, inc.user_id, state)
     done = Response(toast="Lanjutkan di chat pribadi dengan bot.")
     if "offer" not in sent:
-        if data.get("form"):  # a form issued before a crash may have reached the admin: void it
-            await ctx.services.forms.discard(str(data["form"]))
+        stale = data.get("form")
+        if stale:  # a form issued before a crash may have reached the admin: void it
+            await ctx.services.forms.discard(stale)
         form = await ctx.services.forms.issue(
             ticket_id=ticket.id,
             version=claimed.version,
@@ -131,12 +153,12 @@ async def _save_unless_used(ctx: Context, inc: Incoming, state: DialogState) -> 
     ends closed. False when the form is used up.
     """
     dialogs = ctx.services.dialogs
-    hashed = str(state.data.get("form") or "")
+    hashed = handover_data(state).get("form") or ""
     await dialogs.save(inc.channel, inc.user_id, state)
     if await ctx.services.forms.peek_hash(hashed) is not None:
         return True
     now = await dialogs.load(inc.channel, inc.user_id)
-    if now.flow == "admin_result" and now.data.get("form") == hashed:
+    if now.flow == "admin_result" and handover_data(now).get("form") == hashed:
         await dialogs.save(inc.channel, inc.user_id, DialogState())
     return False
 
@@ -187,10 +209,10 @@ async def _take_user_id(
 ) -> tuple[DialogState, Response]:
     """Keep the typed user ID, then ask for the password or hand the result over."""
     try:
-        state.data["user_id"] = clean_text(typed, field="User ID", min_len=2, max_len=100)
+        handover_data(state)["user_id"] = clean_text(typed, field="User ID", min_len=2, max_len=100)
     except InvalidInput as bad:
         return state, Response(replies=[Reply(f"⚠️ {t.e(bad.reason)}"), Reply(t.ASK_USER_ID)])
-    if "password" in state.data["need"]:
+    if "password" in handover_data(state).get("need", []):
         state.step = "password"
         return state, Response(replies=[Reply(t.ASK_PASSWORD)])
     return await _deliver(ctx, state, inc, password=None)
@@ -198,8 +220,9 @@ async def _take_user_id(
 
 async def _void_form(ctx: Context, state: DialogState) -> None:
     """Make the dialog's form unusable."""
-    if state.data.get("form"):
-        await ctx.services.forms.discard(str(state.data["form"]))
+    form = handover_data(state).get("form")
+    if form:
+        await ctx.services.forms.discard(form)
 
 
 async def _deliver(
@@ -213,12 +236,12 @@ async def _deliver(
     """Hand the typed result over; the dialog ends unless a retry may still work."""
     secret = {
         key: value
-        for key, value in (("user_id", state.data.get("user_id")), ("password", password))
+        for key, value in (("user_id", handover_data(state).get("user_id")), ("password", password))
         if value
     }
     handed = await _handover(ctx).deliver(
-        ticket_id=int(state.data["ticket_id"]),
-        version=int(state.data["version"]),
+        ticket_id=handover_data(state)["ticket_id"],
+        version=handover_data(state)["version"],
         actor=admin_actor(inc),
         secret=secret,
         password_deleted=password_deleted,
@@ -238,5 +261,5 @@ async def close_chat_handover(
     """
     dialogs = services.dialogs
     state = await dialogs.load(channel, chat_id)
-    if state.flow == "admin_result" and state.data.get("ticket_id") == ticket_id:
+    if state.flow == "admin_result" and handover_data(state).get("ticket_id") == ticket_id:
         await dialogs.save(channel, chat_id, DialogState())

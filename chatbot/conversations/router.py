@@ -11,7 +11,7 @@ import logging
 
 from chatbot.conversations import card_taps, group_replies, requester, result_handover
 from chatbot.conversations import texts as t
-from chatbot.conversations.context import Context
+from chatbot.conversations.context import Context, Services
 from chatbot.conversations.messages import (
     Incoming,
     Reply,
@@ -19,6 +19,7 @@ from chatbot.conversations.messages import (
     reply_from_dict,
     reply_to_dict,
 )
+from chatbot.conversations.messengers import Messengers
 from chatbot.services.identity import InvalidInput
 from chatbot.services.tickets import TicketError
 
@@ -26,8 +27,13 @@ log = logging.getLogger(__name__)
 
 
 class Router:
-    def __init__(self, context: Context) -> None:
-        self._ctx = context
+    def __init__(self, services: Services, messengers: Messengers) -> None:
+        self._services = services
+        self._messengers = messengers
+
+    def context(self, channel: str) -> Context:
+        """What a dialog answering an update from `channel` works with."""
+        return Context(self._services, self._messengers, channel)
 
     async def handle(self, inc: Incoming) -> Response:
         """Answer one Incoming; the caller runs one chat's updates one at a time."""
@@ -39,7 +45,7 @@ class Router:
             return Response(replies=[Reply(f"⚠️ {t.e(refused)}")])
 
     async def _dispatch(self, inc: Incoming) -> Response:
-        ctx = self._ctx
+        ctx = self.context(inc.channel)
         if inc.button is not None and inc.button.startswith("a|"):
             return await card_taps.handle_tap(ctx, inc)
         if inc.in_group:

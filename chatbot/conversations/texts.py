@@ -1,4 +1,9 @@
-"""Every sentence the bot says, in Bahasa Indonesia, in one place (HTML: b, i, code)."""
+"""Every sentence the bot says, in Bahasa Indonesia, in one place (HTML: b, i, code).
+
+Over 400 lines on purpose: it is one catalog so the bot's whole voice can be read and
+reviewed in one place (tone, terms, the same phrase said the same way everywhere); split by
+dialog, the phrases the dialogs share would be scattered or copied.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Monthly SOP reports: the figures (figures.py) and their files (render.py).
+"""Monthly SOP reports: the figures (figures.py, computing facts.py for a month.py) and
+their files (pdf_report.py, xlsx_report.py, csv_report.py, chart.py, summary.py).
 
 `build_report_files` is what the admin group's /laporan needs: a short summary to send as
 text, the chart as a photo and the PDF as a document.
@@ -16,15 +17,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chatbot.reports.figures import (
-    MONTH_FORMAT_ERROR,
-    Month,
-    MonthReport,
-    month_report,
-    parse_month,
-    previous_month,
-)
-from chatbot.reports.render import Signer, chart_png, summary_html, to_csv, to_pdf, to_xlsx
+from chatbot.reports.chart import chart_png
+from chatbot.reports.csv_report import to_csv
+from chatbot.reports.facts import MonthReport
+from chatbot.reports.figures import month_report
+from chatbot.reports.month import MONTH_FORMAT_ERROR, Month, parse_month, previous_month
+from chatbot.reports.pdf_report import Signer, to_pdf
+from chatbot.reports.summary import summary_html
+from chatbot.reports.xlsx_report import to_xlsx
 from chatbot.services.sla import SlaPolicy
 
 __all__ = [

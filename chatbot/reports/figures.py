@@ -22,9 +22,7 @@ it is 9; for 4 values it is the largest (rank ceil(3.6) = 4).
 
 from __future__ import annotations
 
-import calendar
 import math
-import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -36,188 +34,24 @@ from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.db.models import AuditEvent, StepRecord, Ticket
+from chatbot.reports.facts import (
+    NO_REASON,
+    Deviation,
+    Incident,
+    MonthReport,
+    OutsideWork,
+    StepFigures,
+    Tally,
+    TicketLine,
+)
+from chatbot.reports.month import parse_month
 from chatbot.services.enums import Outcome, RequestType, Role, Step
 from chatbot.services.sla import SlaPolicy
-from chatbot.services.timefmt import MONTH_NAMES
 from chatbot.services.vocabulary import OUTCOME_SHORT, REQUEST_TYPES, ROLES, STEP_REPORT
 
-MONTH_FORMAT_ERROR = "Bulan harus berformat YYYY-MM, mis. 2026-11."
 OPEN = "dalam_proses"
 OUTCOMES = {**{o.value: label for o, label in OUTCOME_SHORT.items()}, OPEN: "Dalam proses"}
-NO_REASON = "belum dijelaskan"
 NO_UNIT = "(tidak tercatat)"
-_MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
-
-
-@dataclass(frozen=True)
-class Month:
-    """A calendar month in the office's time zone."""
-
-    year: int
-    month: int
-
-    @property
-    def key(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
-
-    @property
-    def label(self) -> str:
-        """E.g. "November 2026"."""
-        return f"{MONTH_NAMES[self.month - 1]} {self.year}"
-
-    @property
-    def days(self) -> int:
-        return calendar.monthrange(self.year, self.month)[1]
-
-    def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
-        """[start, end) of the month in UTC."""
-        after = Month(self.year + self.month // 12, self.month % 12 + 1)
-        start = datetime(self.year, self.month, 1, tzinfo=zone)
-        end = datetime(after.year, after.month, 1, tzinfo=zone)
-        return start.astimezone(UTC), end.astimezone(UTC)
-
-
-def parse_month(text: str) -> Month:
-    """'2026-11' -> Month; anything else -> ValueError with a message for the user."""
-    match = _MONTH.match(text)
-    if match is None or not 1 <= int(match[2]) <= 12 or int(match[1]) < 2000:
-        raise ValueError(MONTH_FORMAT_ERROR)
-    return Month(int(match[1]), int(match[2]))
-
-
-def previous_month(now: datetime, zone: ZoneInfo) -> Month:
-    """The calendar month before the one `now` falls in, in the office's zone."""
-    local = now.astimezone(zone)
-    return Month(local.year, local.month - 1) if local.month > 1 else Month(local.year - 1, 12)
-
-
-@dataclass(frozen=True)
-class Tally:
-    """One group's count: `key` is the stored value, `label` what people read."""
-
-    key: str
-    label: str
-    count: int
-
-
-@dataclass(frozen=True)
-class StepFigures:
-    """One SOP step with a time standard, over the month's finished records.
-
-    `finished`, the median, the P90 and `within` count the records done in office hours;
-    `outside` those done entirely outside them. `standard_minutes` is the standard in force
-    now (STEP_STANDARDS); `standards` those the month's records carried (ascending; the
-    current one when there are no records)."""
-
-    step: int
-    activity: str
-    standard_minutes: int | None
-    finished: int
-    median_minutes: float | None
-    p90_minutes: float | None
-    within: int
-    standards: tuple[int, ...] = ()
-    outside: int = 0
-
-    @property
-    def share_within(self) -> float | None:
-        """Fraction (0..1) of finished records within their standard; None without records."""
-        return self.within / self.finished if self.finished else None
-
-
-@dataclass(frozen=True)
-class Deviation:
-    """A finished step that took longer than its standard, and why."""
-
-    number: str
-    step: int
-    activity: str
-    actor: str
-    office_minutes: float
-    standard_minutes: int
-    reason: str
-    reason_by: str | None
-    finished_at: datetime
-
-    @property
-    def explained(self) -> bool:
-        return self.reason != NO_REASON
-
-
-@dataclass(frozen=True)
-class OutsideWork:
-    """A finished step done entirely outside office hours: no office time, so its wall-clock
-    time is what it took."""
-
-    number: str
-    step: int
-    activity: str
-    actor: str
-    wall_minutes: float
-    standard_minutes: int | None
-    started_at: datetime
-    finished_at: datetime
-
-
-@dataclass(frozen=True)
-class TicketLine:
-    """One ticket of the month, for the per-ticket list.
-
-    `steps`, `office_minutes` and `late` cover the steps with a standard done in office
-    hours; `outside` and `outside_minutes` (wall clock) those done outside them."""
-
-    number: str
-    submitted_at: datetime
-    request_type: str
-    role: str
-    work_unit: str
-    outcome: str
-    steps: int
-    office_minutes: float
-    late: int
-    outside: int
-    outside_minutes: float
-    actors: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Incident:
-    """A ticket whose requester said "Bukan saya" (someone else opened the link)."""
-
-    number: str
-    count: int
-    work_unit: str
-    reported_at: datetime  # the latest report (the ticket's submission if none is on record)
-
-
-@dataclass(frozen=True)
-class MonthReport:
-    month: Month
-    zone: ZoneInfo
-    generated_at: datetime
-    tickets: int
-    by_type: tuple[Tally, ...]
-    by_role: tuple[Tally, ...]
-    by_unit: tuple[Tally, ...]
-    by_outcome: tuple[Tally, ...]
-    steps: tuple[StepFigures, ...]
-    deviations: tuple[Deviation, ...]
-    incidents: tuple[Incident, ...]
-    outside: tuple[OutsideWork, ...] = ()
-    ticket_lines: tuple[TicketLine, ...] = ()
-
-    @property
-    def finished_steps(self) -> int:
-        """Steps with a standard finished in office hours (the share's denominator)."""
-        return sum(s.finished for s in self.steps)
-
-    @property
-    def outside_steps(self) -> int:
-        return sum(s.outside for s in self.steps)
-
-    @property
-    def within_steps(self) -> int:
-        return sum(s.within for s in self.steps)
 
 
 def median(values: Sequence[float]) -> float | None:

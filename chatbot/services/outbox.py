@@ -1,7 +1,7 @@
 """The outbox: notifications committed with the state change that caused them, and the
 replies to an update committed with the mark that it was handled.
 
-The sender (conversations.outbox_sender) delivers them in order per chat, retrying with
+The sender (pipeline/sender.py) delivers them in order per chat, retrying with
 backoff; it records what the platform answered, so a retry never repeats a finished part.
 """
 
@@ -28,10 +28,13 @@ class Outbox:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def due(self, admin_chat_id: str = "", limit: int = 50) -> list[OutboxMessage]:
+    async def due(
+        self, admin_chat_id: str = "", admin_channel: str = "", limit: int = 50
+    ) -> list[OutboxMessage]:
         """Rows to send now, oldest first; a row waits while an earlier row to the same chat
-        waits (a backoff or a pace), so a chat's messages never overtake each other. Rows for
-        the admins carry no chat id: they go to `admin_chat_id`."""
+        (of the same channel) waits (a backoff or a pace), so a chat's messages never
+        overtake each other. Rows for the admin group carry no chat id and no channel: they
+        go to `admin_chat_id` on `admin_channel`."""
         earlier = aliased(OutboxMessage)
         pending = and_(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
         held_back = exists().where(
@@ -41,6 +44,8 @@ class Outbox:
             earlier.next_attempt_at > utcnow(),
             func.coalesce(earlier.chat_id, admin_chat_id)
             == func.coalesce(OutboxMessage.chat_id, admin_chat_id),
+            func.coalesce(earlier.channel, admin_channel)
+            == func.coalesce(OutboxMessage.channel, admin_channel),
         )
         async with self._sessions() as session:
             result = await session.execute(

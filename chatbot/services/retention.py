@@ -23,39 +23,43 @@ The files go first and the database last: a crash midway leaves the ticket due, 
 run (idempotent: what is gone is skipped) finishes it. A purged manifest makes `bundle`
 refuse even before the database says so. Kept: step records (staff and times), decisions
 and their reasons, document hashes, the audit trail without the requester's name.
+
+Here: what is due and the order of a purge; the kept manifest is `retention_manifest.py`, the
+files `retention_files.py`, the database's blanking `retention_blanking.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chatbot.db.models import AuditEvent, Document, StepRecord, Ticket, utcnow
-from chatbot.services.archive import MANIFEST, write_atomically
-from chatbot.services.enums import Step
+from chatbot.db.models import Document, Ticket, utcnow
+from chatbot.services.retention_blanking import REMOVED, blank_personal_data
+from chatbot.services.retention_files import delete_files, delete_orphans, files_to_delete
+from chatbot.services.retention_manifest import purged_manifest
+
+__all__ = [
+    "ORPHAN_AFTER",
+    "REMOVED",
+    "PurgeItem",
+    "PurgeResult",
+    "RetentionService",
+    "purge_due",
+    "purged_manifest",
+]
 
 log = logging.getLogger(__name__)
 
 # Uploads of drafts that were never sent: kept past a draft's own lifetime (a dialog's
 # DIALOG_TTL, 30 days; a test ties the two), then deleted.
 ORPHAN_AFTER = timedelta(days=31)
-
-REMOVED = "(dihapus)"
-REQUESTER_LABEL = "Pemohon"
-REQUESTER_ACTOR = "requester"
-# The requester's own steps: whoever acted in them is the requester, not staff.
-REQUESTER_STEPS = (Step.SUBMIT, Step.SUPPLEMENT)
 
 
 @dataclass(frozen=True)
@@ -75,69 +79,6 @@ class PurgeResult:
     files: int = 0
     bytes: int = 0
     skipped: list[str] = field(default_factory=list)  # no longer due (purged meanwhile, ...)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _requester_actor_ids(ticket: Ticket) -> set[str]:
-    who = ticket.requester
-    ids = {f"{who.channel}:{who.platform_user_id}"}
-    ids.update(s.actor_id for s in ticket.steps if s.step in REQUESTER_STEPS and s.actor_id)
-    return ids
-
-
-def purged_manifest(ticket: Ticket, purged_at: datetime, retention: timedelta) -> dict[str, Any]:
-    """What the archive keeps after retention: no name, NIP, contact or document content."""
-    requester = _requester_actor_ids(ticket)
-    archived = next((s.finished_at for s in ticket.steps if s.step == Step.ARCHIVE), None)
-    return {
-        "ticket": ticket.number,
-        "request_type": ticket.request_type,
-        "role": ticket.role,
-        "work_unit": ticket.work_unit,
-        "outcome": ticket.outcome,
-        "created_at": _iso(ticket.created_at),
-        "closed_at": _iso(ticket.closed_at),
-        "archived_at": _iso(archived),
-        "purged_at": _iso(purged_at),
-        "retention_days": retention.days,
-        "note": "Data pribadi dan dokumen dihapus setelah masa retensi (UU 27/2022).",
-        "incomplete_note": ticket.incomplete_note,
-        "rejection_reason": ticket.rejection_reason,
-        "phone_confirmed_by": ticket.phone_confirmed_by,
-        "steps": [
-            {
-                "step": int(s.step),
-                "activity": Step(s.step).name.lower(),
-                "actor": REQUESTER_LABEL if s.actor_id in requester else s.actor_name,
-                "started_at": _iso(s.started_at),
-                "finished_at": _iso(s.finished_at),
-                "standard_minutes": s.standard_minutes,
-                "office_minutes": (
-                    round(s.office_seconds / 60, 1) if s.office_seconds is not None else None
-                ),
-                "late": s.late,
-                "late_reason": s.late_reason,
-                "late_reason_by": s.late_reason_by,
-                "outcome": s.outcome,
-                "note": s.note,
-            }
-            for s in ticket.steps
-        ],
-        "documents": [
-            {
-                "kind": d.kind,
-                "round": d.round,
-                "page": d.page,
-                "mime": d.mime,
-                "size": d.size,
-                "sha256": d.sha256,
-            }
-            for d in ticket.documents
-        ],
-    }
 
 
 class RetentionService:
@@ -189,7 +130,7 @@ class RetentionService:
         items = []
         for ticket in due:
             uploads = sorted(p for p, owner in claimed.items() if owner == ticket.id)
-            files = await asyncio.to_thread(self._files, ticket, uploads, cutoff)
+            files = await asyncio.to_thread(files_to_delete, self._root, ticket, uploads, cutoff)
             items.append(
                 PurgeItem(
                     ticket_id=ticket.id,
@@ -210,37 +151,6 @@ class RetentionService:
             .where(Ticket.purged_at.is_(None), Ticket.id.not_in(exclude or {-1}))
         )
         return {path for path in rows.scalars() if path}
-
-    def _files(
-        self, ticket: Ticket, uploads: Sequence[str], cutoff: datetime
-    ) -> list[tuple[str, int]]:
-        """Existing files to delete: the archive folder but its manifest, its staging folder,
-        and the uploads not touched since the cut-off."""
-        found: list[tuple[str, int]] = []
-        if ticket.archive_path:
-            folder = self._root / ticket.archive_path
-            leftovers = sorted(folder.parent.glob(f"{folder.name}.partial*"))
-            for base in (folder, *leftovers):
-                if not base.is_dir():
-                    continue
-                for path in sorted(base.rglob("*")):
-                    if path.parent == folder and path.name == MANIFEST:
-                        continue
-                    try:  # another worker's purge may be deleting it right now
-                        if path.is_file():
-                            found.append((str(path.relative_to(self._root)), path.stat().st_size))
-                    except FileNotFoundError:
-                        continue
-        for relative in uploads:
-            path = self._root / relative
-            try:
-                stat = path.stat()
-            except FileNotFoundError:
-                continue
-            if stat.st_mtime > cutoff.timestamp():
-                continue  # stored again recently (a draft may refer to it): keep it
-            found.append((relative, stat.st_size))
-        return found
 
     # ---- purging -----------------------------------------------------------------------------
 
@@ -271,20 +181,7 @@ class RetentionService:
         async with self._sessions() as session:
             used = await self._uploads_in_use(session, exclude=set())
 
-        def sweep() -> int:
-            deleted = 0
-            for path in uploads.rglob("*"):
-                relative = str(path.relative_to(self._root))
-                try:
-                    old = path.is_file() and path.stat().st_mtime < cutoff
-                except FileNotFoundError:
-                    continue
-                if old and relative not in used:
-                    path.unlink(missing_ok=True)
-                    deleted += 1
-            return deleted
-
-        deleted = await asyncio.to_thread(sweep)
+        deleted = await asyncio.to_thread(delete_orphans, self._root, used, cutoff)
         if deleted:
             log.info("retention deleted %d upload(s) of requests never sent", deleted)
         return deleted
@@ -320,128 +217,20 @@ class RetentionService:
                 for d in ticket.documents
                 if d.stored_path and d.stored_path not in others
             ]
-        files, size = await asyncio.to_thread(self._delete_files, ticket, uploads, now)
+        files, size = await asyncio.to_thread(
+            delete_files, self._root, ticket, uploads, now, self.retention
+        )
         async with self._sessions.begin() as session:
             blanked = await self._blank(session, ticket.id, self._now(), files=files, size=size)
         return (files, size) if blanked else None
 
-    def _delete_files(
-        self, ticket: Ticket, uploads: Sequence[str], now: datetime
-    ) -> tuple[int, int]:
-        """The minimal manifest first, then every other file; what is gone already is fine."""
-        cutoff = now - self.retention
-        doomed = self._files(ticket, uploads, cutoff)
-        assert ticket.archive_path is not None
-        folder = self._root / ticket.archive_path
-        folder.mkdir(parents=True, exist_ok=True)
-        record = purged_manifest(ticket, now, self.retention)
-        write_atomically(
-            folder / MANIFEST, json.dumps(record, ensure_ascii=False, indent=2).encode()
-        )
-        deleted = size = 0
-        for relative, bytes_ in doomed:
-            try:
-                (self._root / relative).unlink()
-            except FileNotFoundError:
-                continue
-            deleted += 1
-            size += bytes_
-        for leftover in (folder / "documents", folder.with_name(folder.name + ".partial")):
-            shutil.rmtree(leftover, ignore_errors=True)
-        for stray in folder.iterdir():  # temporary files of an interrupted write
-            if stray.name != MANIFEST and stray.is_file():
-                stray.unlink(missing_ok=True)
-        self._fsync_dir(folder)
-        return deleted, size
-
-    @staticmethod
-    def _fsync_dir(folder: Path) -> None:
-        try:
-            handle = os.open(folder, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(handle)
-        except OSError:
-            pass
-        finally:
-            os.close(handle)
-
     async def _blank(
         self, session: AsyncSession, ticket_id: int, now: datetime, *, files: int, size: int
     ) -> bool:
-        claimed = await session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.purged_at.is_(None))
-            .values(purged_at=now)
-            .execution_options(synchronize_session=False)
+        """The database's part (a method of its own: a test cuts a purge short here)."""
+        return await blank_personal_data(
+            session, ticket_id, now, files=files, size=size, retention=self.retention
         )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            return False  # another run purged it meanwhile
-        ticket = await session.get(Ticket, ticket_id, populate_existing=True)
-        assert ticket is not None
-        requester_ids = _requester_actor_ids(ticket)
-        names = {ticket.full_name, ticket.requester.full_name}
-        ticket.full_name = REMOVED
-        ticket.nip = ""
-        ticket.email = ""
-        ticket.phone = None
-        ticket.phone_verified = False
-        ticket.spse_user_id = None
-        ticket.identity_changes = []  # old and new names, NIPs, e-mails
-        if ticket.last_actor_name in names:
-            ticket.last_actor_name = REQUESTER_LABEL
-        for doc in ticket.documents:
-            doc.stored_path = ""
-            doc.original_name = None
-            doc.platform_file_id = None
-        await session.execute(
-            update(StepRecord)
-            .where(StepRecord.ticket_id == ticket_id, StepRecord.actor_id.in_(requester_ids))
-            .values(actor_id=REQUESTER_ACTOR, actor_name=REQUESTER_LABEL)
-            .execution_options(synchronize_session=False)
-        )
-        await session.execute(
-            update(AuditEvent)
-            .where(AuditEvent.ticket_id == ticket_id, AuditEvent.actor_id.in_(requester_ids))
-            .values(actor_id=REQUESTER_ACTOR, actor_name=REQUESTER_LABEL)
-            .execution_options(synchronize_session=False)
-        )
-        requester = ticket.requester
-        unpurged = await session.scalar(
-            select(Ticket.id)
-            .where(
-                Ticket.requester_id == requester.id,
-                Ticket.id != ticket_id,
-                Ticket.purged_at.is_(None),
-            )
-            .limit(1)
-        )
-        requester_blanked = unpurged is None
-        if requester_blanked:
-            requester.full_name = REMOVED
-            requester.nip = ""
-            requester.email = ""
-            requester.phone = None
-            requester.phone_verified = False
-            requester.spse_user_id = None
-            requester.chat_id = f"dihapus:{requester.id}"
-            requester.platform_user_id = ""
-        session.add(
-            AuditEvent(
-                ticket_id=ticket_id,
-                actor_id="system",
-                actor_name="Sistem",
-                action="purged",
-                detail={
-                    "files": files,
-                    "bytes": size,
-                    "retention_days": self.retention.days,
-                    "requester_blanked": requester_blanked,
-                },
-            )
-        )
-        return True
 
 
 async def purge_due(

@@ -3,11 +3,19 @@
 The inbox keeps each update, and the outbox each reply, only until handled or sent; while
 they wait they are sealed with AES-256-GCM under a key derived (HKDF-SHA256) from a
 deployment secret, so a database dump or backup never shows them in plain text.
+
+The secret is SEAL_SECRET, or else a random one kept in a file beside the documents (made
+once, readable by the bot's user only). It never comes from a platform's token: rotating a
+bot token must not make the waiting rows unreadable. A sealer may hold earlier keys that it
+only opens with (rows sealed before a rotation, or before this scheme).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import secrets
+from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -15,23 +23,51 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 NONCE_BYTES = 12
+SEAL_FILE = ".seal-secret"
+
+log = logging.getLogger(__name__)
 
 
 class Unreadable(Exception):
     """Sealed under another key (the secret was rotated) or tampered with."""
 
 
+def derive_key(secret: str, purpose: str) -> bytes:
+    """One key per purpose, so the same secret never encrypts two kinds of data."""
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"chatbot-sealing-v1", info=purpose.encode()
+    ).derive(secret.encode())
+
+
+def stored_secret(folder: Path) -> str:
+    """The deployment's own sealing secret, made on first use in `folder` (mode 0600).
+
+    For one host; several hosts sharing a database must share SEAL_SECRET instead, or a
+    worker could not open what another sealed."""
+    path = folder / SEAL_FILE
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    secret = secrets.token_urlsafe(32)
+    with os.fdopen(descriptor, "w", encoding="ascii") as file:
+        file.write(secret + "\n")
+    log.info("made a sealing secret in %s (set SEAL_SECRET to share one between hosts)", path)
+    return secret
+
+
 class Sealer:
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, *, earlier: tuple[bytes, ...] = ()) -> None:
         self._aead = AESGCM(key)
+        self._earlier = tuple(AESGCM(k) for k in earlier)
 
     @classmethod
-    def from_secret(cls, secret: str, purpose: str) -> Sealer:
-        """One key per purpose, so the same secret never encrypts two kinds of data."""
-        key = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=b"chatbot-sealing-v1", info=purpose.encode()
-        ).derive(secret.encode())
-        return cls(key)
+    def from_secret(cls, secret: str, purpose: str, *, earlier: tuple[str, ...] = ()) -> Sealer:
+        """Seal under `secret`; open also what one of the `earlier` secrets sealed."""
+        return cls(
+            derive_key(secret, purpose), earlier=tuple(derive_key(e, purpose) for e in earlier)
+        )
 
     def seal(self, plain: bytes, context: str = "") -> bytes:
         """`context` (e.g. the update id) is bound in: a sealed value moved to another row
@@ -40,7 +76,9 @@ class Sealer:
         return nonce + self._aead.encrypt(nonce, plain, context.encode())
 
     def open(self, sealed: bytes, context: str = "") -> bytes:
-        try:
-            return self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context.encode())
-        except (InvalidTag, ValueError) as exc:
-            raise Unreadable("sealed data does not open with this key") from exc
+        for aead in (self._aead, *self._earlier):
+            try:
+                return aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context.encode())
+            except (InvalidTag, ValueError):
+                continue
+        raise Unreadable("sealed data does not open with this key")

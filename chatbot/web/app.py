@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from chatbot.conversations.context import Services
-from chatbot.conversations.messages import Messenger
+from chatbot.conversations.messengers import Messengers
 from chatbot.services.ratelimit import RateLimiter
 from chatbot.web.forms import AdminFormPages
 from chatbot.web.guards import Guard
@@ -38,7 +38,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 def create_web_app(
     services: Services,
     *,
-    messenger: Messenger | None = None,
+    messengers: Messengers | None = None,
     readiness: Callable[[], Awaitable[bool]] | None = None,
     warnings: Callable[[], Awaitable[list[str]]] | None = None,
     public_url: str | None = None,
@@ -48,7 +48,7 @@ def create_web_app(
 ) -> Starlette:
     """Build the app.
 
-    `messenger` sends what the admin's form hands over (None: the form answers 503).
+    `messengers` send what the admin's form hands over (None: the form answers 503).
     `readiness` decides /readyz; `warnings` adds what the operator should fix though the bot
     is ready (Redis without persistence) to its answer.
     `public_url` (PUBLIC_URL) is accepted as an origin besides the request's own Host, for a
@@ -59,7 +59,7 @@ def create_web_app(
     guard = Guard(RateLimiter(services.store), services.store, public_url)
     links = LinkPages(services, guard, bot_token=bot_token, require_webapp=require_webapp)
     forms = AdminFormPages(
-        services, guard, messenger, bot_token=bot_token, require_webapp=require_webapp
+        services, guard, messengers, bot_token=bot_token, require_webapp=require_webapp
     )
 
     async def healthz(request: Request) -> Response:

@@ -17,8 +17,9 @@ from starlette.routing import Route
 
 from chatbot.conversations import texts as t
 from chatbot.conversations.context import Services
-from chatbot.conversations.handover import Handover
-from chatbot.conversations.messages import DeliveryError, Messenger, Reply
+from chatbot.conversations.handover import Handed, Handover
+from chatbot.conversations.messages import DeliveryError, Reply
+from chatbot.conversations.messengers import Messengers
 from chatbot.conversations.result_handover import close_chat_handover
 from chatbot.services import passwords
 from chatbot.services.forms import TOKEN, FormGrant, token_hash
@@ -50,14 +51,14 @@ class AdminFormPages:
         self,
         services: Services,
         guard: Guard,
-        messenger: Messenger | None,
+        messengers: Messengers | None,
         *,
         bot_token: str | None,
         require_webapp: bool,
     ) -> None:
         self._services = services
         self._guard = guard
-        self._messenger = messenger
+        self._messengers = messengers
         self._bot_token = bot_token
         self._require_webapp = require_webapp
 
@@ -91,48 +92,63 @@ class AdminFormPages:
         )
 
     async def submit(self, request: Request) -> Response:
-        refused = self._guard.bad_origin(request)
+        token = str(request.path_params["token"])
+        refused = self._at_the_door(request, token)
         if refused is not None:
             return refused
-        token = str(request.path_params["token"])
-        if not TOKEN.fullmatch(token):
-            return error(410, TEXT_FORM_GONE)
         forms = self._services.forms
         try:
-            limited = await self._guard.limited(
-                (f"form-client:{client_address(request)}", CLIENT_LIMIT),
-                (f"form:{token_hash(token)}", TARGET_LIMIT),
-            )
-            if limited is not None:
-                return limited
-            data = await read_json(request)
-            if data is None:
-                return error(400, TEXT_BAD_REQUEST)
-            grant = await forms.peek(token)
-            if grant is None:
-                return error(410, TEXT_FORM_GONE)
-            wrong = self._check_admin(data, grant)
-            if wrong is not None:
-                return wrong
-            secret = _secret(data, grant)
-            if isinstance(secret, str):
-                return error(422, secret)
-            if self._messenger is None:
+            secret = await self._checked_secret(request, token)
+            if isinstance(secret, Response):
+                return secret
+            if self._messengers is None:
                 return error(503, TEXT_NO_CHANNEL)
             grant = await forms.take(token)
             if grant is None:  # a second submission raced this one and won
                 return error(410, TEXT_FORM_GONE)
             actor = Actor(grant.admin_id, grant.admin_name)
-            handover = Handover(self._services, self._messenger, web_app=self._services.web_app)
+            handover = Handover(self._services, self._messengers, web_app=self._services.web_app)
             handed = await handover.deliver(
                 ticket_id=grant.ticket_id, version=grant.version, actor=actor, secret=secret
             )
         except Exception as exc:
             log.error("form submission failed: %s", type(exc).__name__)
             return error(503, TEXT_UNAVAILABLE)
+        return await self._answer(token, grant, handed)
+
+    def _at_the_door(self, request: Request, token: str) -> Response | None:
+        """A request from another site, or a token that cannot be one of ours."""
+        refused = self._guard.bad_origin(request)
+        if refused is None and not TOKEN.fullmatch(token):
+            refused = error(410, TEXT_FORM_GONE)
+        return refused
+
+    async def _checked_secret(self, request: Request, token: str) -> Response | dict[str, str]:
+        """The submitted secret, checked against the rate limits, the form and its admin;
+        or the refusal. The form is only looked at, not used up."""
+        limited = await self._guard.limited(
+            (f"form-client:{client_address(request)}", CLIENT_LIMIT),
+            (f"form:{token_hash(token)}", TARGET_LIMIT),
+        )
+        if limited is not None:
+            return limited
+        data = await read_json(request)
+        if data is None:
+            return error(400, TEXT_BAD_REQUEST)
+        grant = await self._services.forms.peek(token)
+        if grant is None:
+            return error(410, TEXT_FORM_GONE)
+        wrong = self._check_admin(data, grant)
+        if wrong is not None:
+            return wrong
+        secret = _secret(data, grant)
+        return error(422, secret) if isinstance(secret, str) else secret
+
+    async def _answer(self, token: str, grant: FormGrant, handed: Handed) -> Response:
+        """The form's answer; a hand-over that may be retried gives the form back."""
         if not handed.ok:
             if handed.retry:
-                await forms.give_back(token, grant)
+                await self._services.forms.give_back(token, grant)
             return error(409, t.plain(handed.text))
         await self._close_chat_dialog(grant, handed.text)
         return JSONResponse({"ok": True, "message": t.plain(handed.text)})
@@ -150,9 +166,9 @@ class AdminFormPages:
     async def _close_chat_dialog(self, grant: FormGrant, text: str) -> None:
         """The chat fallback for this ticket is over: clear it and say so in the chat."""
         await close_chat_handover(self._services, grant.channel, grant.chat_id, grant.ticket_id)
-        if self._messenger is not None:
+        if self._messengers is not None:
             try:
-                await self._messenger.send(grant.chat_id, Reply(text))
+                await self._messengers.of(grant.channel).send(grant.chat_id, Reply(text))
             except DeliveryError as failed:
                 log.warning("hand-over confirmation not sent to the admin: %s", failed.reason)
 

@@ -60,6 +60,52 @@ def _too_deep(data: object, limit: int = MAX_DEPTH) -> bool:
     return True
 
 
+class _Refused(Exception):
+    """A webhook call answered with an error (`status`, a short `text`)."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+async def _update(request: Request) -> dict[str, Any]:
+    """The request's update, read and checked; `_Refused` says why not."""
+    try:
+        body = await _body(request)
+    except ClientDisconnect:
+        raise _Refused(400, "incomplete body") from None
+    if body is None:
+        raise _Refused(413, "update too large")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise _Refused(400, "not JSON") from None
+    except RecursionError:  # nested deeper than the parser can go
+        raise _Refused(400, "nested too deeply") from None
+    if _too_deep(data):
+        raise _Refused(400, "nested too deeply")
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("update_id"), int)
+        or isinstance(data.get("update_id"), bool)
+    ):
+        raise _Refused(400, "not an update")
+    return data
+
+
+async def _store(receive: Receive, update: dict[str, Any]) -> None:
+    """Commit the update to the inbox; `_Refused` when it is not stored."""
+    try:
+        await receive([update])
+    except UnstorableUpdate as refused:  # it would fail again on every delivery
+        log.warning("an update that cannot be stored was refused: %s", refused)
+        raise _Refused(400, "not an update") from None
+    except Exception as error:  # not stored: Telegram must try again later
+        log.error("an update could not be stored: %s", type(error).__name__)
+        raise _Refused(503, "try again") from None
+
+
 def webhook_route(receive: Receive, secret: str) -> Route:
     expected = secret.encode()
 
@@ -69,33 +115,9 @@ def webhook_route(receive: Receive, secret: str) -> Route:
             log.warning("webhook call without the right secret refused")
             return _refuse(403, "forbidden")
         try:
-            body = await _body(request)
-        except ClientDisconnect:
-            return _refuse(400, "incomplete body")
-        if body is None:
-            return _refuse(413, "update too large")
-        try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return _refuse(400, "not JSON")
-        except RecursionError:  # nested deeper than the parser can go
-            return _refuse(400, "nested too deeply")
-        if _too_deep(data):
-            return _refuse(400, "nested too deeply")
-        if (
-            not isinstance(data, dict)
-            or not isinstance(data.get("update_id"), int)
-            or isinstance(data.get("update_id"), bool)
-        ):
-            return _refuse(400, "not an update")
-        try:
-            await receive([data])
-        except UnstorableUpdate as refused:  # it would fail again on every delivery
-            log.warning("an update that cannot be stored was refused: %s", refused)
-            return _refuse(400, "not an update")
-        except Exception as error:  # not stored: Telegram must try again later
-            log.error("an update could not be stored: %s", type(error).__name__)
-            return _refuse(503, "try again")
+            await _store(receive, await _update(request))
+        except _Refused as refused:
+            return _refuse(refused.status, refused.text)
         return Response(status_code=200)
 
     return Route(WEBHOOK_PATH, endpoint, methods=["POST"])

@@ -154,7 +154,7 @@ async def test_admin_form_generates_and_hands_over_a_strong_password(
     await expect(page.locator("#done-text")).to_contain_text("dikirim ke pemohon")
     await expect(page.locator("#form")).to_be_hidden()
     await bot.settle()
-    await bot.channel.sender.flush()
+    await bot.pipeline.sender.flush()
 
     # The admin's chat says it is done; the password never went through any chat.
     assert "dikirim ke pemohon" in bot.last(ADMIN).content

@@ -17,10 +17,11 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from chatbot.app import App, create_app
+from chatbot.app import App, TelegramBot, create_app, telegram_bot
 from chatbot.channels.pacing import PaceLimits
 from chatbot.channels.telegram import TelegramChannel
 from chatbot.db.models import utcnow
+from chatbot.pipeline import Pipeline
 from chatbot.services.credentials import Sealed, key_hash, open_sealed, unb64url
 from chatbot.services.ratelimit import Limit
 from chatbot.settings import Settings
@@ -85,24 +86,32 @@ class Harness:
     limits: PaceLimits = UNPACED
     clock: Callable[[], datetime] = utcnow  # the pace's clock
     app: App = field(init=False)
-    channel: TelegramChannel = field(init=False)
+    bot: TelegramBot = field(init=False)
     web: httpx.AsyncClient = field(init=False)
     web_app: Starlette = field(init=False)  # for a live server (browser tests)
     _stop: asyncio.Event = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(init=False)
 
+    @property
+    def channel(self) -> TelegramChannel:
+        return self.bot.channel
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self.bot.pipeline
+
     async def start(self) -> None:
         self.app = await create_app(self.settings)
-        self.channel = TelegramChannel(self.app, limits=self.limits, clock=self.clock)
-        await self.channel.start()
+        self.bot = telegram_bot(self.app, limits=self.limits, clock=self.clock)
+        await self.bot.start()
         self._stop = asyncio.Event()
         self._tasks = [
             asyncio.create_task(self.channel.poll(self._stop)),
-            asyncio.create_task(self.channel.worker.run(self._stop)),
+            asyncio.create_task(self.pipeline.worker.run(self._stop)),
         ]
         self.web_app = web = create_web_app(
             self.app.services,
-            messenger=self.channel.messenger,
+            messengers=self.pipeline.messengers,
             readiness=self.app.ready,
             public_url=self.settings.public_url,
             bot_token=TOKEN,
@@ -121,7 +130,7 @@ class Harness:
         for task in pending:  # a handler a failed test left blocked: do not hang the run
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.channel.stop()
+        await self.bot.stop()
         await self.app.close()
 
     async def restart(self) -> None:
@@ -132,8 +141,8 @@ class Harness:
     async def settle(self) -> None:
         await self.fake.wait_for_updates_consumed()
         async with asyncio.timeout(10):
-            await self.channel.worker.settled()
-            await self.channel.sender.idle()
+            await self.pipeline.worker.settled()
+            await self.pipeline.sender.idle()
 
     # ---- acting as people ----------------------------------------------------------------
 
@@ -230,7 +239,7 @@ class Harness:
         response = await self.web.post(
             f"/s/{link_id}/reveal", json={"key_hash": key_hash(unb64url(key))}
         )
-        await self.channel.sender.flush()
+        await self.pipeline.sender.flush()
         return response
 
     @staticmethod

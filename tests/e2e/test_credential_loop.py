@@ -11,7 +11,6 @@ from sqlalchemy import select, text
 
 from chatbot.db.models import AuditEvent, Base, CredentialLink, Ticket
 from chatbot.logs import configure_logging
-from chatbot.runner import deadlines
 from chatbot.services.credentials import link_hash
 from chatbot.services.enums import TicketState
 from tests.e2e.harness import ADMIN, ADMIN_2, GROUP, REQUESTER, Harness
@@ -53,8 +52,8 @@ async def shift(
 
 
 async def run_deadlines(bot: Harness) -> None:
-    await deadlines(bot.app)
-    await bot.channel.sender.flush()
+    await bot.pipeline.jobs.deadlines()
+    await bot.pipeline.sender.flush()
 
 
 async def test_bukan_saya_makes_an_incident_and_the_admins_reset_again(bot: Harness) -> None:
@@ -94,8 +93,8 @@ async def test_the_requester_is_reminded_once_per_interval_then_the_ticket_close
 
     await shift(bot, Ticket, "state_since", timedelta(hours=5))  # past the 4 h reminder
     # Two workers' sweeps at once: the reminder goes out exactly once.
-    await asyncio.gather(deadlines(bot.app), deadlines(bot.app))
-    await bot.channel.sender.flush()
+    await asyncio.gather(bot.pipeline.jobs.deadlines(), bot.pipeline.jobs.deadlines())
+    await bot.pipeline.sender.flush()
     reminders = [t for t in bot.texts(REQUESTER) if "Pengingat" in t]
     assert len(reminders) == 1
     assert bot.last(REQUESTER).buttons() == ["✅ Sudah login & ganti password", "🚨 Bukan saya"]

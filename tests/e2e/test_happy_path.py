@@ -87,7 +87,7 @@ async def test_reset_password_from_start_to_archive(bot: Harness) -> None:
     assert manifest["requester"]["nip"] == NIP
     assert len(list((archive / "documents").iterdir())) == 3
     assert all(len(d["sha256"]) == 64 for d in manifest["documents"])
-    await bot.channel.sender.flush()
+    await bot.pipeline.sender.flush()
     assert "diarsipkan" in bot.card().content.lower()
     assert "Pemohon sudah login" in bot.card().content
     assert bot.card().buttons() == []

@@ -20,7 +20,7 @@ from tests.factories import identity, pdf_bytes, png_bytes
 
 
 def ctx(bot: Harness) -> Context:
-    return Context(bot.app.services, bot.channel.messenger)
+    return bot.pipeline.router.context("telegram")
 
 
 def group_command(text: str, *, admin: bool = True, chat: int = GROUP) -> Incoming:

@@ -19,7 +19,7 @@ async def test_a_notice_of_an_unknown_kind_is_given_up_and_the_card_still_moves_
     async with bot.app.sessions.begin() as session:  # a row written by an older version
         session.add(OutboxMessage(ticket_id=ticket_id, audience="admins", kind="crad"))
     await bot.press(ADMIN, "Lengkap", chat=GROUP, message=bot.card())
-    await bot.channel.sender.flush()
+    await bot.pipeline.sender.flush()
 
     assert "❌ Tidak valid" in bot.card().buttons()
     async with bot.app.sessions() as session:

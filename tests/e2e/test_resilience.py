@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 
 from chatbot.channels.pacing import TELEGRAM_LIMITS
 from chatbot.conversations.messages import Incoming, Reply, Response, reply_to_dict
-from chatbot.conversations.outbox_sender import reply_context
 from chatbot.db.models import AuditEvent, OutboxMessage, utcnow
+from chatbot.pipeline.handling import reply_context
 from chatbot.settings import Settings
 from tests.e2e.harness import (
     ADMIN,
@@ -39,7 +39,7 @@ async def _due_now(bot: Harness) -> None:
             .where(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
             .values(next_attempt_at=utcnow())
         )
-    await bot.channel.sender.flush()
+    await bot.pipeline.sender.flush()
 
 
 async def _waiting(bot: Harness) -> list[OutboxMessage]:
@@ -107,7 +107,7 @@ async def test_a_requester_who_blocked_the_bot_is_shown_to_the_admins(bot: Harne
     await bot.press(ADMIN, "Lengkap", chat=GROUP, message=bot.card())
     await bot.press(ADMIN, "Tidak valid", chat=GROUP, message=bot.card())
     await bot.press(ADMIN, "SK tidak sah", chat=GROUP, message=bot.card())
-    await bot.channel.sender.flush()
+    await bot.pipeline.sender.flush()
 
     assert "tidak dapat dihubungi lewat bot" in bot.card().content
     alerts = [m for m in _texts(bot, GROUP) if "ditolak Telegram" in m]
@@ -136,7 +136,7 @@ async def test_an_edit_telegram_calls_not_modified_counts_as_done(bot: Harness) 
     async with bot.app.sessions.begin() as session:  # a retry of an edit already made
         session.add(OutboxMessage(ticket_id=ticket_id, audience="admins", kind="card"))
     since = len(bot.fake.calls)
-    await bot.channel.sender.flush()
+    await bot.pipeline.sender.flush()
 
     edits = [c for c in bot.fake.calls[since:] if c.method == "editMessageText"]
     assert [(c.ok, c.description) for c in edits] == [
@@ -173,7 +173,7 @@ async def paced(
 
 
 async def _queue_replies(bot: Harness, chat_id: str, texts: list[str]) -> None:
-    sealer = bot.channel.sealer
+    sealer = bot.app.sealer
     async with bot.app.sessions.begin() as session:
         for text in texts:
             sealed = sealer.seal(
@@ -188,14 +188,14 @@ async def test_a_private_chat_gets_about_one_message_a_second_in_order(
     bot = paced
     bot.fake.users[REQUESTER].started = True  # the requester has opened the bot before
     await _queue_replies(bot, str(REQUESTER), [f"pesan {i}" for i in range(6)])
-    await bot.channel.sender.flush()
+    await bot.pipeline.sender.flush()
 
     shown = [m for m in _texts(bot, REQUESTER) if m.startswith("pesan")]
     assert shown == ["pesan 0", "pesan 1", "pesan 2"]  # a burst of three, then wait
     first, *rest = await _waiting(bot)
     assert 0 < (first.next_attempt_at - utcnow()).total_seconds() <= 3
     assert len(rest) == 2
-    await bot.channel.sender.flush()  # the later ones wait behind the first: no overtaking
+    await bot.pipeline.sender.flush()  # the later ones wait behind the first: no overtaking
     assert len([m for m in _texts(bot, REQUESTER) if m.startswith("pesan")]) == 3
     clock.now += timedelta(seconds=3)
     await _due_now(bot)
@@ -206,7 +206,7 @@ async def test_a_private_chat_gets_about_one_message_a_second_in_order(
 async def test_the_admin_group_gets_at_most_twenty_messages_a_minute(paced: Harness) -> None:
     bot = paced
     await _queue_replies(bot, str(GROUP), [f"catatan {i}" for i in range(23)])
-    await bot.channel.sender.flush()
+    await bot.pipeline.sender.flush()
 
     shown = [m for m in _texts(bot, GROUP) if m.startswith("catatan")]
     assert shown == [f"catatan {i}" for i in range(20)]
@@ -221,13 +221,13 @@ async def test_a_tap_is_answered_within_a_second_even_when_handling_is_slow(
     await bot.say(REQUESTER, "/start")
     menu = bot.with_button(REQUESTER, "Ajukan permohonan")
     release = asyncio.Event()
-    real_handle = bot.channel.router.handle
+    real_handle = bot.pipeline.router.handle
 
     async def slow_handle(inc: Incoming) -> Response:
         await release.wait()  # the database is slow today
         return await real_handle(inc)
 
-    bot.channel.router.handle = slow_handle  # type: ignore[method-assign]
+    bot.pipeline.router.handle = slow_handle  # type: ignore[method-assign]
     since = len(bot.fake.calls)
     update = bot.fake.press_button(REQUESTER, menu, menu.button("Ajukan permohonan"))
     query_id = update["callback_query"]["id"]
@@ -259,7 +259,7 @@ async def test_the_admin_group_upgraded_to_a_supergroup_is_followed(bot: Harness
     await bot.settle()
     notices = _texts(bot, new_group)
     assert len(notices) == 1 and str(new_group) in notices[0]
-    assert bot.channel.messenger.admin_chat_id == str(new_group)
+    assert bot.pipeline.messengers.admin_chat_id == str(new_group)
 
     await bot.restart()  # the move is remembered, not only in this process
     await bot.submit_request()
@@ -281,14 +281,14 @@ async def test_the_bot_leaves_any_group_but_the_admin_group(bot: Harness) -> Non
 
 async def test_a_slow_update_holds_up_its_own_chat_only(bot: Harness) -> None:
     release = asyncio.Event()
-    real_handle = bot.channel.router.handle
+    real_handle = bot.pipeline.router.handle
 
     async def handle(inc: Incoming) -> Response:
         if inc.chat_id == str(REQUESTER):
             await release.wait()  # a 20 MB upload on a bad line
         return await real_handle(inc)
 
-    bot.channel.router.handle = handle  # type: ignore[method-assign]
+    bot.pipeline.router.handle = handle  # type: ignore[method-assign]
     try:
         bot.fake.send_text(REQUESTER, "/start")
         await bot.fake.wait_for_updates_consumed()
@@ -319,4 +319,4 @@ async def test_a_polled_update_that_cannot_be_stored_is_skipped_and_polling_goes
     bot.fake.send_text(REQUESTER, "/start")
     await bot.settle()
     assert "Pilih menu" in bot.last(REQUESTER).content
-    assert await bot.channel.inbox.outcomes("telegram", [str(bad["update_id"])]) == {}
+    assert await bot.pipeline.inbox.outcomes("telegram", [str(bad["update_id"])]) == {}

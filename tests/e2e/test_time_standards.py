@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import select
 
 from chatbot.db.models import StepRecord, Ticket
-from chatbot.runner import deadlines
 from chatbot.services.enums import TicketState
 from chatbot.settings import Settings
 from tests.e2e.harness import ADMIN, ADMIN_2, GROUP, REQUESTER, STRANGER, Harness, bot_settings
@@ -50,8 +49,8 @@ async def age_steps(bot: Harness, by: timedelta) -> None:
 
 
 async def sweep(bot: Harness) -> None:
-    await deadlines(bot.app)
-    await bot.channel.sender.flush()
+    await bot.pipeline.jobs.deadlines()
+    await bot.pipeline.sender.flush()
 
 
 def group_texts(bot: Harness, text: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""The Telegram channel: mapping, messenger, and the channel that wires them to the inbox."""
+"""The Telegram channel: mapping, messenger, and the adapter that feeds the pipeline."""
 
 from chatbot.channels.telegram.channel import TelegramChannel
 from chatbot.channels.telegram.mapping import CHANNEL, to_incoming

@@ -1,31 +1,28 @@
-"""Telegram in and out: updates into the inbox before they are acknowledged, handled from it.
+"""Telegram in: updates into the pipeline's inbox before they are acknowledged, and what a
+stored update means once the pipeline hands it back.
 
 python-telegram-bot serves as the Bot API client only. Its own ingress (Updater and
 Application) confirms an update before handling it and queues it in memory, so a crash
 would lose it; here the long-polling offset moves, and the webhook answers 200, only once
-the update is committed to the inbox. Handling commits the replies with the mark that the
-update was handled, and the outbox sender delivers them.
+the update is committed to the inbox. The pipeline (chatbot/pipeline/) does the rest: its
+worker hands each stored update to `interpret`, routes it, commits the replies with the mark
+that it was handled, and its sender delivers them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import re
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot, BotCommandScopeChat, CallbackQuery, Update
+from telegram import Bot, BotCommandScopeChat, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, Conflict, InvalidToken, TelegramError
 from telegram.request import HTTPXRequest
 
-from chatbot.app import App
 from chatbot.channels.pacing import TELEGRAM_LIMITS, PaceLimits, Pacer
 from chatbot.channels.telegram.mapping import (
     ALLOWED_UPDATES,
@@ -38,26 +35,22 @@ from chatbot.channels.telegram.mapping import (
 )
 from chatbot.channels.telegram.messenger import AdminChat, AdminDirectory, TelegramMessenger
 from chatbot.conversations import texts as t
-from chatbot.conversations.context import Context
-from chatbot.conversations.messages import Reply, Response, reply_to_dict
-from chatbot.conversations.outbox_sender import OutboxSender, reply_context
-from chatbot.conversations.router import Router
+from chatbot.conversations.messages import Incoming, Reply, Response
 from chatbot.db.models import utcnow
-from chatbot.logs import bind_ticket, log_context
-from chatbot.metrics import record_update
+from chatbot.pipeline.ports import Described, Interpreted
 from chatbot.services.chats import ChatMigrations
-from chatbot.services.inbox import Arrival, Inbox, Pending, UnstorableUpdate
-from chatbot.services.sealing import Sealer
-from chatbot.worker import InboxWorker
+from chatbot.settings import Settings
+from chatbot.store import Store
 
 log = logging.getLogger(__name__)
 
-TICKET_NUMBER = re.compile(r"\b(\d{4}-\d{4,})\b")
 POLL_TIMEOUT = 25  # seconds Telegram holds a getUpdates open
 # A tap must be answered within seconds or the user's app shows an error; if handling is
 # slower than this (a slow database), it is answered empty and the result shows in chat.
 CALLBACK_DEADLINE = 0.5
 CALLBACK_CLAIM = timedelta(hours=1)
+# The pipeline's door (Ingress.receive): a channel's raw updates into the inbox.
+Receive = Callable[[str, Sequence[dict[str, Any]]], Awaitable[int]]
 COMMANDS = [
     ("start", "Menu utama"),
     ("ajukan", "Ajukan permohonan"),
@@ -76,18 +69,7 @@ ADMIN_COMMANDS = [
 ]
 
 
-@dataclass
-class Outcome:
-    """What handling one update came to: replies per chat and a tap's answer."""
-
-    name: str = "handled"  # handled | ignored
-    replies: list[tuple[str, Reply]] = field(default_factory=list)
-    query: CallbackQuery | None = None
-    response: Response | None = None
-
-
-def make_bot(app: App) -> Bot:
-    settings = app.settings
+def make_bot(settings: Settings) -> Bot:
     assert settings.telegram_bot_token is not None
     timeout = settings.telegram_timeout.total_seconds()
     request = HTTPXRequest(
@@ -111,43 +93,38 @@ def make_bot(app: App) -> Bot:
 
 
 class TelegramChannel:
+    """The Telegram adapter: long polling or the webhook into the pipeline's ingress, and
+    what a stored update means (the admin check, group moves, the bot's own membership)."""
+
+    channel = CHANNEL
+
     def __init__(
         self,
-        app: App,
+        settings: Settings,
+        store: Store,
+        migrations: ChatMigrations,
         *,
         limits: PaceLimits = TELEGRAM_LIMITS,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        settings = app.settings
-        assert settings.telegram_bot_token is not None
         assert settings.telegram_admin_chat_id is not None
-        self.app = app
-        self.bot = make_bot(app)
-        self.sealer = Sealer.from_secret(settings.telegram_bot_token.get_secret_value(), "inbox")
-        self.inbox = Inbox(app.sessions)
-        self.admin = AdminChat(settings.telegram_admin_chat_id, ChatMigrations(app.sessions))
+        self.bot = make_bot(settings)
+        self._store = store
+        self.admin = AdminChat(settings.telegram_admin_chat_id, migrations)
         # The supervisor's chat (escalations) may be a group: the bot stays in it, silent.
         self._supervisor = (
             str(settings.supervisor_chat_id) if settings.supervisor_chat_id is not None else None
         )
         self.messenger = TelegramMessenger(
-            self.bot, self.admin, Pacer(app.store, CHANNEL, limits, clock)
+            self.bot, self.admin, Pacer(store, CHANNEL, limits, clock)
         )
-        self.admins = AdminDirectory(
-            self.bot, self.admin, settings.telegram_admin_user_ids, app.store
-        )
-        self.router = Router(Context(app.services, self.messenger))
-        self.sender = OutboxSender(
-            app.services, app.outbox, self.messenger.deferring(), self.sealer
-        )
-        self.worker = InboxWorker(
-            self.inbox,
-            app.store,
-            self.handle,
-            concurrency=settings.worker_concurrency,
-            gave_up=self._gave_up,
-        )
+        self.admins = AdminDirectory(self.bot, self.admin, settings.telegram_admin_user_ids, store)
+        self._ingress: Receive | None = None
         self._timers: set[asyncio.Task[None]] = set()
+
+    def connect(self, receive: Receive) -> None:
+        """Where arrivals go: the pipeline's ingress."""
+        self._ingress = receive
 
     # ---- life cycle --------------------------------------------------------------------------
 
@@ -166,7 +143,6 @@ class TelegramChannel:
         for timer in list(self._timers):
             timer.cancel()
         await asyncio.gather(*self._timers, return_exceptions=True)
-        await self.sender.idle()
         await self.bot.shutdown()
 
     async def set_webhook(self, url: str, secret: str) -> None:
@@ -181,26 +157,10 @@ class TelegramChannel:
     # ---- ingress -----------------------------------------------------------------------------
 
     async def receive(self, updates: Sequence[dict[str, Any]]) -> int:
-        """Commit updates to the inbox; only then may they be acknowledged. Returns how many
-        were new (a redelivery is stored once). Raises UnstorableUpdate, storing none, when
-        one cannot be stored (see `update_problem`)."""
-        for data in updates:
-            problem = update_problem(data)
-            if problem is not None:
-                raise UnstorableUpdate(problem)
-        arrivals = []
-        for data in updates:
-            update_id = str(data["update_id"])
-            chat_key, kind = describe(data)
-            self._answer_soon(data)
-            plain = json.dumps(data, separators=(",", ":")).encode()
-            sealed = self.sealer.seal(plain, f"{CHANNEL}:{update_id}")
-            arrivals.append(Arrival(CHANNEL, update_id, chat_key, kind, sealed))
-        new = await self.inbox.accept(arrivals)
-        for _ in range(len(arrivals) - new):
-            record_update(CHANNEL, "any", "duplicate", None)
-        self.worker.wake()
-        return new
+        """Commit updates to the inbox (see Ingress.receive); only then may they be
+        acknowledged to Telegram."""
+        assert self._ingress is not None, "connect() the channel to the pipeline first"
+        return await self._ingress(CHANNEL, updates)
 
     async def poll(self, stop: asyncio.Event) -> None:
         """Long polling: the offset moves past an update only after it is in the inbox."""
@@ -246,36 +206,35 @@ class TelegramChannel:
                 await self.bot.answer_callback_query(query_id)
 
     async def _claim_answer(self, query_id: str) -> bool:
-        return await self.app.store.set_if_absent(f"cbq:{query_id}", b"1", CALLBACK_CLAIM)
+        return await self._store.set_if_absent(f"cbq:{query_id}", b"1", CALLBACK_CLAIM)
 
-    # ---- handling ----------------------------------------------------------------------------
+    # ---- the adapter port (pipeline/ports.py) ------------------------------------------------
 
-    async def handle(self, row: Pending) -> None:
-        """Handle one inbox row; raises to have it retried (see InboxWorker)."""
-        started = time.monotonic()
-        with log_context(channel=CHANNEL, update_id=row.update_id):
-            if row.payload is None:  # nothing left to handle: close it, never loop on it
-                async with self.app.sessions.begin() as session:
-                    await Inbox.finish(session, row.id, "ignored")
-                return
-            plain = self.sealer.open(row.payload, f"{CHANNEL}:{row.update_id}")
-            update = Update.de_json(json.loads(plain), self.bot)
-            outcome = await self._process(update)
-            async with self.app.sessions.begin() as session:
-                if not await Inbox.finish(session, row.id, outcome.name):
-                    return  # another worker finished it first: its replies stand
-                for chat_id, reply in outcome.replies:
-                    sealed = self.sealer.seal(
-                        json.dumps(reply_to_dict(reply)).encode(), reply_context(chat_id)
-                    )
-                    self.app.outbox.add_reply(session, CHANNEL, chat_id, sealed)
-            if outcome.query is not None:
-                await self._answer(outcome.query, outcome.response)
-            record_update(CHANNEL, row.kind, outcome.name, time.monotonic() - started)
-        self.sender.kick()
+    def problem(self, raw: dict[str, Any]) -> str | None:
+        return update_problem(raw)
 
-    async def _answer(self, query: CallbackQuery, response: Response | None) -> None:
-        if not await self._claim_answer(query.id):
+    def describe(self, raw: dict[str, Any]) -> Described:
+        chat_key, kind = describe(raw)
+        return Described(str(raw["update_id"]), chat_key, kind)
+
+    def arrived(self, raw: dict[str, Any]) -> None:
+        """A tap must be answered within seconds: start its deadline now."""
+        self._answer_soon(raw)
+
+    def chat_of(self, chat_key: str) -> str | None:
+        return chat_of_lane(chat_key)
+
+    async def interpret(self, raw: dict[str, Any]) -> Interpreted:
+        return await self._process(Update.de_json(raw, self.bot))
+
+    async def acknowledge(self, raw: dict[str, Any], response: Response | None) -> None:
+        """Answer a tap with its toast (or empty), unless the deadline answered it already."""
+        query = raw.get("callback_query")
+        if isinstance(query, dict) and "id" in query:
+            await self._answer(str(query["id"]), response)
+
+    async def _answer(self, query_id: str, response: Response | None) -> None:
+        if not await self._claim_answer(query_id):
             if response and response.toast:
                 log.info("a tap was answered before its result was ready; toast dropped")
             return
@@ -283,28 +242,19 @@ class TelegramChannel:
         if toast and len(toast) > 200:  # Telegram's limit for callback answers
             toast = toast[:199] + "…"
         try:
-            await query.answer(text=toast, show_alert=bool(response and response.alert))
+            await self.bot.answer_callback_query(
+                query_id, text=toast, show_alert=bool(response and response.alert)
+            )
         except BadRequest:
             log.info("callback query too old to answer")
         except TelegramError as error:
             log.warning("answering a tap failed: %s", type(error).__name__)
 
-    async def _process(self, update: Update) -> Outcome:
+    async def _process(self, update: Update) -> Interpreted:
+        settled = await self._settle_chat_events(update)
+        if settled is not None:
+            return settled
         chat = update.effective_chat
-        message = update.message
-        if message is not None and message.migrate_to_chat_id is not None and chat is not None:
-            return await self._migrated(str(chat.id), str(message.migrate_to_chat_id))
-        if message is not None and message.migrate_from_chat_id is not None and chat is not None:
-            # The same move seen from the new supergroup (it may come first: another chat).
-            return await self._migrated(str(message.migrate_from_chat_id), str(chat.id))
-        if update.my_chat_member is not None:
-            return await self._membership(update)
-        supervisors = chat is not None and str(chat.id) == self._supervisor
-        if supervisors and chat is not None and chat.type != ChatType.PRIVATE:
-            return Outcome("ignored", query=update.callback_query)  # the group only receives
-        if chat is not None and chat.type != ChatType.PRIVATE and not self.admin.owns(str(chat.id)):
-            await self._leave(str(chat.id))
-            return Outcome("ignored", query=update.callback_query)
         user = update.effective_user
         needs_admin = (chat is not None and chat.type != ChatType.PRIVATE) or (
             update.callback_query is not None
@@ -312,34 +262,42 @@ class TelegramChannel:
         )
         is_admin = bool(user and needs_admin and await self.admins.is_admin(user.id))
         incoming = to_incoming(update, self.bot.id, is_admin)
-        if incoming is None:
-            return Outcome("ignored", query=update.callback_query)
-        if (
-            incoming.in_group
-            and incoming.button is None
-            and not incoming.replied_to_bot
-            and incoming.command is None
-        ):
-            return Outcome("ignored")  # ordinary group talk is none of our business
-        if incoming.in_group and for_another_bot(incoming.text, self.bot.username):
-            return Outcome("ignored")
-        response = await self.router.handle(incoming)
-        number = _ticket_number(response)
-        if number:
-            bind_ticket(number)
-        return Outcome(
-            replies=[(incoming.chat_id, r) for r in response.replies],
-            query=update.callback_query,
-            response=response,
-        )
+        if incoming is None or (incoming.in_group and not self._addressed(incoming)):
+            return Interpreted(ignored=True)
+        return Interpreted(incoming)
 
-    async def _migrated(self, old: str, new: str) -> Outcome:
+    async def _settle_chat_events(self, update: Update) -> Interpreted | None:
+        """What the adapter settles itself: a group's move to a supergroup, the bot's own
+        membership, the supervisors' group (it only receives), strange groups (left)."""
+        chat = update.effective_chat
+        move = _group_move(update)
+        if move is not None:
+            return await self._migrated(*move)
+        if update.my_chat_member is not None:
+            return await self._membership(update)
+        if chat is None or chat.type == ChatType.PRIVATE:
+            return None
+        if str(chat.id) == self._supervisor:
+            return Interpreted(ignored=True)  # the group only receives
+        if not self.admin.owns(str(chat.id)):
+            await self._leave(str(chat.id))
+            return Interpreted(ignored=True)
+        return None
+
+    def _addressed(self, incoming: Incoming) -> bool:
+        """A group message for us: a button, a reply to the bot, or a command not addressed
+        to another bot; ordinary group talk is none of our business."""
+        if incoming.button is None and not incoming.replied_to_bot and incoming.command is None:
+            return False
+        return not for_another_bot(incoming.text, self.bot.username)
+
+    async def _migrated(self, old: str, new: str) -> Interpreted:
         if not self.admin.owns(old):
-            return Outcome("ignored")
+            return Interpreted(ignored=True)
         first = await self.admin.follow(old, new)
-        return Outcome(replies=[(new, Reply(t.group_migrated(new)))] if first else [])
+        return Interpreted(replies=[(new, Reply(t.group_migrated(new)))] if first else [])
 
-    async def _membership(self, update: Update) -> Outcome:
+    async def _membership(self, update: Update) -> Interpreted:
         member = update.my_chat_member
         assert member is not None
         chat_id = str(member.chat.id)
@@ -350,7 +308,7 @@ class TelegramChannel:
         other = not self.admin.owns(chat_id) and chat_id != self._supervisor
         if member.chat.type != ChatType.PRIVATE and joined and other:
             await self._leave(chat_id)
-        return Outcome("ignored")
+        return Interpreted(ignored=True)
 
     async def _leave(self, chat_id: str) -> None:
         await self.admin.load()  # another worker may just have followed a move to this group
@@ -359,12 +317,17 @@ class TelegramChannel:
         log.warning("the bot was in a group other than the admin group (%s); leaving", chat_id)
         await self.messenger.leave(chat_id)
 
-    async def _gave_up(self, row: Pending, error: BaseException) -> None:
-        """An update failed for good: say so to its chat rather than stay silent."""
-        record_update(CHANNEL, row.kind, "failed", None)
-        chat_id = chat_of_lane(row.chat_key)
-        if chat_id is not None:
-            await self.messenger.send(chat_id, Reply(t.SORRY))
+
+def _group_move(update: Update) -> tuple[str, str] | None:
+    """(old, new) chat id when a group became a supergroup; the move is seen from both."""
+    chat, message = update.effective_chat, update.message
+    if message is None or chat is None:
+        return None
+    if message.migrate_to_chat_id is not None:
+        return str(chat.id), str(message.migrate_to_chat_id)
+    if message.migrate_from_chat_id is not None:  # seen from the new supergroup (may be first)
+        return str(message.migrate_from_chat_id), str(chat.id)
+    return None
 
 
 def _storable(updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -378,15 +341,6 @@ def _storable(updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             log.error("an update that cannot be stored was skipped: %s", problem)
     return kept
-
-
-def _ticket_number(response: Response) -> str | None:
-    """The ticket a reply speaks of, for the log context (best effort)."""
-    for reply in response.replies:
-        match = TICKET_NUMBER.search(reply.text)
-        if match:
-            return match.group(1)
-    return None
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

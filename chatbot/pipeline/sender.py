@@ -1,5 +1,10 @@
 """Delivers the outbox: each row rendered by its kind's renderer (conversations/notices.py),
-sent through the channel, and recorded so a retry never repeats a finished part."""
+sent through its chat's messenger, and recorded so a retry never repeats a finished part.
+
+A row for the admins goes through the admin channel's messenger; any other row through the
+messenger of the channel it was queued for (the requester's), so a requester on one channel
+receives what an admin did on another.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from chatbot.conversations.messages import (
     Throttled,
     reply_from_dict,
 )
+from chatbot.conversations.messengers import Messengers
 from chatbot.conversations.notices import (
     Card,
     Documents,
@@ -34,6 +40,7 @@ from chatbot.conversations.notices import (
 from chatbot.db.models import OutboxMessage, Ticket
 from chatbot.logs import log_context
 from chatbot.metrics import record_sent
+from chatbot.pipeline.handling import reply_context
 from chatbot.services.documents import ACCEPTED
 from chatbot.services.notices import NoticeKind
 from chatbot.services.outages import is_outage
@@ -64,29 +71,24 @@ async def _durably(record: Callable[[], Awaitable[None]]) -> None:
     await record()
 
 
-def reply_context(chat_id: str) -> str:
-    """What a queued reply's seal is bound to: it opens only for its own chat."""
-    return f"reply:{chat_id}"
-
-
 class OutboxSender:
     """Delivers due rows, one sender at a time across workers, in order within each chat.
 
     A chat whose row fails, or is at its pace, is skipped for the rest of the round so its
-    later rows never overtake; other chats go on. `messenger` should raise Throttled rather
-    than wait (TelegramMessenger.deferring()).
+    later rows never overtake; other chats go on. The messengers should raise Throttled
+    rather than wait (TelegramMessenger.deferring()).
     """
 
     def __init__(
         self,
         services: Services,
         outbox: Outbox,
-        messenger: Messenger,
+        messengers: Messengers,
         sealer: Sealer | None = None,
     ) -> None:
         self._services = services
         self._outbox = outbox
-        self._messenger = messenger
+        self._messengers = messengers
         self._sealer = sealer
         self._views = CardViews(services.store)
         self._wanted = asyncio.Event()
@@ -119,7 +121,9 @@ class OutboxSender:
         async with self._services.store.lock("outbox-sender", SENDER_LOCK):
             self._cards_covered.clear()
             while True:
-                rows = await self._outbox.due(self._messenger.admin_chat_id)
+                rows = await self._outbox.due(
+                    self._messengers.admin_chat_id, self._messengers.admin_channel
+                )
                 if not rows:
                     break
                 skipped: set[str] = set()
@@ -147,9 +151,25 @@ class OutboxSender:
         )
 
     def _chat_of(self, message: OutboxMessage) -> str:
+        """The lane a row waits in: a chat on a channel."""
         if message.audience == "admins":
-            return self._messenger.admin_chat_id
-        return str(message.chat_id)
+            channel = message.channel or self._messengers.admin_channel
+            return f"{channel}:{message.chat_id or self._admin_chat}"
+        return f"{message.channel}:{message.chat_id}"
+
+    @property
+    def _admin_chat(self) -> str:
+        return self._messengers.admin_chat_id
+
+    @property
+    def _admins(self) -> Messenger:
+        return self._messengers.admins
+
+    def _messenger_of(self, message: OutboxMessage) -> Messenger:
+        """The admins' messenger for their rows, else the one of the row's channel."""
+        if message.audience == "admins" or message.channel is None:
+            return self._admins
+        return self._messengers.of(message.channel)
 
     async def _send_one(self, message: OutboxMessage) -> bool:
         """Deliver one row; False when it must wait (and its chat with it)."""
@@ -192,7 +212,7 @@ class OutboxSender:
             return
         sent_id: str | None = None
         if isinstance(notice, Send):
-            sent_id = await self._send(notice)
+            sent_id = await self._send(self._messenger_of(message), notice)
         elif isinstance(notice, Card):
             sent_id = await self._edit_card(message.id, context.ticket)
         elif isinstance(notice, FirstCard):
@@ -214,15 +234,15 @@ class OutboxSender:
         data = json.loads(self._sealer.open(message.sealed, reply_context(message.chat_id)))
         return reply_from_dict(data)
 
-    async def _send(self, notice: Send) -> str | None:
-        chat = self._messenger.admin_chat_id if notice.chat is None else notice.chat
+    async def _send(self, messenger: Messenger, notice: Send) -> str | None:
+        chat = self._admin_chat if notice.chat is None else notice.chat
         if notice.edit:
             try:
-                await self._messenger.edit(chat, notice.edit, notice.reply)
+                await messenger.edit(chat, notice.edit, notice.reply)
             except MessageGone:  # the message to edit went away: nothing left to update
                 return None
             return notice.edit
-        return await self._messenger.send(chat, notice.reply, reply_to=notice.reply_to)
+        return await messenger.send(chat, notice.reply, reply_to=notice.reply_to)
 
     async def _first_card(self, message: OutboxMessage, ticket: Ticket, round_: int) -> str:
         """The documents (once, even across retries), then the card as their reply."""
@@ -231,15 +251,15 @@ class OutboxSender:
             first = await self._send_documents(ticket, round_, None)
             progress = {**message.payload, "documents_message_id": first}
             await _durably(lambda: self._outbox.note_progress(message.id, progress))
-        card_id = await self._messenger.send(
-            self._messenger.admin_chat_id, await self._card(ticket), reply_to=first
+        card_id = await self._admins.send(
+            self._admin_chat, await self._card(ticket), reply_to=first
         )
         await _durably(lambda: self._outbox.set_admin_message(ticket.id, card_id))
         return card_id
 
     async def _edit_card(self, row_id: int, ticket: Ticket) -> str:
         """Edit the card in place, or post it anew when it was deleted in the group."""
-        admin_chat = self._messenger.admin_chat_id
+        admin_chat = self._admin_chat
         # Which queued edits this one covers is fixed before the ticket is read, so an
         # edit queued meanwhile is never marked done by a render that predates it.
         covered = max(row_id, await self._outbox.last_card_row(ticket.id))
@@ -248,12 +268,12 @@ class OutboxSender:
         sent_id: str | None = None
         if ticket.admin_message_id:
             try:
-                await self._messenger.edit(admin_chat, ticket.admin_message_id, card)
+                await self._admins.edit(admin_chat, ticket.admin_message_id, card)
                 sent_id = ticket.admin_message_id
             except MessageGone:  # deleted in the group: post it anew below
                 log.warning("card of ticket %s was deleted; sending a new one", ticket.id)
         if sent_id is None:
-            new_id = await self._messenger.send(admin_chat, card)
+            new_id = await self._admins.send(admin_chat, card)
             sent_id = new_id
             await _durably(lambda: self._outbox.set_admin_message(ticket.id, new_id))
         # Queued edits of one card collapse into the one just made.
@@ -279,5 +299,5 @@ class OutboxSender:
             )
             for doc in documents
         ]
-        ids = await self._messenger.send_files(self._messenger.admin_chat_id, files, reply_to)
+        ids = await self._admins.send_files(self._admin_chat, files, reply_to)
         return ids[0]

@@ -1,0 +1,103 @@
+"""Handling one stored update: open it, let its channel's adapter say what it means, route
+it, and commit its replies together with the mark that it was handled."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from chatbot.conversations import texts as t
+from chatbot.conversations.messages import Reply, Response, reply_to_dict
+from chatbot.conversations.messengers import Messengers, UnknownChannel
+from chatbot.conversations.router import Router
+from chatbot.logs import bind_ticket, log_context
+from chatbot.metrics import record_update
+from chatbot.pipeline.ingress import update_context
+from chatbot.pipeline.ports import ChannelAdapter
+from chatbot.services.inbox import Inbox, Pending
+from chatbot.services.outbox import Outbox
+from chatbot.services.sealing import Sealer
+
+log = logging.getLogger(__name__)
+
+TICKET_NUMBER = re.compile(r"\b(\d{4}-\d{4,})\b")
+
+
+def reply_context(chat_id: str) -> str:
+    """What a queued reply's seal is bound to: it opens only for its own chat."""
+    return f"reply:{chat_id}"
+
+
+class Handling:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        sealer: Sealer,
+        router: Router,
+        adapters: Mapping[str, ChannelAdapter],
+        messengers: Messengers,
+        sent: Callable[[], None],
+    ) -> None:
+        self._sessions = sessions
+        self._sealer = sealer
+        self.router = router
+        self._adapters = adapters
+        self._messengers = messengers
+        self._sent = sent  # replies were queued: the sender should look now
+
+    def adapter(self, channel: str) -> ChannelAdapter:
+        adapter = self._adapters.get(channel)
+        if adapter is None:  # a channel this process does not run: the row waits for one
+            raise UnknownChannel(channel)
+        return adapter
+
+    async def handle(self, row: Pending) -> None:
+        """Handle one inbox row; raises to have it retried (see InboxWorker)."""
+        started = time.monotonic()
+        with log_context(channel=row.channel, update_id=row.update_id):
+            if row.payload is None:  # nothing left to handle: close it, never loop on it
+                async with self._sessions.begin() as session:
+                    await Inbox.finish(session, row.id, "ignored")
+                return
+            adapter = self.adapter(row.channel)
+            plain = self._sealer.open(row.payload, update_context(row.channel, row.update_id))
+            raw = json.loads(plain)
+            meaning = await adapter.interpret(raw)
+            replies = list(meaning.replies)
+            response: Response | None = None
+            if meaning.incoming is not None:
+                response = await self.router.handle(meaning.incoming)
+                _bind_ticket(response)
+                replies += [(meaning.incoming.chat_id, r) for r in response.replies]
+            async with self._sessions.begin() as session:
+                if not await Inbox.finish(session, row.id, meaning.outcome):
+                    return  # another worker finished it first: its replies stand
+                for chat_id, reply in replies:
+                    sealed = self._sealer.seal(
+                        json.dumps(reply_to_dict(reply)).encode(), reply_context(chat_id)
+                    )
+                    Outbox.add_reply(session, row.channel, chat_id, sealed)
+            await adapter.acknowledge(raw, response)
+            record_update(row.channel, row.kind, meaning.outcome, time.monotonic() - started)
+        self._sent()
+
+    async def gave_up(self, row: Pending, error: BaseException) -> None:
+        """An update failed for good: say so to its chat rather than stay silent."""
+        record_update(row.channel, row.kind, "failed", None)
+        chat_id = self.adapter(row.channel).chat_of(row.chat_key)
+        if chat_id is not None:
+            await self._messengers.of(row.channel).send(chat_id, Reply(t.SORRY))
+
+
+def _bind_ticket(response: Response) -> None:
+    """The ticket a reply speaks of, into the log context (best effort)."""
+    for reply in response.replies:
+        match = TICKET_NUMBER.search(reply.text)
+        if match:
+            bind_ticket(match.group(1))
+            return

@@ -1,0 +1,63 @@
+"""The port each channel implements so the one pipeline can carry its updates.
+
+A channel adapter knows its platform's raw updates (dicts of JSON data) and nothing of the
+inbox, the worker or the outbox: it says how an update is keyed and ordered, whether it can
+be stored at all, what it means (an `Incoming` for the router, or something the adapter
+settles itself, like a Telegram group's move to a supergroup), and how the platform wants an
+update acknowledged once handled (Telegram's answer to a button tap).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from chatbot.conversations.messages import Incoming, Reply, Response
+
+Raw = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Described:
+    """What the inbox orders and dedupes a raw update by."""
+
+    update_id: str
+    chat_key: str  # the lane: one chat's updates are handled in order, one at a time
+    kind: str
+
+
+@dataclass
+class Interpreted:
+    """What an adapter made of a raw update: an Incoming for the router, and/or replies it
+    settled itself (chat id, reply), or nothing at all (`ignored`)."""
+
+    incoming: Incoming | None = None
+    replies: list[tuple[str, Reply]] = field(default_factory=list)
+    ignored: bool = False
+
+    @property
+    def outcome(self) -> str:
+        return "ignored" if self.ignored else "handled"
+
+
+class ChannelAdapter(Protocol):
+    @property
+    def channel(self) -> str:
+        """The channel's name, as stored on inbox and outbox rows ("telegram", ...)."""
+
+    def problem(self, raw: Raw) -> str | None:
+        """Why this update can never be stored (None: it can); refused at the door."""
+
+    def describe(self, raw: Raw) -> Described: ...
+
+    def arrived(self, raw: Raw) -> None:
+        """Called once the update is accepted, before it is stored (a tap's answer timer)."""
+
+    async def interpret(self, raw: Raw) -> Interpreted:
+        """The update's meaning; the admin check and platform housekeeping live here."""
+
+    async def acknowledge(self, raw: Raw, response: Response | None) -> None:
+        """After the handled mark is committed: what the platform wants (a tap's toast)."""
+
+    def chat_of(self, chat_key: str) -> str | None:
+        """The chat an inbox lane belongs to (None: an update without a chat)."""
