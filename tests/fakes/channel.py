@@ -261,7 +261,9 @@ class FakeChannel:
         if button.url is not None:
             raise AssertionError(f"{button.label!r} opens {button.url}: it is not a tap")
         update_id = await self._arrive(chat, kind="button", data=button.data, message_id=message.id)
-        return self.answers[update_id][0]
+        answer = self.answers.get(update_id)
+        assert answer is not None, f"the tap on {button.label!r} was never handled"
+        return answer[0]
 
     async def upload(
         self, chat: str, content: bytes, name: str, mime: str, *, photo: bool = False
