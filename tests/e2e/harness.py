@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,8 +20,9 @@ from starlette.applications import Starlette
 from chatbot.app import App, TelegramBot, create_app, telegram_bot
 from chatbot.channels.pacing import PaceLimits
 from chatbot.channels.telegram import TelegramChannel
+from chatbot.conversations.messages import Messenger
 from chatbot.db.models import utcnow
-from chatbot.pipeline import Pipeline
+from chatbot.pipeline import ChannelAdapter, Pipeline
 from chatbot.services.credentials import Sealed, key_hash, open_sealed, unb64url
 from chatbot.services.ratelimit import Limit
 from chatbot.settings import Settings
@@ -85,6 +86,8 @@ class Harness:
     # tests use the real limits.
     limits: PaceLimits = UNPACED
     clock: Callable[[], datetime] = utcnow  # the pace's clock
+    # Other channels' requesters on the same pipeline (adapter, messenger): tests/fakes/channel.py
+    requesters: Sequence[tuple[ChannelAdapter, Messenger]] = ()
     app: App = field(init=False)
     bot: TelegramBot = field(init=False)
     web: httpx.AsyncClient = field(init=False)
@@ -102,7 +105,9 @@ class Harness:
 
     async def start(self) -> None:
         self.app = await create_app(self.settings)
-        self.bot = telegram_bot(self.app, limits=self.limits, clock=self.clock)
+        self.bot = telegram_bot(
+            self.app, limits=self.limits, clock=self.clock, requesters=self.requesters
+        )
         await self.bot.start()
         self._stop = asyncio.Event()
         self._tasks = [
