@@ -267,7 +267,8 @@ class ConsoleBot:
 def console_bot(app: App) -> ConsoleBot:
     """The console on its own pipeline: "console" is both the requesters' and the admins'
     channel, its group the admin group. A typed line goes through the inbox, the worker and
-    the outbox like a Telegram update; `session.feed` returns once all that was printed."""
+    the outbox like a Telegram update; `session.feed` returns once all that was printed, so
+    the pipeline's worker must be running (run_console starts it with the periodic jobs)."""
     from chatbot.channels.console import CHANNEL, ConsoleSession
 
     session = ConsoleSession(received=app.settings.storage_dir / "console-received")

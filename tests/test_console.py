@@ -231,7 +231,7 @@ async def test_whole_sop_in_the_console(
 
 
 async def test_a_note_is_a_reply_to_the_bots_question_in_the_group(
-    consoles: Consoles, app: App, documents: tuple[Path, Path]
+    consoles: Consoles, documents: tuple[Path, Path]
 ) -> None:
     letter, sk = documents
     say = Transcript(await consoles())
@@ -276,7 +276,7 @@ async def test_a_note_is_a_reply_to_the_bots_question_in_the_group(
     assert "[1] 📎 Lengkapi" in notice
 
 
-async def test_unsupported_input_gets_a_hint(consoles: Consoles, app: App) -> None:
+async def test_unsupported_input_gets_a_hint(consoles: Consoles) -> None:
     say = Transcript(await consoles())
     out = await say("/ajukan")
     out = await say.tap(out, "Reset password")
@@ -314,7 +314,7 @@ async def test_run_console_stops_at_end_of_input(app: App) -> None:
     assert printed.endswith("Sampai jumpa.\n")
 
 
-async def test_the_admin_commands_work_in_the_console_group(consoles: Consoles, app: App) -> None:
+async def test_the_admin_commands_work_in_the_console_group(consoles: Consoles) -> None:
     say = Transcript(await consoles())
     await say(":grup")
 
@@ -473,7 +473,7 @@ async def test_a_link_opened_in_the_browser_prints_the_receipt_without_waiting_f
 
 
 async def test_numbers_press_the_buttons_printed_last_and_the_tap_says_whose(
-    consoles: Consoles, app: App
+    consoles: Consoles,
 ) -> None:
     """A late question sent before the card's edit reaches the console: the card is printed
     below the question, and a typed number must press the card's button, the one in view."""
