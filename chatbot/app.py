@@ -37,6 +37,7 @@ from chatbot.store.redis_store import RedisStore
 from chatbot.store.sql_store import SqlStore
 
 if TYPE_CHECKING:
+    from chatbot.channels.console import ConsoleSession
     from chatbot.channels.telegram import TelegramChannel
 
 log = logging.getLogger(__name__)
@@ -253,3 +254,31 @@ def telegram_bot(
     )
     channel.connect(pipeline.ingress.receive)
     return TelegramBot(channel, pipeline)
+
+
+@dataclass
+class ConsoleBot:
+    """The console channel (requesters and admins alike, in one terminal) on the pipeline."""
+
+    session: ConsoleSession
+    pipeline: Pipeline
+
+
+def console_bot(app: App) -> ConsoleBot:
+    """The console on its own pipeline: "console" is both the requesters' and the admins'
+    channel, its group the admin group. A typed line goes through the inbox, the worker and
+    the outbox like a Telegram update; `session.feed` returns once all that was printed, so
+    the pipeline's worker must be running (run_console starts it with the periodic jobs)."""
+    from chatbot.channels.console import CHANNEL, ConsoleSession
+
+    session = ConsoleSession(received=app.settings.storage_dir / "console-received")
+    messenger = session.messenger
+    messengers = Messengers({CHANNEL: messenger}, CHANNEL, lambda: messenger.admin_chat_id)
+    pipeline = connect(app, [session.adapter], messengers, messengers)
+
+    async def settle() -> None:
+        await pipeline.worker.settled()
+        await pipeline.sender.idle()
+
+    session.connect(pipeline.ingress.receive, settle, pipeline.sender.flush)
+    return ConsoleBot(session, pipeline)

@@ -94,7 +94,7 @@ async def _run(settings: Settings, *, console: bool, webhook: bool = False) -> N
     app = await create_app(settings)
     try:
         if console or settings.telegram_bot_token is None:
-            from chatbot.channels.console import run_console
+            from chatbot.runner import run_console
 
             await run_console(app)
         else:

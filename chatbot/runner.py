@@ -1,5 +1,6 @@
 """Run modes: Telegram by long polling (one process) or webhook (one of several workers),
-each with the web app and the pipeline (its worker and periodic jobs), and a graceful stop."""
+or the console in this terminal; each with the web app and the pipeline (its worker and
+periodic jobs), and a graceful stop."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import TextIO, cast
 
 import uvicorn
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from chatbot.app import App, telegram_bot
+from chatbot.app import App, ConsoleBot, console_bot, telegram_bot
+from chatbot.channels.console.terminal import LineReader, Screen, banner
 from chatbot.conversations.messengers import Messengers
 from chatbot.settings import Settings
 from chatbot.web.app import RedactLinkPaths, create_web_app
@@ -119,6 +124,90 @@ async def run_telegram(app: App, *, webhook: bool = False) -> None:
         log.info("stopped")
     if broken is not None:
         raise SystemExit(1)
+
+
+class WakeAfterRequests:
+    """The web app, waking the console after each request: what a page did (a form handed
+    a result over, a link was opened) shows in the chats at once."""
+
+    def __init__(self, app: ASGIApp, wake: Callable[[], None]) -> None:
+        self._app = app
+        self._wake = wake
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            if scope["type"] == "http":
+                self._wake()
+
+
+@contextlib.contextmanager
+def _uvicorn_quiet() -> Iterator[None]:
+    """The banner says where the web app listens; uvicorn's start-up and access lines would
+    only interleave with the chats (errors still show)."""
+    quiet = [logging.getLogger(name) for name in ("uvicorn.error", "uvicorn.access")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+    try:
+        yield
+    finally:
+        for logger, level in zip(quiet, levels, strict=True):
+            logger.setLevel(level)
+
+
+async def _serve_console_web(server: uvicorn.Server) -> None:
+    """Serve the web app; a port already in use must not end the console."""
+    try:
+        await server.serve()
+    except SystemExit:
+        log.error("web app did not start; one-time links cannot be opened from this console")
+
+
+async def run_console(
+    app: App,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    serve_web: bool = True,
+    bot: ConsoleBot | None = None,
+) -> None:
+    """Chat with the bot in this terminal until EOF, :keluar or Ctrl-C.
+
+    The pipeline (its worker and periodic jobs) and the web app (for one-time links) run
+    alongside; what they make the bot say (a link opened in the browser, a reminder) prints
+    as it comes, followed by the prompt again, while the console waits for a line. `bot`:
+    one already composed (tests).
+    """
+    bot = bot if bot is not None else console_bot(app)
+    session, pipeline = bot.session, bot.pipeline
+    source = stdin if stdin is not None else sys.stdin
+    screen = Screen(session, stdout if stdout is not None else sys.stdout)
+    reader = LineReader(source)
+    stop = asyncio.Event()
+    with _uvicorn_quiet():
+        server = web_server(app, pipeline.messengers) if serve_web else None
+        web: asyncio.Task[None] | None = None
+        if server is not None:
+            page = cast(ASGIApp, server.config.app)  # the Starlette app web_server built
+            server.config.app = WakeAfterRequests(page, session.wake)
+            web = asyncio.create_task(_serve_console_web(server), name="web")
+        # A sweep's reminder or expired link shows at once.
+        jobs = pipeline.start(stop, after_deadlines=session.wake)
+        arrivals = asyncio.create_task(screen.show_arrivals(), name="arrivals")
+        screen.write(banner(app.settings, serve_web))
+        try:
+            await screen.converse(reader, echo_lines=not source.isatty())
+        finally:
+            reader.close()
+            if server is not None:
+                server.should_exit = True
+            arrivals.cancel()
+            stop.set()  # the worker and the jobs finish what they hold, then end
+            await asyncio.gather(arrivals, *jobs, *([web] if web else []), return_exceptions=True)
+            await pipeline.drain()
+            screen.write("Sampai jumpa.\n")
 
 
 def _webhook_secret(settings: Settings) -> str:

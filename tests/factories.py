@@ -104,9 +104,10 @@ async def submitted_ticket(
     files: DocumentStore,
     request_type: RequestType = RequestType.RESET_PASSWORD,
     chat_id: str = "1001",
+    channel: str = "telegram",
 ) -> Ticket:
     return await tickets.submit(
-        channel="telegram",
+        channel=channel,
         chat_id=chat_id,
         actor=REQUESTER,
         identity=identity(),

@@ -7,7 +7,7 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -17,12 +17,14 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import chatbot.channels.console as console
-from chatbot.app import App, create_app
-from chatbot.channels.console import GROUP, REQUESTER, ConsoleSession, run_console
+import chatbot.pipeline.periodic as periodic
+from chatbot.app import App, ConsoleBot, console_bot, create_app
+from chatbot.channels.console import CHANNEL, GROUP, REQUESTER, ConsoleSession
 from chatbot.conversations.messages import Button, Reply
+from chatbot.conversations.messengers import Messengers
 from chatbot.conversations.state import DialogStates
 from chatbot.conversations.texts import plain
+from chatbot.runner import WakeAfterRequests, run_console
 from chatbot.services.credentials import CredentialVault, key_hash, open_sealed, unb64url
 from chatbot.services.enums import TicketState
 from chatbot.services.forms import AdminForms
@@ -54,6 +56,33 @@ async def app(settings: Settings, engine: AsyncEngine, store: Store) -> AsyncIte
     )
     yield replace(app, store=store, services=services)
     await app.engine.dispose()
+
+
+Consoles = Callable[[], Awaitable[ConsoleSession]]
+
+
+@pytest.fixture
+async def consoles(app: App) -> AsyncIterator[Consoles]:
+    """Starts a console session on its own pipeline with its inbox worker running (no
+    periodic jobs: a transcript shows only what its lines caused). Starting another is a
+    restart: the one before stops first."""
+    running: list[tuple[ConsoleBot, asyncio.Event, asyncio.Task[None]]] = []
+
+    async def stop_all() -> None:
+        for bot, stop, worker in running:
+            stop.set()
+            await worker
+            await bot.pipeline.sender.idle()
+        running.clear()
+
+    async def start() -> ConsoleSession:
+        await stop_all()
+        bot, stop = console_bot(app), asyncio.Event()
+        running.append((bot, stop, asyncio.create_task(bot.pipeline.worker.run(stop))))
+        return bot.session
+
+    yield start
+    await stop_all()
 
 
 @pytest.fixture
@@ -101,9 +130,11 @@ async def test_plain_strips_tags_and_unescapes() -> None:
     assert plain("<b>Tiket</b> &lt;3 &amp; <code>1</code>") == "Tiket <3 & 1"
 
 
-async def test_whole_sop_in_the_console(app: App, documents: tuple[Path, Path]) -> None:
+async def test_whole_sop_in_the_console(
+    consoles: Consoles, app: App, documents: tuple[Path, Path]
+) -> None:
     letter, sk = documents
-    say = Transcript(ConsoleSession(app))
+    say = Transcript(await consoles())
     assert say.session.prompt == "[pemohon] > "
 
     # The requester fills in the request.
@@ -200,10 +231,10 @@ async def test_whole_sop_in_the_console(app: App, documents: tuple[Path, Path]) 
 
 
 async def test_a_note_is_a_reply_to_the_bots_question_in_the_group(
-    app: App, documents: tuple[Path, Path]
+    consoles: Consoles, documents: tuple[Path, Path]
 ) -> None:
     letter, sk = documents
-    say = Transcript(ConsoleSession(app))
+    say = Transcript(await consoles())
     out = await say("/ajukan")
     out = await say.tap(out, "Informasi user ID")
     out = await say.tap(out, "PP (Pejabat Pengadaan)")
@@ -245,8 +276,8 @@ async def test_a_note_is_a_reply_to_the_bots_question_in_the_group(
     assert "[1] 📎 Lengkapi" in notice
 
 
-async def test_unsupported_input_gets_a_hint(app: App) -> None:
-    say = Transcript(ConsoleSession(app))
+async def test_unsupported_input_gets_a_hint(consoles: Consoles) -> None:
+    say = Transcript(await consoles())
     out = await say("/ajukan")
     out = await say.tap(out, "Reset password")
     out = await say.tap(out, "PPK")
@@ -283,8 +314,8 @@ async def test_run_console_stops_at_end_of_input(app: App) -> None:
     assert printed.endswith("Sampai jumpa.\n")
 
 
-async def test_the_admin_commands_work_in_the_console_group(app: App) -> None:
-    say = Transcript(ConsoleSession(app))
+async def test_the_admin_commands_work_in_the_console_group(consoles: Consoles) -> None:
+    say = Transcript(await consoles())
     await say(":grup")
 
     assert "Tidak ada tiket terbuka" in await say("/antrian")
@@ -303,10 +334,10 @@ def read_files(paths: list[str]) -> list[bytes]:
 
 
 async def test_after_a_restart_the_queue_brings_a_card_back_to_act_on(
-    app: App, documents: tuple[Path, Path]
+    consoles: Consoles, app: App, documents: tuple[Path, Path]
 ) -> None:
     letter, sk = documents
-    say = Transcript(ConsoleSession(app))
+    say = Transcript(await consoles())
     out = await say("/ajukan")
     out = await say.tap(out, "Reset password")
     out = await say.tap(out, "PPK")
@@ -324,7 +355,7 @@ async def test_after_a_restart_the_queue_brings_a_card_back_to_act_on(
     number = found.group(1)
 
     # A new console session: the card printed before has no buttons to press any more.
-    say = Transcript(ConsoleSession(app))
+    say = Transcript(await consoles())
     await say(":grup")
     assert "tidak ada tombol di chat ini" in await say("1")
     out = await say("/antrian")
@@ -377,10 +408,11 @@ async def waiting_console(
 ) -> AsyncIterator[tuple[ConsoleSession, Screen]]:
     """run_console waiting for a line; the periodic outbox look runs at start only, so what
     shows later was printed because it arrived, not because a timer came round."""
-    monkeypatch.setattr(console, "OUTBOX_EVERY", timedelta(hours=1))
-    session, screen, keyboard = ConsoleSession(app), Screen(), Keyboard()
+    monkeypatch.setattr(periodic, "OUTBOX_EVERY", timedelta(hours=1))
+    bot, screen, keyboard = console_bot(app), Screen(), Keyboard()
+    session = bot.session
     running = asyncio.create_task(
-        run_console(app, stdin=keyboard.stream, stdout=screen, serve_web=False, session=session)
+        run_console(app, stdin=keyboard.stream, stdout=screen, serve_web=False, bot=bot)
     )
     await screen.shows("[pemohon] > ")
     # Once this shows, the look at start is over (it may have been what printed this).
@@ -409,7 +441,9 @@ async def test_a_link_opened_in_the_browser_prints_the_receipt_without_waiting_f
     session, screen = waiting_console
     services = app.services
     admin = ADMIN
-    ticket = await submitted_ticket(services.tickets, services.files, chat_id=REQUESTER.chat_id)
+    ticket = await submitted_ticket(
+        services.tickets, services.files, chat_id=REQUESTER.chat_id, channel=CHANNEL
+    )
     for move in (services.tickets.mark_complete, services.tickets.mark_valid):
         ticket = await move(ticket_id=ticket.id, version=ticket.version, actor=admin)
     ticket = await services.tickets.claim_result(
@@ -425,9 +459,8 @@ async def test_a_link_opened_in_the_browser_prints_the_receipt_without_waiting_f
     key_hash = hashlib.sha256(unb64url(url.fragment)).digest()[:16].hex()
 
     # The requester opens the link in the browser: the console's web app answers.
-    web = console.WakeAfterRequests(
-        create_web_app(services, messengers=session.messengers), session.wake
-    )
+    messengers = Messengers({CHANNEL: session.messenger}, CHANNEL, lambda: GROUP.chat_id)
+    web = WakeAfterRequests(create_web_app(services, messengers=messengers), session.wake)
     origin = "https://bot.example.go.id"
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url=origin) as c:
         opened = await c.post(
@@ -439,10 +472,12 @@ async def test_a_link_opened_in_the_browser_prints_the_receipt_without_waiting_f
     assert shown.endswith("[pemohon] > ")
 
 
-async def test_numbers_press_the_buttons_printed_last_and_the_tap_says_whose(app: App) -> None:
+async def test_numbers_press_the_buttons_printed_last_and_the_tap_says_whose(
+    consoles: Consoles,
+) -> None:
     """A late question sent before the card's edit reaches the console: the card is printed
     below the question, and a typed number must press the card's button, the one in view."""
-    say = Transcript(ConsoleSession(app))
+    say = Transcript(await consoles())
     messenger = say.session.messenger
     await say(":grup")
     card = await messenger.send(

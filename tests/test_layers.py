@@ -80,11 +80,6 @@ CHANNEL_FORBIDDEN_MODULES = (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the console still runs its own path (runner.web_server, its own router and "
-    "sender); issue 11 moves it onto the pipeline: then drop this mark",
-)
 def test_channels_are_adapters_that_do_not_build_the_app_or_the_pipeline() -> None:
     assert [
         f"{where} imports {module}"

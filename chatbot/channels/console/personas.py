@@ -1,0 +1,46 @@
+"""Who the person at the console plays: the requester, an admin in the Admin Agency's group,
+or that admin in their private chat with the bot; and how the console names each chat."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CHANNEL = "console"
+ADMIN_CHAT_ID = "-100"
+DEFAULT_PHONE = "+6281200001001"
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Who is typing, and in which chat."""
+
+    key: str  # what the prompt shows
+    where: str  # said when switching to this persona
+    chat_id: str
+    user_id: str
+    user_name: str
+    in_group: bool = False
+    is_admin: bool = False
+
+
+REQUESTER = Persona("pemohon", "di chat pribadi dengan bot", "1001", "1001", "Pemohon Uji")
+GROUP = Persona(
+    "grup admin", "di grup admin agency", ADMIN_CHAT_ID, "9001", "Admin Uji", True, True
+)
+ADMIN_PRIVATE = Persona("admin pribadi", "di chat pribadi dengan bot", "9001", "9001", "Admin Uji")
+# By the console command that switches to them (":grup").
+PERSONAS = {"pemohon": REQUESTER, "grup": GROUP, "admin": ADMIN_PRIVATE}
+CHAT_NAMES = {
+    REQUESTER.chat_id: "pemohon",
+    GROUP.chat_id: "grup admin",
+    ADMIN_PRIVATE.chat_id: "admin (pribadi)",
+}
+
+
+def chat_name(chat_id: str) -> str:
+    return CHAT_NAMES.get(chat_id, f"chat {chat_id}")
+
+
+def persona_in(chat_id: str) -> Persona | None:
+    """The persona who types in a chat: each of the console's chats has one."""
+    return next((p for p in PERSONAS.values() if p.chat_id == chat_id), None)
