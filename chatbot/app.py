@@ -29,7 +29,7 @@ from chatbot.services.deadlines import DeadlineWatch, Supervisor
 from chatbot.services.documents import DocumentStore
 from chatbot.services.forms import AdminForms
 from chatbot.services.outbox import Outbox
-from chatbot.services.sealing import Sealer, stored_secret
+from chatbot.services.sealing import Sealer, existing_secret, stored_secret
 from chatbot.services.tickets import TicketService
 from chatbot.settings import Settings
 from chatbot.store import Store
@@ -86,6 +86,12 @@ class App:
         """Log at WARNING what `warnings` finds, once, when the bot starts."""
         for warning in await self.warnings():
             log.warning(warning)
+        if self.settings.redis_url and self.settings.seal_secret is None:
+            log.warning(
+                "REDIS_URL is set (several workers?) but SEAL_SECRET is not: workers on "
+                "other hosts would not open what this one seals; set the same SEAL_SECRET "
+                "on every host (docs/operations.md)"
+            )
         if isinstance(self.store, RedisStore):
             with contextlib.suppress(Exception):
                 if await self.store.persistence() is None:
@@ -109,15 +115,27 @@ def report_signer(settings: Settings) -> Signer:
 
 
 def inbox_sealer(settings: Settings) -> Sealer:
-    """SEAL_SECRET, else the secret kept in STORAGE_DIR. The bot token, from which the key
-    came before, only opens rows sealed before the upgrade."""
-    secret = settings.seal_secret or None
+    """SEAL_SECRET, else the secret kept in STORAGE_DIR. What sealed before still opens: the
+    previous SEAL_SECRET, the stored secret once SEAL_SECRET is set, and the bot token, from
+    which the key came before this version (rows waiting across the upgrade)."""
+    configured = settings.seal_secret
+    previous = settings.seal_secret_previous
     token = settings.telegram_bot_token
-    return Sealer.from_secret(
-        secret.get_secret_value() if secret else stored_secret(settings.storage_dir),
-        "inbox",
-        earlier=(token.get_secret_value(),) if token else (),
-    )
+    if configured is not None:
+        current = configured.get_secret_value()
+        stored = existing_secret(settings.storage_dir)
+    else:
+        current, stored = stored_secret(settings.storage_dir), None
+    earlier = [
+        secret
+        for secret in (
+            previous.get_secret_value() if previous else None,
+            stored,
+            token.get_secret_value() if token else None,
+        )
+        if secret is not None and secret != current
+    ]
+    return Sealer.from_secret(current, "inbox", earlier=tuple(earlier))
 
 
 def build_store(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Store:
@@ -234,7 +252,9 @@ def telegram_bot(
     requesters: Sequence[tuple[ChannelAdapter, Messenger]] = (),
 ) -> TelegramBot:
     """Telegram for the admins (and its requesters), plus any other requesters' channels:
-    `requesters` pairs each adapter with its messenger; every channel shares one pipeline."""
+    `requesters` pairs each adapter with its messenger; every channel shares one pipeline.
+    The sender uses a messenger's `deferring()` variant when it has one (it must not wait
+    for one chat's pace while others' messages are due)."""
     from chatbot.channels.telegram import CHANNEL, TelegramChannel
     from chatbot.services.chats import ChatMigrations
 
@@ -245,12 +265,16 @@ def telegram_bot(
     def admin_chat() -> str:
         return channel.admin.id
 
+    names = [CHANNEL, *(adapter.channel for adapter, _ in requesters)]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two channels share a name: {names}")
     others = {adapter.channel: messenger for adapter, messenger in requesters}
+    deferring = {name: _deferring(messenger) for name, messenger in others.items()}
     pipeline = connect(
         app,
         [channel, *(adapter for adapter, _ in requesters)],
         Messengers({CHANNEL: channel.messenger, **others}, CHANNEL, admin_chat),
-        Messengers({CHANNEL: channel.messenger.deferring(), **others}, CHANNEL, admin_chat),
+        Messengers({CHANNEL: channel.messenger.deferring(), **deferring}, CHANNEL, admin_chat),
     )
     channel.connect(pipeline.ingress.receive)
     return TelegramBot(channel, pipeline)
@@ -282,3 +306,9 @@ def console_bot(app: App) -> ConsoleBot:
 
     session.connect(pipeline.ingress.receive, settle, pipeline.sender.flush)
     return ConsoleBot(session, pipeline)
+
+
+def _deferring(messenger: Messenger) -> Messenger:
+    """The variant that raises Throttled instead of waiting for the pace, if it has one."""
+    variant = getattr(messenger, "deferring", None)
+    return variant() if callable(variant) else messenger

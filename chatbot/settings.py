@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # Seals the inbox and queued replies at rest. Unset: a secret made once in STORAGE_DIR
     # (enough for one host; hosts sharing a database must share this).
     seal_secret: SecretStr | None = None
+    # The SEAL_SECRET before a rotation: rows it sealed still open (never used to seal).
+    seal_secret_previous: SecretStr | None = None
 
     database_url: str = "sqlite+aiosqlite:///data/chatbot.db"
     redis_url: str = ""
@@ -144,6 +146,7 @@ class Settings(BaseSettings):
         "telegram_webhook_secret",
         "metrics_token",
         "seal_secret",
+        "seal_secret_previous",
         mode="before",
     )
     @classmethod
@@ -251,7 +254,7 @@ class Settings(BaseSettings):
             raise ValueError("use 16 to 256 characters of A-Z, a-z, 0-9 and . _ ~ + / = -")
         return value
 
-    @field_validator("seal_secret")
+    @field_validator("seal_secret", "seal_secret_previous")
     @classmethod
     def _seal_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value().strip()) < 16:

@@ -87,9 +87,11 @@ esac
 
 say "packing $STORAGE_DIR"
 # Status 1 is GNU tar's "a file changed while being read" (an upload arriving): kept, noted.
+# The sealing secret stays out: a backup must not carry the key to the rows it holds sealed
+# (after a restore, what was waiting at backup time is given up; SEAL_SECRET lives in .env).
 status=0
 tar --create --gzip --numeric-owner --file="$work/storage.tar.gz" \
-  --directory="$STORAGE_DIR" . || status=$?
+  --exclude=./.seal-secret --directory="$STORAGE_DIR" . || status=$?
 if ((status == 1)); then
   say "warning: files changed while they were packed; the backup holds what was read"
 elif ((status != 0)); then

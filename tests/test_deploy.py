@@ -11,6 +11,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tarfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from chatbot.db.engine import create_engine, create_sessionmaker
 from chatbot.db.migrate import upgrade
 from chatbot.db.models import Requester, Ticket
 from chatbot.services.enums import RequestType, Role, TicketState
+from chatbot.services.sealing import SEAL_FILE, stored_secret
 from chatbot.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -481,3 +483,29 @@ async def _delete_ticket(database_url: str, number: str) -> None:
             await connection.execute(text("DELETE FROM tickets WHERE number = :n"), {"n": number})
     finally:
         await engine.dispose()
+
+
+def test_the_backup_leaves_the_sealing_secret_out(tmp_path: Path) -> None:
+    """A backup holds the sealed rows (the database): it must not hold their key too."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / ".env").write_text(
+        "DATABASE_URL=sqlite+aiosqlite:///data/chatbot.db\nSTORAGE_DIR=data/files\n"
+    )
+    asyncio.run(_seed(f"sqlite+aiosqlite:///{site / 'data' / 'chatbot.db'}"))
+    _fill_storage(site / "data" / "files")
+    stored_secret(site / "data" / "files")
+
+    result = _run(
+        BACKUP,
+        "--env",
+        str(site / ".env"),
+        str(tmp_path / "backups"),
+        env={"PYTHON": sys.executable},
+        cwd=tmp_path,
+    )
+    folder = _backup_folder(result)
+    with tarfile.open(folder / "storage.tar.gz") as archive:
+        names = {Path(name).name for name in archive.getnames()}
+    assert SEAL_FILE not in names
+    assert "ab12cd34.pdf" in names  # the documents are there

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr, ValidationError
 
 from chatbot.app import inbox_sealer
-from chatbot.services.sealing import SEAL_FILE, Sealer, Unreadable
+from chatbot.services.sealing import SEAL_FILE, Sealer, Unreadable, stored_secret
 from chatbot.settings import Settings
 
 UPDATE = b'{"update_id":1,"message":{"text":"password: Rahasia#2026"}}'
@@ -71,3 +72,35 @@ def test_a_short_seal_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("SEAL_SECRET", "too-short")
     with pytest.raises(ValidationError, match="at least 16"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_setting_seal_secret_later_still_opens_what_the_stored_secret_sealed(
+    settings: Settings,
+) -> None:
+    sealed = inbox_sealer(settings).seal(UPDATE, "c")  # before SEAL_SECRET: the stored secret
+    later = _with(settings, seal_secret=SecretStr("configured-later-of-enough-length"))
+    assert inbox_sealer(later).open(sealed, "c") == UPDATE
+
+
+def test_a_rotated_seal_secret_opens_what_the_previous_one_sealed(settings: Settings) -> None:
+    old = SecretStr("the-secret-before-rotation")
+    sealed = inbox_sealer(_with(settings, seal_secret=old)).seal(UPDATE, "c")
+    rotated = _with(
+        settings, seal_secret=SecretStr("the-secret-after-rotation"), seal_secret_previous=old
+    )
+    assert inbox_sealer(rotated).open(sealed, "c") == UPDATE
+    with pytest.raises(Unreadable):  # without the previous one it does not
+        inbox_sealer(_with(rotated, seal_secret_previous=None)).open(sealed, "c")
+
+
+def test_processes_starting_together_agree_on_one_stored_secret(tmp_path: Path) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        made = set(pool.map(lambda _: stored_secret(tmp_path), range(32)))
+    assert len(made) == 1
+    assert [p.name for p in tmp_path.iterdir()] == [SEAL_FILE]  # no temporary file left
+
+
+def test_an_empty_stored_secret_is_refused_not_used(tmp_path: Path) -> None:
+    (tmp_path / SEAL_FILE).write_text("")  # e.g. a crash of an older version mid-write
+    with pytest.raises(RuntimeError, match="SEAL_SECRET"):
+        stored_secret(tmp_path)

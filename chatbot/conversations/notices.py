@@ -2,7 +2,7 @@
 
 A renderer reads the queued row and its ticket and answers with what to deliver (a message
 to a chat, the card, a round of documents) or None when nothing is left to tell; how it is
-delivered, retried and recorded is the sender's (`outbox_sender.py`).
+delivered, retried and recorded is the sender's (`pipeline/sender.py`).
 """
 
 from __future__ import annotations

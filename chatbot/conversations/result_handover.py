@@ -42,7 +42,7 @@ def handover_data(state: DialogState) -> HandoverData:
 
 
 def _handover(ctx: Context) -> Handover:
-    """The hand-over engine, sending through this dialog's messenger."""
+    """The hand-over engine: the link goes through the messenger of the requester's channel."""
     return Handover(ctx.services, ctx.messengers, web_app=ctx.services.web_app)
 
 

@@ -72,6 +72,7 @@ class Pipeline:
             handling.handle,
             concurrency=settings.worker_concurrency,
             gave_up=handling.gave_up,
+            channels=frozenset(adapters),
         )
         ingress = Ingress(inbox, sealer, adapters, worker.wake)
         jobs = Periodic(settings, services, sessions, inbox, outbox, watch)

@@ -15,13 +15,14 @@ from chatbot.conversations import texts as t
 from chatbot.conversations.messages import Reply, Response, reply_to_dict
 from chatbot.conversations.messengers import Messengers, UnknownChannel
 from chatbot.conversations.router import Router
+from chatbot.db.models import utcnow
 from chatbot.logs import bind_ticket, log_context
 from chatbot.metrics import record_update
 from chatbot.pipeline.ingress import update_context
 from chatbot.pipeline.ports import ChannelAdapter
 from chatbot.services.inbox import Inbox, Pending
 from chatbot.services.outbox import Outbox
-from chatbot.services.sealing import Sealer
+from chatbot.services.sealing import Sealer, Unreadable, patient
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,10 @@ class Handling:
                     await Inbox.finish(session, row.id, "ignored")
                 return
             adapter = self.adapter(row.channel)
-            plain = self._sealer.open(row.payload, update_context(row.channel, row.update_id))
+            try:
+                plain = self._sealer.open(row.payload, update_context(row.channel, row.update_id))
+            except Unreadable as error:
+                raise patient(error, row.received_at, utcnow()) from error
             raw = json.loads(plain)
             meaning = await adapter.interpret(raw)
             replies = list(meaning.replies)

@@ -37,7 +37,7 @@ from chatbot.conversations.notices import (
     UnknownNotice,
     render,
 )
-from chatbot.db.models import OutboxMessage, Ticket
+from chatbot.db.models import OutboxMessage, Ticket, utcnow
 from chatbot.logs import log_context
 from chatbot.metrics import record_sent
 from chatbot.pipeline.handling import reply_context
@@ -45,7 +45,7 @@ from chatbot.services.documents import ACCEPTED
 from chatbot.services.notices import NoticeKind
 from chatbot.services.outages import is_outage
 from chatbot.services.outbox import Outbox
-from chatbot.services.sealing import Sealer
+from chatbot.services.sealing import Sealer, Unreadable, WaitForKey, patient
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +152,10 @@ class OutboxSender:
 
     def _chat_of(self, message: OutboxMessage) -> str:
         """The lane a row waits in: a chat on a channel."""
+        channel = message.channel or self._messengers.admin_channel
         if message.audience == "admins":
-            channel = message.channel or self._messengers.admin_channel
             return f"{channel}:{message.chat_id or self._admin_chat}"
-        return f"{message.channel}:{message.chat_id}"
+        return f"{channel}:{message.chat_id}"
 
     @property
     def _admin_chat(self) -> str:
@@ -231,8 +231,16 @@ class OutboxSender:
         """A queued reply's content; it opens only for its own chat."""
         if self._sealer is None or message.sealed is None or message.chat_id is None:
             return None
-        data = json.loads(self._sealer.open(message.sealed, reply_context(message.chat_id)))
-        return reply_from_dict(data)
+        try:
+            plain = self._sealer.open(message.sealed, reply_context(message.chat_id))
+        except Unreadable as error:
+            # A worker with another key sealed it (a rolling upgrade): wait a while for one
+            # that holds that key, then give it up.
+            waits = isinstance(patient(error, message.created_at, utcnow()), WaitForKey)
+            raise DeliveryError(
+                "sealed under another key", permanent=not waits, kind="unreadable"
+            ) from error
+        return reply_from_dict(json.loads(plain))
 
     async def _send(self, messenger: Messenger, notice: Send) -> str | None:
         chat = self._admin_chat if notice.chat is None else notice.chat

@@ -13,12 +13,13 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import timedelta
 
 from chatbot.conversations.messages import DeliveryError
 from chatbot.services.inbox import Inbox, Pending
 from chatbot.services.outages import is_outage
+from chatbot.services.sealing import WaitForKey
 from chatbot.store import Store
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,11 @@ GiveUp = Callable[[Pending, BaseException], Awaitable[None]]
 
 
 def transient(error: BaseException) -> bool:
-    return is_outage(error) or (isinstance(error, DeliveryError) and not error.permanent)
+    return (
+        is_outage(error)
+        or isinstance(error, WaitForKey)
+        or (isinstance(error, DeliveryError) and not error.permanent)
+    )
 
 
 class InboxWorker:
@@ -47,8 +52,10 @@ class InboxWorker:
         *,
         concurrency: int = 8,
         gave_up: GiveUp | None = None,
+        channels: Collection[str] | None = None,
     ) -> None:
         self._inbox = inbox
+        self._channels = channels  # the channels this process runs (None: all)
         self._store = store
         self._handle = handle
         self._gave_up = gave_up
@@ -74,7 +81,7 @@ class InboxWorker:
             self._rounds += 1
             number = self._rounds
             try:
-                chats = await self._inbox.waiting_chats()
+                chats = await self._inbox.waiting_chats(channels=self._channels)
             except Exception as error:
                 if is_outage(error):
                     log.warning("inbox unreachable (%s); retrying", type(error).__name__)

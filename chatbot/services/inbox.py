@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, delete, func, select, update
+from sqlalchemy import String, delete, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from chatbot.db.engine import insert_for
@@ -92,12 +92,20 @@ class Inbox:
             result = await session.execute(statement.returning(InboxUpdate.id), rows)
             return len(result.all())
 
-    async def waiting_chats(self, limit: int = 100) -> list[str]:
-        """Chats with a due unhandled update, the longest-waiting first."""
+    async def waiting_chats(
+        self, limit: int = 100, channels: Collection[str] | None = None
+    ) -> list[str]:
+        """Chats with a due unhandled update, the longest-waiting first; only on `channels`
+        when given (those this process runs: another channel's rows wait for its process)."""
+        on_channels = InboxUpdate.channel.in_(list(channels)) if channels is not None else true()
         async with self._sessions() as session:
             result = await session.execute(
                 select(InboxUpdate.chat_key)
-                .where(InboxUpdate.handled_at.is_(None), InboxUpdate.next_attempt_at <= utcnow())
+                .where(
+                    InboxUpdate.handled_at.is_(None),
+                    InboxUpdate.next_attempt_at <= utcnow(),
+                    on_channels,
+                )
                 .group_by(InboxUpdate.chat_key)
                 .order_by(func.min(InboxUpdate.id))
                 .limit(limit)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -24,12 +25,28 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 NONCE_BYTES = 12
 SEAL_FILE = ".seal-secret"
+MIN_SECRET = 16
+# A row that does not open may have been sealed by a worker with the new key during a
+# rolling upgrade, or wait for the operator to restore SEAL_SECRET: it is retried this long
+# (another worker may open it) before it is given up, so it never blocks its chat for ever.
+KEY_PATIENCE = timedelta(minutes=15)
 
 log = logging.getLogger(__name__)
 
 
 class Unreadable(Exception):
     """Sealed under another key (the secret was rotated) or tampered with."""
+
+
+class WaitForKey(Exception):
+    """A recent row does not open here: retry it later (not counted as a failure)."""
+
+
+def patient(error: Unreadable, sealed_at: datetime, now: datetime) -> Exception:
+    """What an unreadable row's handler raises: wait while it is recent, else the error."""
+    if now - sealed_at < KEY_PATIENCE:
+        return WaitForKey("sealed under a key this process does not hold")
+    return error
 
 
 def derive_key(secret: str, purpose: str) -> bytes:
@@ -43,18 +60,47 @@ def stored_secret(folder: Path) -> str:
     """The deployment's own sealing secret, made on first use in `folder` (mode 0600).
 
     For one host; several hosts sharing a database must share SEAL_SECRET instead, or a
-    worker could not open what another sealed."""
+    worker could not open what another sealed. Made whole before it appears (written to a
+    temporary file, then linked into place), so two processes starting together agree on
+    one secret and a crash never leaves an empty one."""
     path = folder / SEAL_FILE
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="ascii").strip()
-    secret = secrets.token_urlsafe(32)
-    with os.fdopen(descriptor, "w", encoding="ascii") as file:
-        file.write(secret + "\n")
-    log.info("made a sealing secret in %s (set SEAL_SECRET to share one between hosts)", path)
+    if not path.exists():
+        _create(path)
+    secret = path.read_text(encoding="ascii").strip()
+    if len(secret) < MIN_SECRET:
+        raise RuntimeError(
+            f"{path} holds no usable sealing secret: set SEAL_SECRET, or delete the file "
+            "(the updates and replies waiting now will not open)"
+        )
     return secret
+
+
+def existing_secret(folder: Path) -> str | None:
+    """The secret `stored_secret` made, if there is one (never made here)."""
+    path = folder / SEAL_FILE
+    try:
+        secret = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    return secret if len(secret) >= MIN_SECRET else None
+
+
+def _create(path: Path) -> None:
+    temporary = path.with_name(f"{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(secrets.token_urlsafe(32) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            os.link(temporary, path)  # atomic, and refused when another process was first
+        except FileExistsError:
+            return
+        log.info("made a sealing secret in %s (set SEAL_SECRET to share one between hosts)", path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 class Sealer:
