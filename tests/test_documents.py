@@ -13,6 +13,7 @@ from PIL import Image, ImageOps
 from PIL.PngImagePlugin import PngInfo
 from pypdf import PdfReader, PdfWriter
 
+from chatbot.conversations import texts as t
 from chatbot.services.documents import (
     DRAFT_UPLOAD_WINDOW,
     DocumentStore,
@@ -97,15 +98,17 @@ def test_a_picture_too_large_to_decode_is_refused_by_its_header(
 ) -> None:
     out = io.BytesIO()
     Image.new("1", size).save(out, format="PNG")  # a few KB on the wire
-    with pytest.raises(InvalidInput, match="Resolusi gambar terlalu besar"):
+    with pytest.raises(InvalidInput) as refused:
         DocumentStore(tmp_path, max_bytes=1024 * 1024).keep(out.getvalue())
+    assert "Resolusi gambar terlalu besar" in t.invalid_input(refused.value)
     assert not (tmp_path / "uploads").exists()
 
 
 def test_a_damaged_picture_is_refused(tmp_path: Path) -> None:
     broken = _photo_with_gps("JPEG")[:300]
-    with pytest.raises(InvalidInput, match="Gambar tidak dapat dibaca"):
+    with pytest.raises(InvalidInput) as refused:
         DocumentStore(tmp_path, max_bytes=1024 * 1024).keep(broken)
+    assert "Gambar tidak dapat dibaca" in t.invalid_input(refused.value)
 
 
 # ---- PDFs ------------------------------------------------------------------------------------
@@ -163,8 +166,9 @@ def test_encryption_named_in_a_cross_reference_stream_is_flagged(tmp_path: Path)
     ],
 )
 def test_a_pdf_with_data_after_its_end_is_refused(tmp_path: Path, content: bytes) -> None:
-    with pytest.raises(InvalidInput, match="PDF tidak utuh"):
+    with pytest.raises(InvalidInput) as refused:
         DocumentStore(tmp_path, max_bytes=1024 * 1024).keep(content, original_name="surat.pdf")
+    assert "PDF tidak utuh" in t.invalid_input(refused.value)
     assert not (tmp_path / "uploads").exists()
 
 

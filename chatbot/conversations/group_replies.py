@@ -108,7 +108,7 @@ async def _take_answer(
     try:
         text = clean_text(typed, field="Teks", min_len=3, max_len=500)
     except InvalidInput as bad:
-        return Response(replies=[Reply(f"⚠️ {t.e(bad.reason)}")])
+        return Response(replies=[Reply(f"⚠️ {t.e(t.invalid_input(bad))}")])
     ticket = await ctx.services.tickets.get(int(pending["ticket_id"]))
     if pending["kind"] == "late":  # not bound to the version: the ticket moved on meanwhile
         return await _late_cause(ctx, inc, int(pending["record"]), text)

@@ -32,6 +32,7 @@ from chatbot.conversations.state import DialogState
 from chatbot.db.models import Ticket
 from chatbot.services.enums import DocumentKind, MissingItem, RequestType, Role, Step
 from chatbot.services.identity import (
+    InputProblem,
     InvalidInput,
     clean_text,
     format_nip,
@@ -265,7 +266,7 @@ async def answer(
     try:
         return await STEP[state.step].handle(ctx, state, inc, choice)
     except InvalidInput as bad:
-        return state, _say(Reply(f"⚠️ {t.e(bad.reason)}"), prompt(state))
+        return state, _say(Reply(f"⚠️ {t.e(t.invalid_input(bad))}"), prompt(state))
 
 
 def _advance(state: DialogState, extra: list[Reply] | None = None) -> Result:
@@ -394,7 +395,7 @@ async def send_pages(ctx: Context, state: DialogState, inc: Incoming, choice: st
     if inc.file is None:
         return _expect(state, t.DOCUMENT_EXPECTED)
     if len(pages) >= MAX_PAGES:
-        raise InvalidInput(f"Maksimal {MAX_PAGES} file per dokumen. Ketuk Selesai.")
+        raise InvalidInput(InputProblem.TOO_MANY_PAGES, max_pages=MAX_PAGES)
     files = ctx.services.files
     files.check_size(inc.file.size)
     drafts, chat = draft_uploads(ctx, inc)

@@ -134,6 +134,6 @@ async def handle_search(ctx: Context, inc: Incoming, args: str) -> Response:
     try:
         result = await ctx.services.tickets.search(args, actor=Actor(inc.actor_id, inc.user_name))
     except InvalidInput as bad:
-        return Response(replies=[Reply(f"⚠️ {t.e(bad.reason)}\n\n{t.SEARCH_USAGE}")])
+        return Response(replies=[Reply(f"⚠️ {t.e(t.invalid_input(bad))}\n\n{t.SEARCH_USAGE}")])
     text = search_text(result, ctx.services.zone)
     return Response(replies=[Reply(text, card_buttons(result.tickets))])

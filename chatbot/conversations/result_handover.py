@@ -211,7 +211,9 @@ async def _take_user_id(
     try:
         handover_data(state)["user_id"] = clean_text(typed, field="User ID", min_len=2, max_len=100)
     except InvalidInput as bad:
-        return state, Response(replies=[Reply(f"⚠️ {t.e(bad.reason)}"), Reply(t.ASK_USER_ID)])
+        return state, Response(
+            replies=[Reply(f"⚠️ {t.e(t.invalid_input(bad))}"), Reply(t.ASK_USER_ID)]
+        )
     if "password" in handover_data(state).get("need", []):
         state.step = "password"
         return state, Response(replies=[Reply(t.ASK_PASSWORD)])

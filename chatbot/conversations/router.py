@@ -42,7 +42,7 @@ class Router:
         except TicketError as refused:
             return Response(replies=[Reply(f"⚠️ {t.e(t.ticket_error(refused))}")])
         except InvalidInput as refused:
-            return Response(replies=[Reply(f"⚠️ {t.e(refused)}")])
+            return Response(replies=[Reply(f"⚠️ {t.e(t.invalid_input(refused))}")])
 
     async def _dispatch(self, inc: Incoming) -> Response:
         ctx = self.context(inc.channel)

@@ -14,7 +14,7 @@ from html import escape, unescape
 from zoneinfo import ZoneInfo
 
 from chatbot.services.enums import DocumentKind, MissingItem, RequestType, Role, TicketState
-from chatbot.services.identity import format_nip
+from chatbot.services.identity import InputProblem, InvalidInput, format_nip
 from chatbot.services.sla import whole_minutes
 from chatbot.services.tickets import Reason, TicketError
 from chatbot.services.timefmt import MONTHS, clock, day_text
@@ -179,6 +179,67 @@ REFUSALS: dict[Reason, Callable[[TicketError], str]] = {
 def ticket_error(error: TicketError) -> str:
     """What a person is told when the ticket service refused (plain text)."""
     return REFUSALS[error.reason](error)
+
+
+def _file_type(error: InvalidInput) -> str:
+    mime = error.details.get("mime")
+    what = f" (isinya {mime})" if mime else ""
+    return f"Jenis file tidak diterima{what}. Kirim PDF, atau foto/gambar JPG/PNG."
+
+
+# The sentence for each way an input can be wrong (plain text: callers escape it for HTML);
+# `error.details` hold what the sentence names (the field, a length, a limit, the file type).
+INPUT_PROBLEMS: dict[InputProblem, Callable[[InvalidInput], str]] = {
+    InputProblem.NIP_NOT_DIGITS: lambda _: "NIP hanya berisi angka (spasi boleh).",
+    InputProblem.NIP_LENGTH: lambda x: (
+        f"NIP harus 18 angka; yang Anda kirim {x.details['length']} angka."
+    ),
+    InputProblem.NIP_BIRTH_DATE: lambda _: (
+        "8 angka pertama NIP harus tanggal lahir (TTTTBBHH) yang benar."
+    ),
+    InputProblem.NIP_APPOINTMENT_MONTH: lambda _: (
+        "Angka ke-13 dan ke-14 NIP adalah bulan pengangkatan (01-12); periksa lagi."
+    ),
+    InputProblem.EMAIL_INVALID: lambda _: (
+        "Alamat email tidak valid. Contoh: nama@magelangkota.go.id"
+    ),
+    InputProblem.PHONE_INVALID: lambda _: "Nomor telepon tidak valid.",
+    InputProblem.INVISIBLE_CHARS: lambda x: (
+        f"{x.details['field']} mengandung karakter tak terlihat atau karakter kontrol."
+    ),
+    InputProblem.TOO_SHORT: lambda x: f"{x.details['field']} terlalu pendek.",
+    InputProblem.TOO_LONG: lambda x: (
+        f"{x.details['field']} terlalu panjang (maksimal {x.details['max_len']} huruf)."
+    ),
+    InputProblem.FILE_EMPTY: lambda _: "File kosong. Silakan kirim ulang.",
+    InputProblem.FILE_TOO_BIG: lambda x: (
+        f"File terlalu besar. Batasnya {x.details['max_mb']} MB per file."
+    ),
+    InputProblem.FILE_TYPE: _file_type,
+    InputProblem.PDF_NOT_WHOLE: lambda _: (
+        "File PDF tidak utuh atau berisi data lain setelah akhir dokumen. "
+        "Kirim ulang file PDF aslinya (hasil simpan/scan langsung)."
+    ),
+    InputProblem.IMAGE_UNREADABLE: lambda _: (
+        "Gambar tidak dapat dibaca. Kirim ulang foto/gambarnya, atau kirim sebagai PDF."
+    ),
+    InputProblem.IMAGE_TOO_LARGE: lambda _: (
+        "Resolusi gambar terlalu besar. Kirim foto dengan resolusi lebih kecil, atau sebagai PDF."
+    ),
+    InputProblem.TOO_MANY_PAGES: lambda x: (
+        f"Maksimal {x.details['max_pages']} file per dokumen. Ketuk Selesai."
+    ),
+    InputProblem.SEARCH_NIP_TOO_LONG: lambda _: "NIP paling banyak 18 angka.",
+    InputProblem.SEARCH_NIP_TOO_SHORT: lambda _: (
+        "Untuk mencari NIP, ketik minimal 4 angka terakhirnya."
+    ),
+    InputProblem.SEARCH_NAME_TOO_SHORT: lambda _: "Untuk mencari nama, ketik minimal 3 huruf.",
+}
+
+
+def invalid_input(error: InvalidInput) -> str:
+    """What a person is told when their input was refused (plain text)."""
+    return INPUT_PROBLEMS[error.problem](error)
 
 
 REJECTION_PRESETS = (

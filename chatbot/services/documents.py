@@ -25,7 +25,7 @@ from typing import Any
 import filetype  # type: ignore[import-untyped]
 from PIL import Image, ImageOps, JpegImagePlugin
 
-from chatbot.services.identity import InvalidInput
+from chatbot.services.identity import InputProblem, InvalidInput
 from chatbot.store import Store
 
 ACCEPTED = {
@@ -62,19 +62,6 @@ def sniff(content: bytes) -> str | None:
     return None if kind is None else str(kind.mime)
 
 
-def too_big_message(limit_bytes: int) -> str:
-    return f"File terlalu besar. Batasnya {limit_bytes // (1024 * 1024)} MB per file."
-
-
-PDF_NOT_WHOLE = (
-    "File PDF tidak utuh atau berisi data lain setelah akhir dokumen. "
-    "Kirim ulang file PDF aslinya (hasil simpan/scan langsung)."
-)
-IMAGE_UNREADABLE = "Gambar tidak dapat dibaca. Kirim ulang foto/gambarnya, atau kirim sebagai PDF."
-IMAGE_TOO_LARGE = (
-    "Resolusi gambar terlalu besar. Kirim foto dengan resolusi lebih kecil, atau sebagai PDF."
-)
-
 # A page photo needs far less; a larger one would take hundreds of MB to decode.
 MAX_IMAGE_PIXELS = 70_000_000
 JPEG_QUALITY = 92
@@ -98,7 +85,7 @@ def check_pdf(content: bytes) -> bool:
     """
     end = _PDF_END.search(content.rstrip(_WHITE)[-1024:])
     if end is None or zipfile.is_zipfile(io.BytesIO(content)):
-        raise InvalidInput(PDF_NOT_WHOLE)
+        raise InvalidInput(InputProblem.PDF_NOT_WHOLE)
     return _encrypted(content, int(end.group(1)))
 
 
@@ -133,9 +120,9 @@ def strip_metadata(content: bytes, mime: str) -> bytes:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         pixels = MAX_IMAGE_PIXELS + 1  # Pillow's own limit (the warning, where it is an error)
     except (OSError, SyntaxError, ValueError):  # what Pillow raises on a damaged file
-        raise InvalidInput(IMAGE_UNREADABLE) from None
+        raise InvalidInput(InputProblem.IMAGE_UNREADABLE) from None
     if pixels > MAX_IMAGE_PIXELS:
-        raise InvalidInput(IMAGE_TOO_LARGE)
+        raise InvalidInput(InputProblem.IMAGE_TOO_LARGE)
     kept = {k: upright.info[k] for k in ("icc_profile", "transparency") if k in upright.info}
     upright.info = {}
     options: dict[str, Any] = {}
@@ -156,7 +143,7 @@ class DocumentStore:
     def check_size(self, size: int | None) -> None:
         """Refuse a file by its declared size before downloading it."""
         if size is not None and size > self.max_bytes:
-            raise InvalidInput(too_big_message(self.max_bytes))
+            raise InvalidInput(InputProblem.FILE_TOO_BIG, max_mb=self.max_bytes // (1024 * 1024))
 
     def keep(
         self,
@@ -165,16 +152,13 @@ class DocumentStore:
         platform_file_id: str | None = None,
         original_name: str | None = None,
     ) -> StoredFile:
-        """Check the bytes and store them; raise InvalidInput with the reason otherwise."""
+        """Check the bytes and store them; raise InvalidInput saying why otherwise."""
         self.check_size(len(content))
         if not content:
-            raise InvalidInput("File kosong. Silakan kirim ulang.")
+            raise InvalidInput(InputProblem.FILE_EMPTY)
         mime = sniff(content)
         if mime not in ACCEPTED:
-            what = f" (isinya {mime})" if mime else ""
-            raise InvalidInput(
-                f"Jenis file tidak diterima{what}. Kirim PDF, atau foto/gambar JPG/PNG."
-            )
+            raise InvalidInput(InputProblem.FILE_TYPE, mime=mime)
         encrypted = False
         if mime == "application/pdf":
             encrypted = check_pdf(content)

@@ -6,16 +6,48 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 
 from email_validator import EmailNotValidError, validate_email
 
 
-class InvalidInput(ValueError):
-    """The input is wrong; `reason` is a short Indonesian sentence for the user."""
+class InputProblem(StrEnum):
+    """What is wrong with an input: a code, never a sentence (`texts.invalid_input` words it)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    # What a requester types (the details each needs in brackets)
+    NIP_NOT_DIGITS = "nip_not_digits"
+    NIP_LENGTH = "nip_length"  # length: how many digits were sent
+    NIP_BIRTH_DATE = "nip_birth_date"
+    NIP_APPOINTMENT_MONTH = "nip_appointment_month"
+    EMAIL_INVALID = "email_invalid"
+    PHONE_INVALID = "phone_invalid"
+    INVISIBLE_CHARS = "invisible_chars"  # field: the field's name as the person knows it
+    TOO_SHORT = "too_short"  # field
+    TOO_LONG = "too_long"  # field, max_len
+    # Uploaded documents
+    FILE_EMPTY = "file_empty"
+    FILE_TOO_BIG = "file_too_big"  # max_mb
+    FILE_TYPE = "file_type"  # mime: the type the bytes really have, or None when unknown
+    PDF_NOT_WHOLE = "pdf_not_whole"
+    IMAGE_UNREADABLE = "image_unreadable"
+    IMAGE_TOO_LARGE = "image_too_large"
+    TOO_MANY_PAGES = "too_many_pages"  # max_pages
+    # The admins' /cari
+    SEARCH_NIP_TOO_LONG = "search_nip_too_long"
+    SEARCH_NIP_TOO_SHORT = "search_nip_too_short"
+    SEARCH_NAME_TOO_SHORT = "search_name_too_short"
+
+
+Detail = str | int | None
+
+
+class InvalidInput(ValueError):
+    """The input is wrong: `problem` says how, `details` hold what its sentence names."""
+
+    def __init__(self, problem: InputProblem, **details: Detail) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+        self.details: dict[str, Detail] = details
 
 
 def _ascii_digits(text: str) -> str:
@@ -34,22 +66,18 @@ def normalize_nip(raw: str, today: date | None = None) -> str:
     """
     digits = _ascii_digits(re.sub(r"[\s.\-]", "", raw))
     if digits and not (digits.isascii() and digits.isdigit()):
-        raise InvalidInput("NIP hanya berisi angka (spasi boleh).")
+        raise InvalidInput(InputProblem.NIP_NOT_DIGITS)
     if len(digits) != 18:
-        raise InvalidInput(f"NIP harus 18 angka; yang Anda kirim {len(digits)} angka.")
+        raise InvalidInput(InputProblem.NIP_LENGTH, length=len(digits))
     try:
         born = date(int(digits[0:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError:
-        raise InvalidInput(
-            "8 angka pertama NIP harus tanggal lahir (TTTTBBHH) yang benar."
-        ) from None
+        raise InvalidInput(InputProblem.NIP_BIRTH_DATE) from None
     today = today or date.today()
     if not 1940 <= born.year <= today.year - 17:
-        raise InvalidInput("8 angka pertama NIP harus tanggal lahir (TTTTBBHH) yang benar.")
+        raise InvalidInput(InputProblem.NIP_BIRTH_DATE)
     if not 1 <= int(digits[12:14]) <= 12:
-        raise InvalidInput(
-            "Angka ke-13 dan ke-14 NIP adalah bulan pengangkatan (01-12); periksa lagi."
-        )
+        raise InvalidInput(InputProblem.NIP_APPOINTMENT_MONTH)
     return digits
 
 
@@ -64,7 +92,7 @@ def normalize_email(raw: str) -> str:
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError:
-        raise InvalidInput("Alamat email tidak valid. Contoh: nama@magelangkota.go.id") from None
+        raise InvalidInput(InputProblem.EMAIL_INVALID) from None
     return result.normalized
 
 
@@ -74,7 +102,7 @@ def normalize_phone(raw: str) -> str:
     if digits.startswith("0"):
         digits = "62" + digits[1:]
     if not 9 <= len(digits) <= 15:
-        raise InvalidInput("Nomor telepon tidak valid.")
+        raise InvalidInput(InputProblem.PHONE_INVALID)
     return "+" + digits
 
 
@@ -95,11 +123,11 @@ def clean_text(raw: str, *, field: str, min_len: int = 2, max_len: int = 200) ->
     short or long, or holds an invisible or control character."""
     text = " ".join(raw.split())
     if has_hidden(text):
-        raise InvalidInput(f"{field} mengandung karakter tak terlihat atau karakter kontrol.")
+        raise InvalidInput(InputProblem.INVISIBLE_CHARS, field=field)
     if len(text) < min_len:
-        raise InvalidInput(f"{field} terlalu pendek.")
+        raise InvalidInput(InputProblem.TOO_SHORT, field=field)
     if len(text) > max_len:
-        raise InvalidInput(f"{field} terlalu panjang (maksimal {max_len} huruf).")
+        raise InvalidInput(InputProblem.TOO_LONG, field=field, max_len=max_len)
     return text
 
 

@@ -183,7 +183,7 @@ def _secret(data: dict[str, object], grant: FormGrant) -> dict[str, str] | str:
                 raw if isinstance(raw, str) else "", field="User ID", min_len=2, max_len=100
             )
         except InvalidInput as bad:
-            return bad.reason
+            return t.invalid_input(bad)
     if "password" in grant.need:
         raw = data.get("password")
         password = raw.strip() if isinstance(raw, str) else ""

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.db.models import AuditEvent, Ticket
-from chatbot.services.identity import InvalidInput
+from chatbot.services.identity import InputProblem, InvalidInput
 from chatbot.services.tickets.machine import Actor, TicketBase, parse_ticket_number
 
 SEARCH_LIMIT = 10
@@ -28,7 +28,7 @@ class Query:
 
 
 def parse_query(text: str) -> Query:
-    """What an admin typed after /cari; InvalidInput with the reason when it cannot be used.
+    """What an admin typed after /cari; InvalidInput saying why when it cannot be used.
 
     A ticket number: 2611-0042, or 8-12 digits (26110042). A NIP: digits, spaces or dots
     allowed, all 18 or at least the last 4. A name: at least 3 characters.
@@ -42,12 +42,12 @@ def parse_query(text: str) -> Query:
         if number is not None:  # 8-12 digits; searched as a NIP's end too if no ticket has it
             return Query("number", number)
         if len(digits) > 18:
-            raise InvalidInput("NIP paling banyak 18 angka.")
+            raise InvalidInput(InputProblem.SEARCH_NIP_TOO_LONG)
         if len(digits) < 4:
-            raise InvalidInput("Untuk mencari NIP, ketik minimal 4 angka terakhirnya.")
+            raise InvalidInput(InputProblem.SEARCH_NIP_TOO_SHORT)
         return Query("nip", digits)
     if len(text) < 3:
-        raise InvalidInput("Untuk mencari nama, ketik minimal 3 huruf.")
+        raise InvalidInput(InputProblem.SEARCH_NAME_TOO_SHORT)
     return Query("name", text[:100])
 
 
