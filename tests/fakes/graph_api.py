@@ -27,16 +27,12 @@ import hmac
 import itertools
 import json
 import secrets
-import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from email.message import Message as EmailMessage
-from email.parser import HeaderParser
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -45,6 +41,7 @@ from starlette.routing import Route
 
 from tests.fakes import graph_api_limits as limits
 from tests.fakes.bot_api import _Signal
+from tests.fakes.graph_api_http import GraphRedirect, multipart_fields, serve_locally, version_ok
 from tests.fakes.graph_api_models import (
     FakeTemplate,
     GraphCall,
@@ -60,28 +57,7 @@ __all__ = ["FakeGraphApi", "GraphRedirect"]
 MEDIA_URL_SECONDS = 5 * 60
 UPLOAD_LIMITS = {"image": 5 * 2**20, "document": 100 * 2**20}
 UPLOAD_TYPES = {"image/jpeg": "image", "image/png": "image"}
-REDIRECTED_HOSTS = frozenset({"graph.facebook.com", "lookaside.fbsbx.com"})
 ATTACHMENTS_PATH = "/whatsapp_business/attachments/"
-
-
-class GraphRedirect(httpx.AsyncBaseTransport):
-    """Sends requests for Meta's hosts to the fake; any other host is a stray call."""
-
-    def __init__(self, port: int) -> None:
-        self._port = port
-        self._inner = httpx.AsyncHTTPTransport()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        if url.host in REDIRECTED_HOSTS:
-            request.url = url.copy_with(scheme="http", host="127.0.0.1", port=self._port)
-        elif (url.host, url.port) != ("127.0.0.1", self._port):
-            msg = f"stray call to {url}: only the fake Graph API is reachable"
-            raise httpx.ConnectError(msg, request=request)
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
 
 @dataclass
@@ -257,7 +233,7 @@ class FakeGraphApi(FakeWhatsAppUsers):
         try:
             self._check_auth(request)
             version = request.path_params.get("version")
-            if version is not None and not _version_ok(version, self.api_version):
+            if version is not None and not version_ok(version, self.api_version):
                 raise limits.invalid(f"unknown or unexpected API version {version!r}", 100)
             response = await handler(call, raw)
         except GraphError as err:
@@ -363,7 +339,7 @@ class FakeGraphApi(FakeWhatsAppUsers):
     async def _upload(self, request: Request) -> Response:
         async def upload(call: GraphCall, raw: bytes) -> Response:
             self._check_phone(call)
-            fields = _multipart(request.headers.get("content-type", ""), raw)
+            fields = multipart_fields(request.headers.get("content-type", ""), raw)
             if fields.get("messaging_product", (None, b""))[1] != b"whatsapp":
                 raise limits.invalid("messaging_product must be 'whatsapp'", 100)
             if "file" not in fields or not fields["file"][1]:
@@ -429,45 +405,3 @@ class FakeGraphApi(FakeWhatsAppUsers):
             return JSONResponse({"data": data, "paging": {"cursors": {"before": "", "after": ""}}})
 
         return await self._serve(request, listing)
-
-
-async def serve_locally(app: Starlette) -> tuple[uvicorn.Server, int]:
-    """Serve ``app`` on 127.0.0.1 on an ephemeral port, in this event loop."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    config = uvicorn.Config(
-        app, log_config=None, log_level="warning", access_log=False, lifespan="off", ws="none"
-    )
-    config.load()
-    server = uvicorn.Server(config)
-    server.lifespan = config.lifespan_class(config)
-    await server.startup(sockets=[sock])
-    return server, sock.getsockname()[1]
-
-
-def _version_ok(version: str, expected: str | None) -> bool:
-    if expected is not None:
-        return version == expected
-    major, dot, minor = version.removeprefix("v").partition(".")
-    return version.startswith("v") and major.isdigit() and dot == "." and minor.isdigit()
-
-
-def _multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
-    """The fields of a multipart/form-data body: name -> (filename, bytes), byte-exact."""
-    header = EmailMessage()
-    header["content-type"] = content_type
-    boundary = header.get_param("boundary")
-    if header.get_content_type() != "multipart/form-data" or not isinstance(boundary, str):
-        raise limits.invalid("media upload must be multipart/form-data", 100)
-    fields: dict[str, tuple[str | None, bytes]] = {}
-    for chunk in body.split(b"--" + boundary.encode("latin-1"))[1:]:
-        if chunk.startswith(b"--"):
-            break
-        head, _, data = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        headers = HeaderParser().parsestr(head.decode("utf-8"))
-        name = headers.get_param("name", header="content-disposition")
-        if isinstance(name, str):
-            fields[name] = (headers.get_filename(), data.removesuffix(b"\r\n"))
-    return fields

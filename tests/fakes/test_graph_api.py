@@ -38,7 +38,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.graph_api import FakeGraphApi, serve_locally
+from tests.fakes.graph_api import FakeGraphApi
+from tests.fakes.graph_api_http import serve_locally
 from tests.fakes.graph_api_webhooks import SIGNATURE_HEADER, sign
 
 ALICE = "6281234567890"
