@@ -1,5 +1,6 @@
-"""Test doubles: a strict fake of the Telegram Bot API served over real HTTP."""
+"""Test doubles: strict fakes of the Telegram Bot API and the WhatsApp Cloud API over HTTP."""
 
 from tests.fakes.bot_api import ApiCall, ApiError, FakeBotApi, FakeMessage
+from tests.fakes.graph_api import FakeGraphApi
 
-__all__ = ["ApiCall", "ApiError", "FakeBotApi", "FakeMessage"]
+__all__ = ["ApiCall", "ApiError", "FakeBotApi", "FakeGraphApi", "FakeMessage"]
