@@ -193,7 +193,7 @@ def to_incoming(raw: Raw) -> Incoming | None:
         "user_name": _text_or_none(raw.get("name")) or _text_or_none(raw.get("wa_id")) or UNNAMED,
         "message_id": str(message.get("id")),
     }
-    return Incoming(**base, **_content(type_, message, context, chat))
+    return Incoming(**{**base, **_content(type_, message, context, chat)})
 
 
 def _content(
