@@ -110,6 +110,16 @@ class Settings(BaseSettings):
     # How long one Bot API call may take before it counts as a timeout (and is retried).
     telegram_timeout: timedelta = timedelta(seconds=15)
 
+    # WhatsApp Business Cloud API (issue 12): on when the token and the phone number id are
+    # set. The app secret keys X-Hub-Signature-256; the verify token answers the handshake.
+    whatsapp_token: SecretStr | None = None
+    whatsapp_phone_number_id: str = ""
+    whatsapp_waba_id: str = ""
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_api_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v23.0"
+
     # The SOP's clock: office hours in TIMEZONE, minus national holidays, collective leave
     # and the operator's own days off; each admin step's time standard in office minutes.
     office_hours: str = DEFAULT_WEEK
@@ -147,6 +157,9 @@ class Settings(BaseSettings):
         "metrics_token",
         "seal_secret",
         "seal_secret_previous",
+        "whatsapp_token",
+        "whatsapp_app_secret",
+        "whatsapp_verify_token",
         mode="before",
     )
     @classmethod
@@ -261,6 +274,53 @@ class Settings(BaseSettings):
             raise ValueError("use at least 16 characters, e.g. `openssl rand -hex 32`")
         return value
 
+    @field_validator("whatsapp_phone_number_id", "whatsapp_waba_id")
+    @classmethod
+    def _graph_id(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"[0-9]{1,32}", value):
+            raise ValueError("a Graph API id is digits only (from the WhatsApp Manager)")
+        return value
+
+    @field_validator("whatsapp_token")
+    @classmethod
+    def _whatsapp_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9._-]{16,1024}", value.get_secret_value()
+        ):
+            raise ValueError("paste the access token as given: 16 or more of A-Z, a-z, 0-9 . _ -")
+        return value
+
+    @field_validator("whatsapp_app_secret")
+    @classmethod
+    def _whatsapp_app_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9]{16,256}", value.get_secret_value()):
+            raise ValueError("the app secret (App settings > Basic) is 16 or more of A-Z, a-z, 0-9")
+        return value
+
+    @field_validator("whatsapp_verify_token")
+    @classmethod
+    def _whatsapp_verify_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9._~-]{16,256}", value.get_secret_value()
+        ):
+            raise ValueError("use 16 to 256 characters of A-Z, a-z, 0-9 and . _ ~ -")
+        return value
+
+    @field_validator("whatsapp_api_url")
+    @classmethod
+    def _whatsapp_api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (http:// only for a local test double)")
+        return value.rstrip("/")
+
+    @field_validator("whatsapp_api_version")
+    @classmethod
+    def _whatsapp_api_version(cls, value: str) -> str:
+        if not re.fullmatch(r"v[0-9]{1,3}\.[0-9]{1,3}", value.strip()):
+            raise ValueError("write the Graph API version as vNN.N, e.g. v23.0")
+        return value.strip()
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -312,6 +372,25 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _whatsapp_complete(self) -> Settings:
+        """Half a WhatsApp set-up would fail at the first message: refuse it at start-up."""
+        token, number = self.whatsapp_token is not None, bool(self.whatsapp_phone_number_id)
+        if token != number:
+            raise ValueError(
+                "WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID go together: set both or neither"
+            )
+        if not self.whatsapp_enabled:
+            return self
+        if self.whatsapp_app_secret is None or self.whatsapp_verify_token is None:
+            raise ValueError(
+                "WhatsApp needs WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN for its webhook"
+            )
+        local = urlsplit(self.public_url).hostname in ("localhost", "127.0.0.1", "::1")
+        if not self.public_url.startswith("https://") and not local:
+            raise ValueError("PUBLIC_URL must be https:// when the bot runs on WhatsApp")
+        return self
+
+    @model_validator(mode="after")
     def _expiry_after_reminder(self) -> Settings:
         if self.supplement_expire_after <= self.supplement_remind_after:
             raise ValueError("SUPPLEMENT_EXPIRE_AFTER must be longer than SUPPLEMENT_REMIND_AFTER")
@@ -339,6 +418,11 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        """WhatsApp runs when its token and phone number id are set."""
+        return self.whatsapp_token is not None and bool(self.whatsapp_phone_number_id)
 
     @property
     def max_upload_bytes(self) -> int:

@@ -33,6 +33,13 @@ class UnstorableUpdate(ValueError):
     refused at the door, since storing it would fail on every delivery."""
 
 
+def key_limit(name: str) -> int:
+    """How many characters the inbox holds of an arrival's `name` (update_id, chat_key,
+    kind, channel): an adapter refuses longer keys at the door."""
+    column = InboxUpdate.__table__.c[name].type
+    return column.length if isinstance(column, String) and column.length else 0
+
+
 @dataclass(frozen=True)
 class Arrival:
     """An update as received: what the inbox needs to order and dedupe it."""
@@ -45,8 +52,7 @@ class Arrival:
 
     def __post_init__(self) -> None:
         for name in ("channel", "update_id", "chat_key", "kind"):
-            column = InboxUpdate.__table__.c[name].type
-            limit = column.length if isinstance(column, String) and column.length else 0
+            limit = key_limit(name)
             if not 0 < len(getattr(self, name)) <= limit:
                 raise UnstorableUpdate(f"{name} must be 1 to {limit} characters")
 

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from chatbot.services.inbox import UnstorableUpdate
+from chatbot.web.bodies import read_limited, too_deep
 
 log = logging.getLogger(__name__)
 
@@ -32,34 +33,6 @@ def _refuse(status: int, text: str) -> Response:
     return JSONResponse({"error": text}, status_code=status)
 
 
-async def _body(request: Request) -> bytes | None:
-    """The body, or None when it is larger than MAX_UPDATE_BYTES (read no further)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_UPDATE_BYTES):
-        return None
-    chunks = bytearray()
-    async for chunk in request.stream():
-        chunks += chunk
-        if len(chunks) > MAX_UPDATE_BYTES:
-            return None
-    return bytes(chunks)
-
-
-def _too_deep(data: object, limit: int = MAX_DEPTH) -> bool:
-    """Whether JSON data nests deeper than `limit` (walked without recursion)."""
-    level: list[object] = [data]
-    for _ in range(limit):
-        level = [
-            child
-            for item in level
-            if isinstance(item, dict | list)
-            for child in (item.values() if isinstance(item, dict) else item)
-        ]
-        if not level:
-            return False
-    return True
-
-
 class _Refused(Exception):
     """A webhook call answered with an error (`status`, a short `text`)."""
 
@@ -72,7 +45,7 @@ class _Refused(Exception):
 async def _update(request: Request) -> dict[str, Any]:
     """The request's update, read and checked; `_Refused` says why not."""
     try:
-        body = await _body(request)
+        body = await read_limited(request, MAX_UPDATE_BYTES)
     except ClientDisconnect:
         raise _Refused(400, "incomplete body") from None
     if body is None:
@@ -83,7 +56,7 @@ async def _update(request: Request) -> dict[str, Any]:
         raise _Refused(400, "not JSON") from None
     except RecursionError:  # nested deeper than the parser can go
         raise _Refused(400, "nested too deeply") from None
-    if _too_deep(data):
+    if too_deep(data, MAX_DEPTH):
         raise _Refused(400, "nested too deeply")
     if (
         not isinstance(data, dict)
