@@ -309,17 +309,20 @@ def test_the_adapter_knows_the_inbox_column_limits() -> None:
     assert key_limit("chat_key") == InboxUpdate.__table__.c.chat_key.type.length
 
 
-def test_keys_longer_than_the_inbox_holds_are_a_problem() -> None:
-    """Today's columns (update_id 64, chat_key 80) hold a documented 62-character wamid, not
-    its status key, nor a 78-character wamid, nor a lane of a long BSUID: they are refused
-    until the columns are widened (issue 12, a later migration)."""
+def test_real_keys_fit_the_inbox_and_longer_ones_are_a_problem() -> None:
+    """Since migration 0009 (update_id 128, chat_key 200) a documented wamid, its status key,
+    a 78-character wamid and the lane of a long BSUID all fit; anything longer is refused."""
     channel = WhatsAppChannel()
-    fits = only(wa.body(wa.value([wa.text(wa.DOC_WAMID, BUDI, "a")], [], [wa.contact(BUDI, "B")])))
-    assert channel.problem(fits) is None
     for raw in (
+        only(wa.body(wa.value([wa.text(wa.DOC_WAMID, BUDI, "a")], [], [wa.contact(BUDI, "B")]))),
         only(wa.body(wa.value(statuses=[wa.status(wa.DOC_WAMID, "delivered", BUDI)]))),
         only(wa.body(wa.value([wa.text(wa.LONG_WAMID, BUDI, "a")], [], [wa.contact(BUDI, "B")]))),
-        only(wa.body(wa.value([wa.text(wa.wamid(1), None, "a", from_user_id="US." + "1" * 80)]))),
+        only(wa.body(wa.value([wa.text(wa.wamid(1), None, "a", from_user_id="US." + "1" * 130)]))),
+    ):
+        assert channel.problem(raw) is None
+    for raw in (
+        only(wa.body(wa.value(statuses=[wa.status("wamid." + "X" * 130, "delivered", BUDI)]))),
+        only(wa.body(wa.value([wa.text(wa.wamid(1), None, "a", from_user_id="US." + "1" * 200)]))),
     ):
         assert "the inbox holds" in (channel.problem(raw) or "")
 

@@ -165,13 +165,25 @@ async def test_a_redelivered_body_is_stored_and_answered_once(bot: WhatsAppBot) 
     assert len(bot.chats.shown(BUDI)) == 1
 
 
+async def test_real_length_wamids_and_their_status_keys_are_stored(bot: WhatsAppBot) -> None:
+    """A documented wamid (62 characters; 78 seen in 2026) and its status key fit the inbox
+    since migration 0009."""
+    long_wamid = "wamid." + "H" * 72  # 78 characters
+    body = wa.body(
+        wa.value([wa.text(long_wamid, BUDI, "/start")], contacts=[wa.contact(BUDI, "Budi")]),
+        wa.value(statuses=[wa.status(wa.DOC_WAMID, "delivered", BUDI)]),
+    )
+    assert await bot.post(body) == 200
+    await bot.harness.settle()
+    assert [r.update_id for r in await bot.rows()] == [long_wamid, f"{wa.DOC_WAMID}:delivered"]
+
+
 async def test_a_body_with_one_unstorable_status_stores_the_rest(bot: WhatsAppBot) -> None:
-    """Until the inbox columns are widened, a key longer than they hold (a documented wamid's
-    status key is 67+ characters) is logged and skipped, not refused: a 400 would have Meta
-    retry the whole body for days."""
+    """A key longer than the inbox holds is logged and skipped, not refused: a 400 would have
+    Meta retry the whole body for days."""
     body = wa.body(
         wa.value([wa.text(wa.wamid(1), BUDI, "/start")], contacts=[wa.contact(BUDI, "Budi")]),
-        wa.value(statuses=[wa.status(wa.DOC_WAMID, "delivered", BUDI)]),
+        wa.value(statuses=[wa.status("wamid." + "X" * 200, "delivered", BUDI)]),
     )
     assert await bot.post(body) == 200
     await bot.harness.settle()

@@ -109,8 +109,8 @@ class Requester(IdentityColumns, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
-    chat_id: Mapped[str] = mapped_column(String(64))
-    platform_user_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(160))
+    platform_user_id: Mapped[str] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -151,7 +151,7 @@ class Ticket(IdentityColumns, Base):
     requester_unreachable_at: Mapped[datetime | None] = mapped_column()
     # The update that submitted it ("telegram:<update id>"): a retry of that update after a
     # crash finds this ticket instead of making a second one.
-    submitted_by_update: Mapped[str | None] = mapped_column(String(80), unique=True)
+    submitted_by_update: Mapped[str | None] = mapped_column(String(200), unique=True)
     # Step 4 (the requester supplements): when they were reminded.
     supplement_reminded_at: Mapped[datetime | None] = mapped_column()
     # Retention ran: documents deleted and personal data blanked (UU 27/2022).
@@ -216,7 +216,7 @@ class StepRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     step: Mapped[Step] = mapped_column(Integer)
-    actor_id: Mapped[str | None] = mapped_column(String(64))
+    actor_id: Mapped[str | None] = mapped_column(String(200))
     actor_name: Mapped[str | None] = mapped_column(String(200))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
@@ -255,7 +255,7 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
-    actor_id: Mapped[str | None] = mapped_column(String(64))
+    actor_id: Mapped[str | None] = mapped_column(String(200))
     actor_name: Mapped[str | None] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -272,7 +272,7 @@ class OutboxMessage(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     audience: Mapped[str] = mapped_column(String(16))  # requester | admins | user
     channel: Mapped[str | None] = mapped_column(String(16))
-    chat_id: Mapped[str | None] = mapped_column(String(64))
+    chat_id: Mapped[str | None] = mapped_column(String(160))
     kind: Mapped[str] = mapped_column(String(48))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -283,7 +283,7 @@ class OutboxMessage(Base):
     # A reply to one update: its content sealed (it may echo a NIP or a phone number).
     sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     # What the platform answered: the message sent (or edited), for idempotent retries.
-    platform_message_id: Mapped[str | None] = mapped_column(String(64))
+    platform_message_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class InboxUpdate(Base):
@@ -301,8 +301,8 @@ class InboxUpdate(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
-    update_id: Mapped[str] = mapped_column(String(64))
-    chat_key: Mapped[str] = mapped_column(String(80))  # updates of one chat run in order
+    update_id: Mapped[str] = mapped_column(String(128))
+    chat_key: Mapped[str] = mapped_column(String(200))  # updates of one chat run in order
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[bytes | None] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -321,8 +321,8 @@ class ChatMigration(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
-    old_chat_id: Mapped[str] = mapped_column(String(64))
-    new_chat_id: Mapped[str] = mapped_column(String(64))
+    old_chat_id: Mapped[str] = mapped_column(String(160))
+    new_chat_id: Mapped[str] = mapped_column(String(160))
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
