@@ -34,7 +34,7 @@ PlatformCollector(registry=REGISTRY)  # python_info
 
 UPDATE_OUTCOMES = frozenset({"handled", "ignored", "failed", "duplicate"})
 PLATFORM_ERROR_KINDS = frozenset(
-    {"rate_limited", "blocked", "bad_request", "server_error", "timeout", "network"}
+    {"rate_limited", "blocked", "bad_request", "server_error", "timeout", "network", "window"}
 )
 OTHER = "other"  # an outcome or error kind not in the lists above (keeps the label set small)
 

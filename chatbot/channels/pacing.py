@@ -1,8 +1,10 @@
 """Pacing outgoing messages within a platform's limits, counted in the shared store.
 
 Telegram allows about 30 messages a second overall, 20 a minute in one group and about one
-a second in one private chat; exceeding them earns 429s and, repeated, a ban. Every worker
-counts in the same store, so two workers together stay within them.
+a second in one private chat; exceeding them earns 429s and, repeated, a ban. WhatsApp's
+Cloud API allows about 80 messages a second per business number (130429 beyond) and about
+one message every 6 seconds to one user, with short bursts borrowed from later (131056).
+Every worker counts in the same store, so two workers together stay within them.
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ TELEGRAM_LIMITS = PaceLimits(
     group=Limit(20, timedelta(minutes=1)),
     # "About one a second": a short burst of three (a reply and its follow-up) is fine.
     private=Limit(3, timedelta(seconds=3)),
+)
+
+WHATSAPP_LIMITS = PaceLimits(
+    # Inbound messages count against the number's 80/s too: keep a margin for them.
+    overall=Limit(60, timedelta(seconds=1)),
+    group=Limit(5, timedelta(seconds=30)),  # no groups on WhatsApp; as a private chat
+    # "One message per 6 s" on average, with a short burst (a reply and its follow-ups).
+    private=Limit(5, timedelta(seconds=30)),
 )
 
 

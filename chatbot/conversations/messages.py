@@ -118,7 +118,8 @@ class DeliveryError(Exception):
     """A platform refused a message. `permanent` when retrying cannot help (blocked, gone).
 
     `kind` names the refusal for metrics and decisions: blocked, bad_request, rate_limited,
-    server_error, timeout, network or throttled (our own pacing said wait).
+    server_error, timeout, network, throttled (our own pacing said wait) or window (WhatsApp:
+    the 24-hour customer-service window is closed).
     """
 
     def __init__(
