@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.routing import BaseRoute
 
-from chatbot.channels.pacing import TELEGRAM_LIMITS, PaceLimits
+from chatbot.channels.pacing import TELEGRAM_LIMITS, WHATSAPP_LIMITS, PaceLimits
 from chatbot.conversations.context import Services
 from chatbot.conversations.messages import Messenger
 from chatbot.conversations.messengers import Messengers
@@ -230,18 +232,24 @@ def connect(
 
 @dataclass
 class TelegramBot:
-    """The Telegram channel (requesters and the admin group) on the pipeline."""
+    """The Telegram channel (requesters and the admin group) on the pipeline, with any other
+    requesters' channels (adapter, messenger) on the same pipeline."""
 
     channel: TelegramChannel
     pipeline: Pipeline
+    requesters: Sequence[tuple[ChannelAdapter, Messenger]] = ()
 
     async def start(self) -> None:
         await self.channel.start()
 
     async def stop(self) -> None:
-        """After the pipeline's tasks ended: let a kicked flush end, then close the client."""
+        """After the pipeline's tasks ended: let a kicked flush end, then close the clients."""
         await self.pipeline.sender.idle()
         await self.channel.stop()
+        for _, messenger in self.requesters:
+            close = getattr(messenger, "close", None)
+            if callable(close):
+                await close()
 
 
 def telegram_bot(
@@ -277,7 +285,59 @@ def telegram_bot(
         Messengers({CHANNEL: channel.messenger.deferring(), **deferring}, CHANNEL, admin_chat),
     )
     channel.connect(pipeline.ingress.receive)
-    return TelegramBot(channel, pipeline)
+    return TelegramBot(channel, pipeline, tuple(requesters))
+
+
+def whatsapp_requesters(
+    app: App,
+    *,
+    limits: PaceLimits = WHATSAPP_LIMITS,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[tuple[ChannelAdapter, Messenger]]:
+    """WhatsApp's requesters (adapter, messenger) when WHATSAPP_* is configured, else none.
+    `transport`: where pywa's calls go (tests: the fake Graph API); by default Meta's host,
+    or WHATSAPP_API_URL."""
+    settings = app.settings
+    token = settings.whatsapp_token
+    if not settings.whatsapp_enabled or token is None:
+        return []
+    from chatbot.channels.pacing import Pacer
+    from chatbot.channels.whatsapp import CHANNEL, WhatsAppChannel
+    from chatbot.channels.whatsapp.messenger import WhatsAppMessenger, whatsapp_client
+
+    client = whatsapp_client(
+        phone_id=settings.whatsapp_phone_number_id,
+        token=token.get_secret_value(),
+        api_version=settings.whatsapp_api_version,
+        api_url=settings.whatsapp_api_url,
+        transport=transport,
+    )
+    messenger = WhatsAppMessenger(
+        client, Pacer(app.store, CHANNEL, limits), max_download=settings.max_upload_bytes
+    )
+    return [(WhatsAppChannel(settings.whatsapp_phone_number_id), messenger)]
+
+
+def whatsapp_webhooks(app: App, bot: TelegramBot) -> list[BaseRoute]:
+    """The `/whatsapp/webhook` route of the bot's WhatsApp channel, its arrivals stored
+    through the bot's pipeline; none when WhatsApp is not configured."""
+    from chatbot.channels.whatsapp import WhatsAppChannel, split_body
+    from chatbot.web.whatsapp_webhook import whatsapp_webhook_route
+
+    secret, verify = app.settings.whatsapp_app_secret, app.settings.whatsapp_verify_token
+    routes: list[BaseRoute] = []
+    for adapter, _ in bot.requesters:
+        if isinstance(adapter, WhatsAppChannel) and secret is not None and verify is not None:
+            adapter.connect(bot.pipeline.ingress.receive)
+            routes.append(
+                whatsapp_webhook_route(
+                    adapter.receive,
+                    split_body,
+                    app_secret=secret.get_secret_value(),
+                    verify_token=verify.get_secret_value(),
+                )
+            )
+    return routes
 
 
 @dataclass

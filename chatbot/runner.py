@@ -16,7 +16,14 @@ import uvicorn
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from chatbot.app import App, ConsoleBot, console_bot, telegram_bot
+from chatbot.app import (
+    App,
+    ConsoleBot,
+    console_bot,
+    telegram_bot,
+    whatsapp_requesters,
+    whatsapp_webhooks,
+)
 from chatbot.channels.console.terminal import LineReader, Screen, banner
 from chatbot.conversations.messengers import Messengers
 from chatbot.settings import Settings
@@ -76,13 +83,16 @@ async def run_telegram(app: App, *, webhook: bool = False) -> None:
     """
 
     settings = app.settings
-    bot = telegram_bot(app)
+    bot = telegram_bot(app, requesters=whatsapp_requesters(app))
     channel, pipeline = bot.channel, bot.pipeline
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    routes = [webhook_route(channel.receive, _webhook_secret(settings))] if webhook else []
+    routes: list[BaseRoute] = (
+        [webhook_route(channel.receive, _webhook_secret(settings))] if webhook else []
+    )
+    routes += whatsapp_webhooks(app, bot)  # in both modes: WhatsApp has no polling
     server = web_server(app, pipeline.messengers, routes)
     await app.warn_at_start()
     await bot.start()
@@ -95,8 +105,9 @@ async def run_telegram(app: App, *, webhook: bool = False) -> None:
         ingress = asyncio.create_task(channel.poll(stop), name="polling")
     worker, *periodic = pipeline.start(worker_stop)
     log.info(
-        "bot running: Telegram %s, web app on %s:%s",
+        "bot running: Telegram %s%s, web app on %s:%s",
         "webhook" if webhook else "long polling",
+        " and the WhatsApp webhook" if bot.requesters else "",
         settings.web_host,
         settings.web_port,
     )
