@@ -40,6 +40,7 @@ STRANGER = 7777
 GROUP = -1001234567890
 NIP = "198503122010011004"
 UNPACED = PaceLimits(*(Limit(10_000, timedelta(seconds=1)) for _ in range(3)))
+Requesters = Sequence[tuple[ChannelAdapter, Messenger]]
 LINK = re.compile(r"(https://\S+/s/([A-Za-z0-9_-]+))#([A-Za-z0-9_-]+)")
 
 
@@ -86,8 +87,9 @@ class Harness:
     # tests use the real limits.
     limits: PaceLimits = UNPACED
     clock: Callable[[], datetime] = utcnow  # the pace's clock
-    # Other channels' requesters on the same pipeline (adapter, messenger): tests/fakes/channel.py
-    requesters: Sequence[tuple[ChannelAdapter, Messenger]] = ()
+    # Other channels' requesters on the same pipeline (adapter, messenger): tests/fakes/channel.py;
+    # or a function of the app building them, as production composes WhatsApp's
+    requesters: Requesters | Callable[[App], Requesters] = ()
     app: App = field(init=False)
     bot: TelegramBot = field(init=False)
     web: httpx.AsyncClient = field(init=False)
@@ -105,8 +107,9 @@ class Harness:
 
     async def start(self) -> None:
         self.app = await create_app(self.settings)
+        requesters = self.requesters(self.app) if callable(self.requesters) else self.requesters
         self.bot = telegram_bot(
-            self.app, limits=self.limits, clock=self.clock, requesters=self.requesters
+            self.app, limits=self.limits, clock=self.clock, requesters=requesters
         )
         await self.bot.start()
         self._stop = asyncio.Event()
