@@ -283,3 +283,25 @@ async def test_a_rate_limit_130429_is_retried_later_not_failed(wa: WhatsAppHarne
     await wa.harness.pipeline.sender.flush()
     assert "belum punya tiket" in text_of(wa.graph.last_sent(BUDI))
     assert len(wa.graph.sent_to(BUDI)) == shown + 1
+
+
+# ---- composition ---------------------------------------------------------------------------
+
+
+async def test_the_served_route_answers_metas_handshake(wa: WhatsAppHarness) -> None:
+    status, body, challenge = await wa.graph.webhook_handshake(VERIFY_TOKEN)
+    assert (status, body) == (200, challenge)
+    status, _, _ = await wa.graph.webhook_handshake("not-the-verify-token")
+    assert status == 403
+
+
+async def test_without_whatsapp_settings_nothing_of_it_is_built(
+    fake: FakeBotApi, settings: Settings, engine: object
+) -> None:
+    harness = Harness(fake, bot_settings(settings, fake), requesters=whatsapp_requesters)
+    await harness.start()
+    try:
+        assert harness.bot.requesters == ()
+        assert whatsapp_webhooks(harness.app, harness.bot) == []
+    finally:
+        await harness.stop()
