@@ -88,12 +88,6 @@ class App:
         """Log at WARNING what `warnings` finds, once, when the bot starts."""
         for warning in await self.warnings():
             log.warning(warning)
-        if self.settings.redis_url and self.settings.seal_secret is None:
-            log.warning(
-                "REDIS_URL is set (several workers?) but SEAL_SECRET is not: workers on "
-                "other hosts would not open what this one seals; set the same SEAL_SECRET "
-                "on every host (docs/operations.md)"
-            )
         if isinstance(self.store, RedisStore):
             with contextlib.suppress(Exception):
                 if await self.store.persistence() is None:
