@@ -237,7 +237,7 @@ async def test_a_note_is_a_reply_to_the_bots_question_in_the_group(
     say = Transcript(await consoles())
     out = await say("/ajukan")
     out = await say.tap(out, "Informasi user ID")
-    out = await say.tap(out, "PP (Pejabat Pengadaan)")
+    out = await say.tap(out, "PP")
     for line in (
         "Sri Wahyuni",
         NIP,

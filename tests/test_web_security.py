@@ -649,7 +649,7 @@ async def test_with_web_app_binding_only_the_admin_who_tapped_can_submit_the_for
 async def test_the_form_refuses_a_password_or_user_id_with_invisible_characters(
     bot: Harness,
 ) -> None:
-    await bot.submit_request(kind="Reset password + informasi user ID")
+    await bot.submit_request(kind="Reset + info user ID")
     await bot.approve_to_valid()
     await bot.press(ADMIN, "Kirim hasil", chat=GROUP, message=bot.card())
     path = form_path(bot.with_button(ADMIN, "Buka formulir hasil"))

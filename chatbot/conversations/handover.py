@@ -25,6 +25,17 @@ from chatbot.services.tickets import Actor, LinkAbandoned, NotYours, StaleMove, 
 log = logging.getLogger(__name__)
 
 
+def link_message(number: str, url: str, expires: str, *, web_app: bool) -> Reply:
+    """The requester's message with the one-time link: on a Web App button, or in the text."""
+    if web_app:
+        return Reply(
+            t.result_link_short(number, expires),
+            buttons=((Button(t.OPEN_RESULT, url=url, web_app=True),),),
+            protect=True,
+        )
+    return Reply(t.result_link(number, url, expires), protect=True)
+
+
 @dataclass(frozen=True)
 class Handed:
     """How a hand-over went: `text` is for the admin; `retry` says the input may be sent again."""
@@ -106,14 +117,7 @@ class Handover:
     async def _send_link(self, ticket: Ticket, link: IssuedLink, expires: str) -> Handed | None:
         """Send the link to the requester (a Web App button, or the URL in the text)."""
         number = str(ticket.number)
-        if self._web_app:
-            message = Reply(
-                t.result_link_short(number, expires),
-                buttons=((Button(t.OPEN_RESULT, url=link.url, web_app=True),),),
-                protect=True,
-            )
-        else:
-            message = Reply(t.result_link(number, link.url, expires), protect=True)
+        message = link_message(number, link.url, expires, web_app=self._web_app)
         try:
             requester = ticket.requester
             await self._messengers.of(requester.channel).send(requester.chat_id, message)

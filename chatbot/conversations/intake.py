@@ -90,14 +90,16 @@ def prompt(state: DialogState) -> Reply:
 def _ask_type(state: DialogState) -> Reply:
     return Reply(
         t.ASK_TYPE,
-        buttons=tuple((_choice("type", rt.value, label),) for rt, label in t.REQUEST_TYPES.items()),
+        buttons=tuple(
+            (_choice("type", rt.value, label),) for rt, label in t.REQUEST_TYPE_BUTTONS.items()
+        ),
     )
 
 
 def _ask_role(state: DialogState) -> Reply:
     return Reply(
         t.ASK_ROLE,
-        buttons=tuple((_choice("role", r.value, label),) for r, label in t.ROLES.items()),
+        buttons=tuple((_choice("role", r.value, label),) for r, label in t.ROLE_BUTTONS.items()),
     )
 
 

@@ -60,7 +60,7 @@ async def handle(ctx: Context, state: DialogState, inc: Incoming) -> Result:
 
 
 async def _command(ctx: Context, state: DialogState, inc: Incoming, command: str) -> Result:
-    return await _COMMANDS.get(command, _unknown_command)(ctx, state, inc)
+    return await COMMANDS.get(command, _unknown_command)(ctx, state, inc)
 
 
 def _reprompt(state: DialogState) -> list[Reply]:
@@ -104,7 +104,7 @@ async def _unknown_command(ctx: Context, state: DialogState, inc: Incoming) -> R
     return state, _say(Reply(t.IDLE_HINT), *_reprompt(state))
 
 
-_COMMANDS: dict[str, Callable[[Context, DialogState, Incoming], Awaitable[Result]]] = {
+COMMANDS: dict[str, Callable[[Context, DialogState, Incoming], Awaitable[Result]]] = {
     "start": _start,
     "mulai": _start,
     "menu": _start,
@@ -251,11 +251,10 @@ def supplement_button(ticket: Ticket) -> Button:
 
 def confirmation_buttons(ticket: Ticket) -> tuple[tuple[Button, ...], ...]:
     """The receipt's two answers: logged in (and changed the password), or "Bukan saya"."""
-    confirm = t.CONFIRM_LOGIN if ticket.request_type.needs_password else t.CONFIRM_LOGIN_USER_ID
     return tuple(
         (Button(label, RequesterPayload(action, ticket.id).encode()),)
         for label, action in (
-            (confirm, RequesterAction.CONFIRM_LOGIN),
+            (t.CONFIRM_LOGIN, RequesterAction.CONFIRM_LOGIN),
             (t.NOT_ME, RequesterAction.NOT_ME),
         )
     )

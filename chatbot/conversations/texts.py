@@ -23,7 +23,9 @@ from chatbot.services.vocabulary import (
     DOCUMENT_SHORT,
     DOCUMENTS,
     MISSING,
+    REQUEST_TYPE_BUTTONS,
     REQUEST_TYPES,
+    ROLE_BUTTONS,
     ROLE_SHORT,
     ROLES,
     STEP_NAMES,
@@ -38,7 +40,9 @@ __all__ = [
     "MISSING",
     "MONTHS",
     "REQUEST_TYPES",
+    "REQUEST_TYPE_BUTTONS",
     "ROLES",
+    "ROLE_BUTTONS",
     "ROLE_SHORT",
     "STEP_NAMES",
     "clock",
@@ -376,7 +380,7 @@ TEXT_EXPECTED = "Di langkah ini ketik jawabannya sebagai teks."
 CHOICE_EXPECTED = "Di langkah ini pilih salah satu tombol di atas."
 CONTACT_EXPECTED = "Ketuk tombol 📱 Bagikan nomor saya di bawah, atau ketik nomor HP Anda."
 NOT_OWN_CONTACT = (
-    "Nomor itu bukan nomor akun Telegram Anda sendiri, jadi dicatat <b>belum terverifikasi</b>."
+    "Nomor itu bukan nomor akun chat Anda sendiri, jadi dicatat <b>belum terverifikasi</b>."
 )
 STALE_CHOICE = "Tombol ini sudah tidak berlaku. Lanjutkan dari pesan terakhir."
 DIALOG_CANCELLED = (
@@ -493,24 +497,22 @@ def result_link_short(number: str, expires: str) -> str:
     """The result message when the link sits on a Web App button instead of in the text."""
     return (
         f"🔐 Hasil permohonan <b>{e(number)}</b> sudah siap.\n\n"
-        "Ketuk tombol di bawah untuk melihatnya di Telegram. Hanya bisa dibuka <b>satu kali</b> "
+        "Ketuk tombol di bawah untuk melihatnya. Hanya bisa dibuka <b>satu kali</b> "
         f"dan berlaku sampai {e(expires)}.\n\n"
         "Setelah melihatnya, <b>segera login ke SPSE dan ganti password</b>."
     )
 
 
 OPEN_RESULT = "🔐 Buka hasil"
-CONFIRM_LOGIN = "✅ Sudah login & ganti password"
-CONFIRM_LOGIN_USER_ID = "✅ Sudah berhasil login"
+CONFIRM_LOGIN = "✅ Sudah login"
 NOT_ME = "🚨 Bukan saya"
 
 
 def received_receipt(number: str, opened: str, password: bool) -> str:
     then = (
-        "login ke SPSE sekarang dan ganti password tersebut, lalu ketuk "
-        "<b>Sudah login &amp; ganti password</b>."
+        "login ke SPSE sekarang dan ganti password tersebut, lalu ketuk <b>Sudah login</b>."
         if password
-        else "login ke SPSE dengan user ID tersebut, lalu ketuk <b>Sudah berhasil login</b>."
+        else "login ke SPSE dengan user ID tersebut, lalu ketuk <b>Sudah login</b>."
     )
     return (
         f"🧾 Hasil tiket <b>{e(number)}</b> dibuka {e(opened)}.\n\n"

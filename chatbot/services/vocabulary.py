@@ -58,6 +58,14 @@ REQUEST_TYPES = {
 }
 ROLES = {Role.PPK: "PPK", Role.PP: "PP (Pejabat Pengadaan)", Role.POKJA: "Pokja Pemilihan"}
 ROLE_SHORT = {Role.PPK: "PPK", Role.PP: "PP", Role.POKJA: "Pokja"}
+# The intake's buttons: at most 20 characters (a WhatsApp reply button's title); the full
+# names above are what the summary, the card, the PDFs and the reports show.
+REQUEST_TYPE_BUTTONS = {
+    RequestType.RESET_PASSWORD: "Reset password",
+    RequestType.USER_ID: "Informasi user ID",
+    RequestType.BOTH: "Reset + info user ID",
+}
+ROLE_BUTTONS = {Role.PPK: "PPK", Role.PP: "PP", Role.POKJA: "Pokja Pemilihan"}
 
 # ---- outcomes: in full (lembar kendali), short (report) ------------------------------------------
 

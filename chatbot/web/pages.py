@@ -46,7 +46,7 @@ isinya tidak bisa dilihat lagi, jadi siapkan diri untuk mencatat atau menyalinny
 <dl id="fields"></dl>
 <p class="notice"><strong>Segera login ke SPSE sekarang dan ganti password ini.</strong>
 Jangan bagikan kepada siapa pun. Setelah berhasil, kembali ke chat bot dan ketuk
-<em>Sudah login &amp; ganti password</em>.</p>
+<em>Sudah login</em>.</p>
 <p class="muted">Link ini sekarang sudah tidak berlaku. Jika Anda belum sempat mencatatnya,
 minta admin mengirim ulang.</p>
 </section>"""

@@ -97,7 +97,7 @@ async def test_the_requester_is_reminded_once_per_interval_then_the_ticket_close
     await bot.pipeline.sender.flush()
     reminders = [t for t in bot.texts(REQUESTER) if "Pengingat" in t]
     assert len(reminders) == 1
-    assert bot.last(REQUESTER).buttons() == ["✅ Sudah login & ganti password", "🚨 Bukan saya"]
+    assert bot.last(REQUESTER).buttons() == ["✅ Sudah login", "🚨 Bukan saya"]
     assert "diingatkan 1x" in bot.card().content
 
     await shift(bot, Ticket, "state_since", timedelta(hours=20))  # 25 h: closed unconfirmed
@@ -265,7 +265,7 @@ async def test_the_status_offers_the_confirmation_while_it_is_awaited(bot: Harne
     status = await bot.say(REQUESTER, "/status")
 
     assert "menunggu konfirmasi" in status.content
-    assert status.buttons() == ["✅ Sudah login & ganti password", "🚨 Bukan saya"]
+    assert status.buttons() == ["✅ Sudah login", "🚨 Bukan saya"]
     await bot.press(REQUESTER, "Sudah login", message=status)
     assert (await ticket(bot)).state == TicketState.ARCHIVED
 

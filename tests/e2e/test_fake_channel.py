@@ -206,7 +206,7 @@ async def test_the_requester_on_the_fake_channel_follows_the_admins_on_telegram(
     assert bot.decrypt(revealed, key) == {"password": PASSWORD}
     receipt = chat.last(PERSON)
     assert re.search(r"dibuka \d+ \w+ \d{4} pukul \d\d\.\d\d WIB", receipt.text)
-    assert receipt.buttons == ["✅ Sudah login & ganti password", "🚨 Bukan saya"]
+    assert receipt.buttons == ["✅ Sudah login", "🚨 Bukan saya"]
     assert "Link: dibuka" in bot.card().content
 
     await fakechat.transcript(PERSON, [(Tap("Sudah login"), "selesai dan diarsipkan")])

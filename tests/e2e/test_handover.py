@@ -275,7 +275,7 @@ async def test_a_forged_kirim_hasil_on_a_rejected_ticket_says_how_it_ended(bot: 
 
 
 async def test_the_typed_user_id_is_deleted_like_the_password(bot: Harness) -> None:
-    await bot.submit_request(kind="Reset password + informasi user ID")
+    await bot.submit_request(kind="Reset + info user ID")
     await bot.approve_to_valid()
     await bot.press(ADMIN, "Kirim hasil", chat=GROUP, message=bot.card())
 

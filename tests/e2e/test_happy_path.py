@@ -72,7 +72,7 @@ async def test_reset_password_from_start_to_archive(bot: Harness) -> None:
     # Step 8's output: the requester gets a receipt, the group sees the link was opened.
     receipt = bot.last(REQUESTER)
     assert re.search(r"dibuka \d+ \w+ \d{4} pukul \d\d\.\d\d WIB", receipt.content)
-    assert receipt.buttons() == ["✅ Sudah login & ganti password", "🚨 Bukan saya"]
+    assert receipt.buttons() == ["✅ Sudah login", "🚨 Bukan saya"]
     assert "Link: dibuka" in bot.card().content
     assert "menunggu konfirmasi login" in bot.card().content.lower()
     await bot.press(REQUESTER, "Sudah login", message=receipt)
@@ -121,7 +121,7 @@ async def test_a_password_that_starts_with_a_slash_is_still_a_password(bot: Harn
 
 
 async def test_kirim_hasil_tapped_again_midway_keeps_what_the_admin_typed(bot: Harness) -> None:
-    await bot.submit_request(kind="Reset password + informasi user ID")
+    await bot.submit_request(kind="Reset + info user ID")
     await bot.approve_to_valid()
     card = bot.card()
     kirim = card.button("Kirim hasil")
@@ -142,7 +142,7 @@ async def test_kirim_hasil_tapped_again_midway_keeps_what_the_admin_typed(bot: H
 async def test_a_user_id_or_password_typed_with_invisible_characters_is_asked_again(
     bot: Harness,
 ) -> None:
-    await bot.submit_request(kind="Reset password + informasi user ID")
+    await bot.submit_request(kind="Reset + info user ID")
     await bot.approve_to_valid()
     await bot.press(ADMIN, "Kirim hasil", chat=GROUP, message=bot.card())
     asked = await bot.say(ADMIN, "budi\u200b.pu.2020")  # a zero-width space from a paste
