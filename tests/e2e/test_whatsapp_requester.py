@@ -186,11 +186,11 @@ async def test_start_gets_the_main_menu_as_reply_buttons(wa: WhatsAppHarness) ->
     assert wa.harness.fake.chat_messages(int(BUDI)) == []  # nothing on Telegram
 
 
-async def test_taps_on_the_menu_and_a_list_advance_the_intake(wa: WhatsAppHarness) -> None:
+async def test_taps_on_the_menu_advance_the_intake(wa: WhatsAppHarness) -> None:
     await wa.says("/start")
     asked = await wa.taps("Ajukan permohonan")
     assert "Langkah 1/10" in text_of(asked)
-    assert asked.payload["type"] == "list"  # a label over 20 characters: a list
+    assert asked.payload["type"] == "button"  # three labels within 20 characters
     role = await wa.taps("Reset password")
     assert "Langkah 2/10" in text_of(role)
     name = await wa.taps("PPK")
