@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 
 from chatbot.db.models import OutboxMessage, Requester, Ticket, utcnow
 from chatbot.services.notices import NoticeKind
-from chatbot.services.reply_window import HELD_FOR
+from chatbot.services.reply_window import AS_TEMPLATE, HELD_FOR
 
 MAX_DELAY = 300.0
 
@@ -173,7 +173,8 @@ class Outbox:
 
     async def hold(self, message_id: int, reason: str) -> bool:
         """Hold a row (not failed) until its chat writes again, which releases it
-        (reply_window.note_inbound); True when newly held."""
+        (reply_window.note_inbound) into an open window: then the rich message, not the
+        template, goes. True when newly held."""
         async with self._sessions.begin() as session:
             message = await session.get(OutboxMessage, message_id)
             if message is None:
@@ -182,4 +183,6 @@ class Outbox:
             message.held_at = message.held_at or utcnow()
             message.last_error = reason[:500]
             message.next_attempt_at = utcnow() + HELD_FOR
+            if AS_TEMPLATE in message.payload:
+                message.payload = {k: v for k, v in message.payload.items() if k != AS_TEMPLATE}
             return newly

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chatbot.db.models import OutboxMessage, Requester, utcnow
+from chatbot.services.notices import NoticeKind
 
 # Receipts only move forward: a late "sent" never overwrites "read"; "failed" may follow
 # "delivered" (another device of the account) and ends the line.
@@ -82,7 +83,13 @@ async def record_receipt(
         return None
     row.receipt, row.receipt_at = status, at
     failed = status == "failed"
-    requeued = failed and error_code == WINDOW_CLOSED and not row.payload.get(AS_TEMPLATE)
+    # A dialog's reply cannot go again: its sealed content is dropped once sent.
+    requeued = (
+        failed
+        and error_code == WINDOW_CLOSED
+        and row.kind != NoticeKind.REPLY
+        and not row.payload.get(AS_TEMPLATE)
+    )
     if requeued:
         row.payload = {**row.payload, AS_TEMPLATE: True}
         row.sent_at, row.next_attempt_at = None, utcnow()

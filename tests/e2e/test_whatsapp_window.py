@@ -202,3 +202,23 @@ async def test_a_failed_status_131026_marks_the_requester_unreachable(
     ticket = await wa.app.services.tickets.find_by_number(number)
     assert ticket is not None and ticket.requester_unreachable_at is not None
     assert "tidak dapat dihubungi lewat bot" in wa.harness.card().content
+
+
+@pytest.mark.parametrize("templates", [""])
+async def test_a_failed_status_without_a_template_holds_until_the_requester_writes(
+    wa: WhatsAppHarness,
+) -> None:
+    await submit(wa)
+    wa.graph.fail_next(131047, to=BUDI, later=True)
+    await reject(wa)
+    await wa.graph.flush_statuses()
+    await wa.settle()
+    await wa.harness.pipeline.sender.flush()
+    held = await row(wa, "rejected")
+    assert held.held_at is not None and held.sent_at is None and held.failed_at is None
+    shown = len(wa.graph.sent_to(BUDI))
+    await wa.says("/status")
+    await wa.harness.pipeline.sender.flush()
+    after = wa.graph.sent_to(BUDI)[shown:]
+    assert after[0].type != "template" and "ditolak" in text_of(after[0]).lower()
+    assert (await row(wa, "rejected")).sent_at is not None
