@@ -307,7 +307,11 @@ def whatsapp_requesters(
         transport=transport,
     )
     messenger = WhatsAppMessenger(
-        client, Pacer(app.store, CHANNEL, limits), max_download=settings.max_upload_bytes
+        client,
+        Pacer(app.store, CHANNEL, limits),
+        max_download=settings.max_upload_bytes,
+        templates=settings.whatsapp_template_names,
+        language=settings.whatsapp_template_language,
     )
     return [(WhatsAppChannel(settings.whatsapp_phone_number_id), messenger)]
 

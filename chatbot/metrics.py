@@ -167,7 +167,10 @@ async def read_database(session: AsyncSession, now: datetime) -> DatabaseSnapsho
     outbox = (
         await session.execute(
             select(func.count(), func.min(OutboxMessage.created_at)).where(
-                OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None)
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.failed_at.is_(None),
+                # Held for a closed WhatsApp window: waiting on the person, not on us.
+                OutboxMessage.held_at.is_(None),
             )
         )
     ).one()

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from chatbot.services.documents import UploadQuota
+from chatbot.services.notices import NoticeKind
 from chatbot.services.office_hours import (
     DEFAULT_WEEK,
     OfficeCalendar,
@@ -119,6 +120,11 @@ class Settings(BaseSettings):
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_api_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v23.0"
+    # Notice kind -> approved template name ("incomplete=tiket_perlu_dilengkapi,..."), sent
+    # when the requester's 24-hour window is closed; a kind without one is held until they
+    # write again. The ticket number is each template's one body parameter.
+    whatsapp_templates: str = ""
+    whatsapp_template_language: str = "id"
 
     # The SOP's clock: office hours in TIMEZONE, minus national holidays, collective leave
     # and the operator's own days off; each admin step's time standard in office minutes.
@@ -321,6 +327,19 @@ class Settings(BaseSettings):
             raise ValueError("write the Graph API version as vNN.N, e.g. v23.0")
         return value.strip()
 
+    @field_validator("whatsapp_templates")
+    @classmethod
+    def _whatsapp_templates(cls, value: str) -> str:
+        parse_templates(value)
+        return value.strip()
+
+    @field_validator("whatsapp_template_language")
+    @classmethod
+    def _whatsapp_template_language(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z]{2,3}(_[A-Z]{2})?", value.strip()):
+            raise ValueError("a template language code, e.g. id or en_US")
+        return value.strip()
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -425,6 +444,11 @@ class Settings(BaseSettings):
         return self.whatsapp_token is not None and bool(self.whatsapp_phone_number_id)
 
     @property
+    def whatsapp_template_names(self) -> dict[str, str]:
+        """WHATSAPP_TEMPLATES as notice kind -> template name."""
+        return parse_templates(self.whatsapp_templates)
+
+    @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
 
@@ -443,3 +467,18 @@ def load_settings(**overrides: object) -> Settings:
             message = str(error["msg"]).removeprefix("Value error, ")
             lines.append(f"setting {name}: {message}" if name else message)
         raise SettingsError("; ".join(lines)) from None
+
+
+def parse_templates(value: str) -> dict[str, str]:
+    """`kind=name,kind=name` into a mapping; a kind not a notice's, or a name Meta would not
+    accept (lowercase, digits, underscores), is refused."""
+    names: dict[str, str] = {}
+    kinds = {str(kind) for kind in NoticeKind}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        kind, _, name = (piece.strip() for piece in item.partition("="))
+        if kind not in kinds:
+            raise ValueError(f"{kind!r} is not a notice kind (one of {', '.join(sorted(kinds))})")
+        if not re.fullmatch(r"[a-z0-9_]{1,512}", name):
+            raise ValueError(f"template name for {kind} must be lowercase letters, digits and _")
+        names[kind] = name
+    return names

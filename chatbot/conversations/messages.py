@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,9 @@ class DeliveryError(Exception):
     """A platform refused a message. `permanent` when retrying cannot help (blocked, gone).
 
     `kind` names the refusal for metrics and decisions: blocked, bad_request, rate_limited,
-    server_error, timeout, network, throttled (our own pacing said wait) or window (WhatsApp:
-    the 24-hour customer-service window is closed).
+    server_error, timeout, network, throttled (our own pacing said wait), window (WhatsApp:
+    the 24-hour customer-service window is closed) or no_template (the window is closed and
+    no template is configured for the notice: the row is held, not failed).
     """
 
     def __init__(
@@ -174,3 +176,23 @@ class Messenger(Protocol):
 
     async def download(self, file_id: str) -> bytes:
         """Fetch an uploaded file's bytes."""
+
+
+@dataclass(frozen=True)
+class TemplateNotice:
+    """A notice as a pre-approved template: its kind (outbox.kind) picks the template, the
+    ticket number is its one body parameter."""
+
+    kind: str
+    ticket_number: str | None
+
+
+@runtime_checkable
+class WindowedMessenger(Protocol):
+    """A messenger whose platform lets us write freely only for `window` after the person's
+    last message (WhatsApp: 24 hours); outside it, only as a template."""
+
+    window: timedelta
+
+    async def send_template(self, chat_id: str, notice: TemplateNotice) -> str:
+        """Send the notice's template; DeliveryError kind `no_template` when none is set."""

@@ -113,6 +113,8 @@ class Requester(IdentityColumns, Base):
     platform_user_id: Mapped[str] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Their last message on a channel with a reply window (WhatsApp's 24 hours).
+    last_inbound_at: Mapped[datetime | None] = mapped_column()
 
     tickets: Mapped[list[Ticket]] = relationship(back_populates="requester")
 
@@ -284,6 +286,12 @@ class OutboxMessage(Base):
     sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     # What the platform answered: the message sent (or edited), for idempotent retries.
     platform_message_id: Mapped[str | None] = mapped_column(String(128))
+    # The platform's last receipt for it (sent, delivered, read, failed) and when it came.
+    receipt: Mapped[str | None] = mapped_column(String(16))
+    receipt_at: Mapped[datetime | None] = mapped_column()
+    # Held (not failed) while the chat's reply window is closed and no template carries it;
+    # released when the person writes again.
+    held_at: Mapped[datetime | None] = mapped_column()
 
 
 class InboxUpdate(Base):

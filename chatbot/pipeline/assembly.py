@@ -64,7 +64,13 @@ class Pipeline:
         inbox = Inbox(sessions)
         sender = OutboxSender(services, outbox, sender_messengers, sealer)
         handling = Handling(
-            sessions, sealer, Router(services, messengers), adapters, messengers, sender.kick
+            sessions,
+            sealer,
+            Router(services, messengers),
+            adapters,
+            messengers,
+            sender.kick,
+            unreachable=services.tickets.mark_unreachable,
         )
         worker = InboxWorker(
             inbox,

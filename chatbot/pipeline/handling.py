@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,9 +19,10 @@ from chatbot.db.models import utcnow
 from chatbot.logs import bind_ticket, log_context
 from chatbot.metrics import record_update
 from chatbot.pipeline.ingress import update_context
-from chatbot.pipeline.ports import ChannelAdapter
+from chatbot.pipeline.ports import ChannelAdapter, Interpreted
 from chatbot.services.inbox import Inbox, Pending
 from chatbot.services.outbox import Outbox
+from chatbot.services.reply_window import Recorded, note_inbound, record_receipt
 from chatbot.services.sealing import Sealer, Unreadable, patient
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class Handling:
         adapters: Mapping[str, ChannelAdapter],
         messengers: Messengers,
         sent: Callable[[], None],
+        unreachable: Callable[[int, str], Awaitable[object]] | None = None,
     ) -> None:
         self._sessions = sessions
         self._sealer = sealer
@@ -50,6 +52,8 @@ class Handling:
         self._adapters = adapters
         self._messengers = messengers
         self._sent = sent  # replies were queued: the sender should look now
+        # A receipt said the requester cannot be reached (TicketService.mark_unreachable).
+        self._unreachable = unreachable
 
     def adapter(self, channel: str) -> ChannelAdapter:
         adapter = self._adapters.get(channel)
@@ -81,6 +85,7 @@ class Handling:
             async with self._sessions.begin() as session:
                 if not await Inbox.finish(session, row.id, meaning.outcome):
                     return  # another worker finished it first: its replies stand
+                recorded = await self._record_window(session, row.channel, meaning)
                 for chat_id, reply in replies:
                     sealed = self._sealer.seal(
                         json.dumps(reply_to_dict(reply)).encode(), reply_context(chat_id)
@@ -88,7 +93,29 @@ class Handling:
                     Outbox.add_reply(session, row.channel, chat_id, sealed)
             await adapter.acknowledge(raw, response)
             record_update(row.channel, row.kind, meaning.outcome, time.monotonic() - started)
+            if recorded is not None and recorded.unreachable:
+                await self._cannot_reach(recorded)
         self._sent()
+
+    async def _cannot_reach(self, recorded: Recorded) -> None:
+        """A failed status said the requester cannot receive messages (131026): the
+        existing "unreachable" path (card and admins, once)."""
+        if recorded.ticket_id is not None and self._unreachable is not None:
+            await self._unreachable(recorded.ticket_id, "failed status (131026)")
+
+    @staticmethod
+    async def _record_window(
+        session: AsyncSession, channel: str, meaning: Interpreted
+    ) -> Recorded | None:
+        """When the person wrote (their reply window), and a receipt of a sent message."""
+        if meaning.incoming is not None and meaning.inbound_at is not None:
+            await note_inbound(session, channel, meaning.incoming.chat_id, meaning.inbound_at)
+        receipt = meaning.receipt
+        if receipt is None:
+            return None
+        return await record_receipt(
+            session, channel, receipt.message_id, receipt.status, receipt.at, receipt.error_code
+        )
 
     async def gave_up(self, row: Pending, error: BaseException) -> None:
         """An update failed for good: say so to its chat rather than stay silent."""

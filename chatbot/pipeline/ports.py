@@ -10,6 +10,7 @@ update acknowledged once handled (Telegram's answer to a button tap).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from chatbot.conversations.messages import Incoming, Reply, Response
@@ -26,14 +27,30 @@ class Described:
     kind: str
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """The platform's word on a message we sent (WhatsApp's status webhooks)."""
+
+    message_id: str  # the platform's id of the sent message (outbox.platform_message_id)
+    status: str  # sent | delivered | read | failed
+    at: datetime
+    error_code: int | None = None  # a failed status's reason (131026, 131047, ...)
+
+
 @dataclass
 class Interpreted:
     """What an adapter made of a raw update: an Incoming for the router, and/or replies it
-    settled itself (chat id, reply), or nothing at all (`ignored`)."""
+    settled itself (chat id, reply), or nothing at all (`ignored`).
+
+    `inbound_at`: on a channel that lets us answer freely only for a while after the
+    person wrote (WhatsApp's 24 hours), when they wrote. `receipt`: a status of a message
+    we sent, recorded on its outbox row."""
 
     incoming: Incoming | None = None
     replies: list[tuple[str, Reply]] = field(default_factory=list)
     ignored: bool = False
+    inbound_at: datetime | None = None
+    receipt: Receipt | None = None
 
     @property
     def outcome(self) -> str:

@@ -4,6 +4,11 @@ sent through its chat's messenger, and recorded so a retry never repeats a finis
 A row for the admins goes through the admin channel's messenger; any other row through the
 messenger of the channel it was queued for (the requester's), so a requester on one channel
 receives what an admin did on another.
+
+A channel with a reply window (a `WindowedMessenger`: WhatsApp's 24 hours) gets a row to a
+person whose window is closed, or refused as such, as its notice's template; with no
+template configured the row is held (not failed) until the person writes again, and the
+admins are told once through the "unreachable" path.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from chatbot.conversations.messages import (
     Messenger,
     OutgoingFile,
     Reply,
+    TemplateNotice,
     Throttled,
+    WindowedMessenger,
     reply_from_dict,
 )
 from chatbot.conversations.messengers import Messengers
@@ -45,6 +52,7 @@ from chatbot.services.documents import ACCEPTED
 from chatbot.services.notices import NoticeKind
 from chatbot.services.outages import is_outage
 from chatbot.services.outbox import Outbox
+from chatbot.services.reply_window import AS_TEMPLATE
 from chatbot.services.sealing import Sealer, Unreadable, WaitForKey, patient
 
 log = logging.getLogger(__name__)
@@ -179,6 +187,9 @@ class OutboxSender:
             await self._outbox.defer(message.id, paced.retry_after or 1.0)
             return False
         except DeliveryError as failed:
+            if failed.kind == "no_template":
+                await self._hold(message, failed.reason)
+                return False
             log.warning("outbox %s (%s) not delivered: %s", message.id, message.kind, failed.reason)
             await self._outbox.retry_later(
                 message.id,
@@ -212,7 +223,7 @@ class OutboxSender:
             return
         sent_id: str | None = None
         if isinstance(notice, Send):
-            sent_id = await self._send(self._messenger_of(message), notice)
+            sent_id = await self._send_notice(message, ticket, notice)
         elif isinstance(notice, Card):
             sent_id = await self._edit_card(message.id, context.ticket)
         elif isinstance(notice, FirstCard):
@@ -241,6 +252,39 @@ class OutboxSender:
                 "sealed under another key", permanent=not waits, kind="unreadable"
             ) from error
         return reply_from_dict(json.loads(plain))
+
+    async def _hold(self, message: OutboxMessage, reason: str) -> None:
+        """No template can carry the row through a closed window: it waits for the person
+        to write again; the card and the admins hear of it once."""
+        log.warning("outbox %s (%s) held: %s", message.id, message.kind, reason)
+        if await self._outbox.hold(message.id, reason) and message.ticket_id is not None:
+            await self._services.tickets.mark_unreachable(message.ticket_id, reason)
+
+    async def _send_notice(
+        self, message: OutboxMessage, ticket: Ticket | None, notice: Send
+    ) -> str | None:
+        """Send a rendered notice; to a person whose reply window is closed (known, or the
+        platform's refusal), its template instead."""
+        messenger = self._messenger_of(message)
+        chat, channel = notice.chat, message.channel
+        if (
+            not isinstance(messenger, WindowedMessenger)
+            or message.audience == "admins"
+            or chat is None
+            or channel is None
+        ):
+            return await self._send(messenger, notice)
+        template = TemplateNotice(message.kind, ticket.number if ticket is not None else None)
+        last = await self._outbox.last_inbound(channel, chat)
+        closed = last is not None and utcnow() - last >= messenger.window
+        if closed or message.payload.get(AS_TEMPLATE):
+            return await messenger.send_template(chat, template)
+        try:
+            return await self._send(messenger, notice)
+        except DeliveryError as refused:
+            if refused.kind != "window":
+                raise
+            return await messenger.send_template(chat, template)
 
     async def _send(self, messenger: Messenger, notice: Send) -> str | None:
         chat = self._admin_chat if notice.chat is None else notice.chat

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import logging
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from chatbot.db.models import OutboxMessage, Ticket, utcnow
+from chatbot.db.models import OutboxMessage, Requester, Ticket, utcnow
 from chatbot.services.notices import NoticeKind
+from chatbot.services.reply_window import AS_TEMPLATE, HELD_FOR
 
 MAX_DELAY = 300.0
 
@@ -160,3 +161,28 @@ class Outbox:
             await session.execute(
                 update(Ticket).where(Ticket.id == ticket_id).values(admin_message_id=message_id)
             )
+
+    async def last_inbound(self, channel: str, chat_id: str) -> datetime | None:
+        """When the person of a chat last wrote (a reply window's start), if known."""
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(Requester.last_inbound_at).where(
+                    Requester.channel == channel, Requester.chat_id == chat_id
+                )
+            )
+
+    async def hold(self, message_id: int, reason: str) -> bool:
+        """Hold a row (not failed) until its chat writes again, which releases it
+        (reply_window.note_inbound) into an open window: then the rich message, not the
+        template, goes. True when newly held."""
+        async with self._sessions.begin() as session:
+            message = await session.get(OutboxMessage, message_id)
+            if message is None:
+                return False
+            newly = message.held_at is None
+            message.held_at = message.held_at or utcnow()
+            message.last_error = reason[:500]
+            message.next_attempt_at = utcnow() + HELD_FOR
+            if AS_TEMPLATE in message.payload:
+                message.payload = {k: v for k, v in message.payload.items() if k != AS_TEMPLATE}
+            return newly

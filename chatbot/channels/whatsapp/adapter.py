@@ -1,15 +1,17 @@
 """WhatsApp in: the raw updates of a webhook body into the pipeline's inbox, and what a
 stored update means once the pipeline hands it back (pipeline/ports.py's ChannelAdapter).
 
-A requester's chat is private and never an admin's: admins stay on Telegram. Statuses
-(sent, delivered, read, failed) are stored, keyed `wamid:status`, and for now ignored; a
-later slice records them per outgoing message.
+A requester's chat is private and never an admin's: admins stay on Telegram. A message
+says when the requester wrote (the 24-hour window opens from it); a status (sent, delivered,
+read, failed), stored keyed `wamid:status`, is a receipt for one outgoing message.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from chatbot.channels.whatsapp.parse import (
     CHANNEL,
@@ -23,7 +25,8 @@ from chatbot.channels.whatsapp.parse import (
     to_incoming,
 )
 from chatbot.conversations.messages import Response
-from chatbot.pipeline.ports import Described, Interpreted
+from chatbot.db.models import utcnow
+from chatbot.pipeline.ports import Described, Interpreted, Receipt
 from chatbot.services.inbox import key_limit
 
 log = logging.getLogger(__name__)
@@ -89,12 +92,14 @@ class WhatsAppChannel:
         """Nothing to start: WhatsApp waits for no answer to a tap."""
 
     async def interpret(self, raw: Raw) -> Interpreted:
-        if raw.get("update") == STATUS:
-            return Interpreted(ignored=True)  # recorded per outgoing message in a later slice
         if self._number_id is not None and raw.get("phone_number_id") != self._number_id:
             return Interpreted(ignored=True)  # another business number of the account
+        if raw.get("update") == STATUS:  # nothing for the router: a receipt to record
+            return Interpreted(ignored=True, receipt=receipt_of(raw))
         incoming = to_incoming(raw)
-        return Interpreted(incoming) if incoming is not None else Interpreted(ignored=True)
+        if incoming is None:
+            return Interpreted(ignored=True)
+        return Interpreted(incoming, inbound_at=_written_at(raw.get("message")))
 
     async def acknowledge(self, raw: Raw, response: Response | None) -> None:
         """Nothing: a WhatsApp tap has no toast to answer with."""
@@ -102,3 +107,36 @@ class WhatsAppChannel:
     def chat_of(self, chat_key: str) -> str | None:
         chat = chat_key.removeprefix(f"{CHANNEL}:")
         return None if chat.startswith(NO_CHAT) or chat == chat_key else chat
+
+
+def _timestamp(holder: object) -> datetime:
+    """An update's `timestamp` (Unix seconds), never later than now; now when absent."""
+    now = utcnow()
+    value = holder.get("timestamp") if isinstance(holder, dict) else None
+    try:
+        return min(datetime.fromtimestamp(int(str(value)), UTC), now)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return now
+
+
+def _written_at(message: object) -> datetime:
+    """When the requester wrote: Meta's window runs from the message, not from our handling."""
+    return _timestamp(message)
+
+
+def receipt_of(raw: dict[str, Any]) -> Receipt | None:
+    """A status update as a receipt for the message it names (None: not understood)."""
+    status = raw.get("status")
+    if not isinstance(status, dict):
+        return None
+    wamid, state = status.get("id"), status.get("status")
+    if not isinstance(wamid, str) or not isinstance(state, str):
+        return None
+    code: int | None = None
+    errors = status.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        try:
+            code = int(str(errors[0].get("code")))
+        except (TypeError, ValueError):
+            code = None
+    return Receipt(wamid, state, _timestamp(status), code)

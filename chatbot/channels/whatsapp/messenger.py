@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import mimetypes
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +23,7 @@ from pywa_async.errors import WhatsAppError
 from chatbot.channels.pacing import Pacer
 from chatbot.channels.whatsapp.parse import CHANNEL
 from chatbot.channels.whatsapp.render import CAPTION_MAX, Outgoing, render, shorten
-from chatbot.conversations.messages import DeliveryError, OutgoingFile, Reply
+from chatbot.conversations.messages import DeliveryError, OutgoingFile, Reply, TemplateNotice
 from chatbot.metrics import record_platform_error
 from chatbot.services.identity import InputProblem, InvalidInput
 
@@ -43,6 +44,7 @@ PAIR_RATE_BACKOFF = 6.0  # about one message per 6 s to one user
 RATE_BACKOFF = 1.0
 SERVER_CODES = frozenset({1, 2, 131000, 131016})  # unknown error, service unavailable
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})  # what WhatsApp shows as a photo
+WINDOW = timedelta(hours=24)  # free-form messages only this long after the user's last one
 T = TypeVar("T")
 
 
@@ -92,8 +94,8 @@ def whatsapp_client(
 
 
 def delivery_error(error: Exception, method: str) -> DeliveryError:
-    """Meta's refusal as ours. A closed window is permanent for now: sending the notice's
-    template instead is a later slice (issue 12, "The 24-hour window and templates")."""
+    """Meta's refusal as ours. A closed window (`window`) is permanent for the rich message:
+    the outbox sender sends the notice's template instead, or holds the row."""
     kind, permanent, retry = "network", False, None
     if isinstance(error, WhatsAppError):
         code, status = error.code, error.status_code or 400
@@ -122,19 +124,38 @@ def delivery_error(error: Exception, method: str) -> DeliveryError:
 
 class WhatsAppMessenger:
     """Every message paced in the shared store; `wait=False` raises Throttled instead of
-    waiting (for the outbox sender, which moves on to other chats)."""
+    waiting (for the outbox sender, which moves on to other chats).
+
+    `templates`: notice kind -> approved template name (WHATSAPP_TEMPLATES), in `language`;
+    what the sender sends when the requester's 24-hour window is closed."""
+
+    window = WINDOW
 
     def __init__(
-        self, client: WhatsApp, pacer: Pacer, *, max_download: int, wait: bool = True
+        self,
+        client: WhatsApp,
+        pacer: Pacer,
+        *,
+        max_download: int,
+        wait: bool = True,
+        templates: Mapping[str, str] | None = None,
+        language: str = "id",
     ) -> None:
         self._client = client
         self._pacer = pacer
         self._max_download = max_download
         self._wait = wait
+        self._templates = dict(templates or {})
+        self._language = language
 
     def deferring(self) -> WhatsAppMessenger:
         return WhatsAppMessenger(
-            self._client, self._pacer, max_download=self._max_download, wait=False
+            self._client,
+            self._pacer,
+            max_download=self._max_download,
+            wait=False,
+            templates=self._templates,
+            language=self._language,
         )
 
     @property
@@ -178,6 +199,20 @@ class WhatsAppMessenger:
         for index, message in enumerate(render(reply)):
             wamid = await self._post(chat_id, message, reply_to if index == 0 else None)
         return wamid
+
+    async def send_template(self, chat_id: str, notice: TemplateNotice) -> str:
+        """The notice's approved template, the ticket number its body parameter; a kind
+        without one is DeliveryError `no_template` (the sender holds the row)."""
+        name = self._templates.get(notice.kind)
+        if name is None:
+            raise DeliveryError(
+                f"no WhatsApp template for {notice.kind}", permanent=False, kind="no_template"
+            )
+        template: dict[str, Any] = {"name": name, "language": {"code": self._language}}
+        if notice.ticket_number:
+            parameter = {"type": "text", "text": notice.ticket_number}
+            template["components"] = [{"type": "body", "parameters": [parameter]}]
+        return await self._post(chat_id, Outgoing("template", template))
 
     async def edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
         """WhatsApp cannot edit a message: the new version is sent anew."""
