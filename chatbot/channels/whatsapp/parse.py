@@ -192,8 +192,15 @@ def to_incoming(raw: Raw) -> Incoming | None:
         "user_id": chat,  # a private chat: the person is the chat
         "user_name": _text_or_none(raw.get("name")) or _text_or_none(raw.get("wa_id")) or UNNAMED,
         "message_id": str(message.get("id")),
+        "sender_phone": _e164(raw.get("wa_id")),
     }
     return Incoming(**{**base, **_content(type_, message, context, chat)})
+
+
+def _e164(wa_id: object) -> str | None:
+    """A wa_id (the number in digits, no plus) in E.164; None without one."""
+    number = _text_or_none(wa_id)
+    return f"+{number}" if number is not None and number.isdigit() else None
 
 
 def _content(
@@ -249,7 +256,8 @@ def _tapped(type_: str, body: dict[str, Any]) -> str | None:
 def _shared_contact(message: dict[str, Any], chat: str) -> SharedContact | None:
     """The first phone of a shared contact card. A card answering our contact request is the
     sender's own number (WhatsApp vouches for it); any other names its own WhatsApp id, if
-    the number is on WhatsApp."""
+    the number is on WhatsApp. The request's `origin` is read on the message or on the
+    card: the documentation's examples differ."""
     cards = message.get("contacts")
     card = cards[0] if isinstance(cards, list) and cards and isinstance(cards[0], dict) else {}
     phones = card.get("phones")
@@ -257,6 +265,6 @@ def _shared_contact(message: dict[str, Any], chat: str) -> SharedContact | None:
     number = _text_or_none(phone.get("phone"))
     if number is None:
         return None
-    if message.get("origin") == "contact_request":
+    if "contact_request" in (message.get("origin"), card.get("origin")):
         return SharedContact(number, chat)
     return SharedContact(number, _text_or_none(phone.get("wa_id")))

@@ -1,0 +1,176 @@
+"""Who a WhatsApp requester is: the number that writes is their verified phone; a sender
+known only by a business-scoped user id is asked for it; a changed number moves them.
+End to end through the fake Graph API, as tests/e2e/test_whatsapp_requester.py composes it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from chatbot.app import App, whatsapp_requesters
+from chatbot.settings import Settings
+from tests.e2e.harness import UNPACED, Harness
+from tests.e2e.test_whatsapp_requester import (
+    APP_SECRET,
+    BUDI,
+    WhatsAppHarness,
+    choices,
+    text_of,
+    whatsapp_settings,
+)
+from tests.factories import pdf_bytes, png_bytes
+from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.graph_api import FakeGraphApi
+from tests.fakes.graph_api_webhooks import InboundMessage
+
+BSUID = "ID.3713258114440669556"
+
+
+@pytest.fixture
+async def graph() -> AsyncIterator[FakeGraphApi]:
+    async with FakeGraphApi(app_secret=APP_SECRET, api_version="v23.0") as graph:
+        yield graph
+        graph.assert_no_violations()
+
+
+@pytest.fixture
+async def wa(
+    fake: FakeBotApi, graph: FakeGraphApi, settings: Settings, engine: object
+) -> AsyncIterator[WhatsAppHarness]:
+    def requesters(app: App) -> Any:
+        return whatsapp_requesters(app, limits=UNPACED, transport=graph.transport())
+
+    harness = Harness(fake, whatsapp_settings(settings, fake, graph), requesters=requesters)
+    bot = WhatsAppHarness(harness, graph)
+    await bot.start()
+    yield bot
+    await bot.stop()
+
+
+async def until_email(wa: WhatsAppHarness) -> None:
+    await wa.says("/start")
+    for label in ("Ajukan permohonan", "Reset password", "PPK"):
+        await wa.taps(label)
+    for text in ("Budi Santoso", "1985 0312 2010 01 1 004", "Dinas Pekerjaan Umum"):
+        await wa.says(text)
+    await wa.taps("Lewati")
+
+
+async def documents_and_summary(wa: WhatsAppHarness) -> str:
+    await wa.sends_file(pdf_bytes("Surat"), "surat.pdf", "application/pdf")
+    await wa.taps("Selesai")
+    await wa.sends_file(png_bytes(10), "sk.png", "image/png")
+    return text_of(await wa.taps("Selesai"))
+
+
+# ---- the number that writes is the phone ----------------------------------------------------
+
+
+async def test_the_senders_number_is_the_verified_phone_and_not_asked(
+    wa: WhatsAppHarness,
+) -> None:
+    await until_email(wa)
+    asked = await wa.says("budi@magelangkota.go.id")
+    assert "surat permohonan" in text_of(asked).lower()  # straight to the letter
+    sent = [text_of(m) for m in wa.graph.sent_to(BUDI)]
+    assert not any("nomor HP" in text for text in sent), sent
+
+    summary = await documents_and_summary(wa)
+    assert f"HP: +{BUDI} (terverifikasi)" in summary, summary
+    receipt = await wa.taps("Kirim permohonan")
+    assert "nomor tiket" in text_of(receipt)
+
+    [ticket] = await wa.app.services.tickets.for_requester(channel="whatsapp", chat_id=BUDI)
+    assert (ticket.phone, ticket.phone_verified) == (f"+{BUDI}", True)
+
+
+async def test_change_data_does_not_offer_the_phone_the_platform_gave(
+    wa: WhatsAppHarness,
+) -> None:
+    await until_email(wa)
+    await wa.says("budi@magelangkota.go.id")
+    await documents_and_summary(wa)
+    fields = await wa.taps("Ubah data")
+    titles = [title for _, title, _ in choices(fields)]
+    assert "Email" in titles and "Nomor HP" not in titles, titles
+
+
+# ---- a sender with no number: asked ----------------------------------------------------------
+
+PLACEHOLDER = "6280000000000"  # builds a message with the fake's helpers; then taken out
+
+
+async def from_user_id_only(wa: WhatsAppHarness, built: InboundMessage) -> str:
+    """Deliver a message the fake built as one from a username user (a business-scoped user
+    id, no number); the bot's last message to them."""
+    graph = wa.graph
+    message = {k: v for k, v in built.message.items() if k != "from"}
+    message["from_user_id"] = BSUID
+    graph.last_inbound[BSUID] = graph.now()  # the fake's 24-hour window, by recipient
+    await graph.deliver(InboundMessage({"profile": {"name": "Budi"}, "user_id": BSUID}, message))
+    await wa.settle()
+    return text_of(graph.last_sent(BSUID))
+
+
+async def bsuid_says(wa: WhatsAppHarness, text: str) -> str:
+    return await from_user_id_only(wa, wa.graph.text_message(PLACEHOLDER, text))
+
+
+async def bsuid_taps(wa: WhatsAppHarness, label: str) -> str:
+    for sent in reversed(wa.graph.sent_to(BSUID)):
+        for reply_id, title, is_row in choices(sent):
+            if label in title:
+                graph = wa.graph
+                built = (
+                    graph.list_message(PLACEHOLDER, reply_id, title[:24], to_wamid=sent.wamid)
+                    if is_row
+                    else graph.button_message(PLACEHOLDER, reply_id, title, to_wamid=sent.wamid)
+                )
+                return await from_user_id_only(wa, built)
+    raise AssertionError(f"no choice {label!r} was sent to {BSUID}")
+
+
+async def bsuid_until_phone(wa: WhatsAppHarness) -> str:
+    await bsuid_says(wa, "/start")
+    for label in ("Ajukan permohonan", "Reset password", "PPK"):
+        await bsuid_taps(wa, label)
+    for text in ("Budi Santoso", "1985 0312 2010 01 1 004", "Dinas Pekerjaan Umum"):
+        await bsuid_says(wa, text)
+    await bsuid_taps(wa, "Lewati")
+    return await bsuid_says(wa, "budi@magelangkota.go.id")
+
+
+async def bsuid_documents_and_summary(wa: WhatsAppHarness) -> str:
+    graph = wa.graph
+    pdf = graph.document_message(PLACEHOLDER, pdf_bytes("Surat"), "surat.pdf", "application/pdf")
+    await from_user_id_only(wa, pdf)
+    await bsuid_taps(wa, "Selesai")
+    await from_user_id_only(wa, graph.image_message(PLACEHOLDER, png_bytes(10), "image/png"))
+    return await bsuid_taps(wa, "Selesai")
+
+
+async def test_a_sender_without_a_number_is_asked_and_a_typed_one_is_unverified(
+    wa: WhatsAppHarness,
+) -> None:
+    asked = await bsuid_until_phone(wa)
+    assert "*nomor HP*" in asked and "ketik nomor HP Anda" in asked, asked
+    letter = await bsuid_says(wa, "0812 3456 7890")
+    assert "surat permohonan" in letter.lower()
+    summary = await bsuid_documents_and_summary(wa)
+    assert "HP: +6281234567890 (belum terverifikasi)" in summary, summary
+
+
+async def test_a_requested_contact_card_is_the_senders_verified_number(
+    wa: WhatsAppHarness,
+) -> None:
+    await bsuid_until_phone(wa)
+    card = wa.graph.contact_message(PLACEHOLDER, "+62 812-3456-7890", "Budi", requested=True)
+    letter = await from_user_id_only(wa, card)
+    assert "surat permohonan" in letter.lower()
+    summary = await bsuid_documents_and_summary(wa)
+    assert "HP: +6281234567890 (terverifikasi)" in summary, summary
+    await bsuid_taps(wa, "Kirim permohonan")
+    [ticket] = await wa.app.services.tickets.for_requester(channel="whatsapp", chat_id=BSUID)
+    assert (ticket.phone, ticket.phone_verified) == ("+6281234567890", True)
