@@ -104,9 +104,10 @@ class Handover:
         return None
 
     async def _send_link(self, ticket: Ticket, link: IssuedLink, expires: str) -> Handed | None:
-        """Send the link to the requester (a Web App button, or the URL in the text)."""
+        """Send the link to the requester: a Web App button (WEBAPP_BINDING, for Telegram
+        requesters only), or the URL in the text (which WhatsApp shows as a CTA button)."""
         number = str(ticket.number)
-        if self._web_app:
+        if self._web_app and ticket.requester.channel == "telegram":
             message = Reply(
                 t.result_link_short(number, expires),
                 buttons=((Button(t.OPEN_RESULT, url=link.url, web_app=True),),),

@@ -404,7 +404,7 @@ async def share_phone(
         own = inc.contact.user_id is not None and inc.contact.user_id == inc.user_id
         data["phone"] = normalize_phone(inc.contact.phone)
         data["phone_verified"] = own
-        return _advance(state, [] if own else [Reply(t.NOT_OWN_CONTACT)])
+        return _advance(state, [] if own else [Reply(t.not_own_contact(inc.channel))])
     if inc.text is not None:
         data["phone"] = normalize_phone(inc.text)
         data["phone_verified"] = False

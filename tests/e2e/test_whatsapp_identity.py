@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from chatbot.app import App, whatsapp_requesters
 from chatbot.settings import Settings
-from tests.e2e.harness import UNPACED, Harness
+from tests.e2e.harness import ADMIN, GROUP, UNPACED, Harness
 from tests.e2e.test_whatsapp_requester import (
     APP_SECRET,
     BUDI,
     WhatsAppHarness,
     choices,
+    submit,
     text_of,
     whatsapp_settings,
 )
@@ -35,15 +37,31 @@ async def graph() -> AsyncIterator[FakeGraphApi]:
         graph.assert_no_violations()
 
 
+def composed(fake: FakeBotApi, graph: FakeGraphApi, settings: Settings) -> WhatsAppHarness:
+    def requesters(app: App) -> Any:
+        return whatsapp_requesters(app, limits=UNPACED, transport=graph.transport())
+
+    harness = Harness(fake, settings, requesters=requesters)
+    return WhatsAppHarness(harness, graph)
+
+
 @pytest.fixture
 async def wa(
     fake: FakeBotApi, graph: FakeGraphApi, settings: Settings, engine: object
 ) -> AsyncIterator[WhatsAppHarness]:
-    def requesters(app: App) -> Any:
-        return whatsapp_requesters(app, limits=UNPACED, transport=graph.transport())
+    bot = composed(fake, graph, whatsapp_settings(settings, fake, graph))
+    await bot.start()
+    yield bot
+    await bot.stop()
 
-    harness = Harness(fake, whatsapp_settings(settings, fake, graph), requesters=requesters)
-    bot = WhatsAppHarness(harness, graph)
+
+@pytest.fixture
+async def bound_wa(
+    fake: FakeBotApi, graph: FakeGraphApi, settings: Settings, engine: object
+) -> AsyncIterator[WhatsAppHarness]:
+    """WEBAPP_BINDING on: Telegram requesters' links are Web Apps."""
+    bound = whatsapp_settings(settings, fake, graph).model_copy(update={"webapp_binding": True})
+    bot = composed(fake, graph, bound)
     await bot.start()
     yield bot
     await bot.stop()
@@ -174,3 +192,51 @@ async def test_a_requested_contact_card_is_the_senders_verified_number(
     await bsuid_taps(wa, "Kirim permohonan")
     [ticket] = await wa.app.services.tickets.for_requester(channel="whatsapp", chat_id=BSUID)
     assert (ticket.phone, ticket.phone_verified) == ("+6281234567890", True)
+
+
+# ---- what the admins see, and the link with WEBAPP_BINDING ----------------------------------
+
+SECRET = "Rahasia2026x"
+
+
+async def test_the_card_says_the_requester_writes_on_whatsapp(wa: WhatsAppHarness) -> None:
+    number = await submit(wa)
+    card = wa.harness.card().content
+    assert f"Tiket {number}" in card
+    assert "Pemohon: Budi Santoso (PPK) · via WhatsApp" in card, card
+
+
+async def test_the_unreachable_alert_names_whatsapp(wa: WhatsAppHarness) -> None:
+    number = await submit(wa)
+    wa.graph.make_undeliverable(BUDI)
+    bot = wa.harness
+    await bot.press(ADMIN, "Lengkap", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "Tidak valid", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "SK tidak sah", chat=GROUP, message=bot.card())
+    await bot.pipeline.sender.flush()
+    await wa.settle()
+    alerts = [text for text in bot.texts(GROUP) if text.startswith("📵")]
+    assert alerts and all(f"tiket {number} ditolak WhatsApp" in a for a in alerts), alerts
+    assert not any("Telegram" in a for a in alerts)
+
+
+async def test_with_binding_a_whatsapp_requesters_link_is_a_cta_that_opens(
+    bound_wa: WhatsAppHarness,
+) -> None:
+    wa = bound_wa
+    number = await submit(wa)
+    bot = wa.harness
+    await bot.approve_to_valid()
+    await bot.press(ADMIN, "Kirim hasil", chat=GROUP, message=bot.card())
+    await bot.say(ADMIN, SECRET)
+    await wa.settle()
+
+    message = wa.graph.last_sent(BUDI)
+    assert message.type == "interactive" and message.payload["type"] == "cta_url"
+    assert number in text_of(message) and "Telegram" not in text_of(message)
+    parts = urlsplit(message.payload["action"]["parameters"]["url"])
+    link_id, key = parts.path.rsplit("/", 1)[1], parts.fragment
+
+    response = await bot.reveal(link_id, key)  # a plain browser: no Telegram init data
+    assert response.status_code == 200, response.text
+    assert SECRET in bot.decrypt(response, key).values()
