@@ -309,7 +309,14 @@ def whatsapp_requesters(
     messenger = WhatsAppMessenger(
         client, Pacer(app.store, CHANNEL, limits), max_download=settings.max_upload_bytes
     )
-    return [(WhatsAppChannel(settings.whatsapp_phone_number_id), messenger)]
+    from chatbot.channels.whatsapp.adapter import RequesterMoves
+    from chatbot.services.chats import ChatMigrations
+
+    moves = RequesterMoves(
+        ChatMigrations(app.sessions), app.services.tickets, DialogStates(app.store)
+    )
+    channel = WhatsAppChannel(settings.whatsapp_phone_number_id, moves=moves)
+    return [(channel, messenger)]
 
 
 def whatsapp_webhooks(app: App, bot: TelegramBot) -> list[BaseRoute]:

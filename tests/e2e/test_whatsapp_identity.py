@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from chatbot.app import App, whatsapp_requesters
+from chatbot.services.chats import ChatMigrations
 from chatbot.settings import Settings
 from tests.e2e.harness import ADMIN, GROUP, UNPACED, Harness
 from tests.e2e.test_whatsapp_requester import (
@@ -240,3 +241,61 @@ async def test_with_binding_a_whatsapp_requesters_link_is_a_cta_that_opens(
     response = await bot.reveal(link_id, key)  # a plain browser: no Telegram init data
     assert response.status_code == 200, response.text
     assert SECRET in bot.decrypt(response, key).values()
+
+
+# ---- a changed number moves the requester ----------------------------------------------------
+
+NEW_NUMBER = "6281299998888"
+
+
+async def test_a_changed_number_moves_the_requester_and_their_open_ticket(
+    wa: WhatsAppHarness,
+) -> None:
+    number = await submit(wa)
+    said = len(wa.graph.sent)
+    await wa.graph.deliver(wa.graph.number_change_message(BUDI, NEW_NUMBER))
+    await wa.settle()
+    assert len(wa.graph.sent) == said  # nothing said: the new number's window is not open
+
+    ticket = await wa.app.services.tickets.find_by_number(number)
+    assert ticket is not None
+    assert (ticket.requester.channel, ticket.requester.chat_id) == ("whatsapp", NEW_NUMBER)
+    assert (ticket.phone, ticket.phone_verified) == (f"+{NEW_NUMBER}", True)
+    assert (ticket.requester.phone, ticket.requester.phone_verified) == (f"+{NEW_NUMBER}", True)
+    assert f"HP: +{NEW_NUMBER} ✅" in wa.harness.card().content  # the card was refreshed
+    moves = ChatMigrations(wa.app.sessions)
+    assert await moves.resolve("whatsapp", BUDI) == NEW_NUMBER
+
+    # The new number is the same requester: their ticket, and the admins' answers reach it.
+    await wa.graph.user_sends_text(NEW_NUMBER, "status")
+    await wa.settle()
+    assert number in text_of(wa.graph.last_sent(NEW_NUMBER))
+    bot = wa.harness
+    await bot.press(ADMIN, "Lengkap", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "Tidak valid", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "SK tidak sah", chat=GROUP, message=bot.card())
+    await bot.pipeline.sender.flush()
+    await wa.settle()
+    rejected = text_of(wa.graph.last_sent(NEW_NUMBER))
+    assert number in rejected and "ditolak" in rejected, rejected
+
+
+async def test_a_changed_number_carries_the_dialog_in_progress(wa: WhatsAppHarness) -> None:
+    await wa.says("/start")
+    for label in ("Ajukan permohonan", "Reset password", "PPK"):
+        await wa.taps(label)
+    await wa.graph.deliver(wa.graph.number_change_message(BUDI, NEW_NUMBER))
+    await wa.settle()
+    await wa.graph.user_sends_text(NEW_NUMBER, "Budi Santoso")
+    await wa.settle()
+    assert "Langkah 4/10" in text_of(wa.graph.last_sent(NEW_NUMBER))  # the NIP, next
+
+
+async def test_a_changed_number_of_a_stranger_is_only_recorded(wa: WhatsAppHarness) -> None:
+    await wa.says("/start")
+    said = len(wa.graph.sent)
+    await wa.graph.deliver(wa.graph.number_change_message(BUDI, NEW_NUMBER))
+    await wa.settle()
+    assert len(wa.graph.sent) == said
+    assert await ChatMigrations(wa.app.sessions).resolve("whatsapp", BUDI) == NEW_NUMBER
+    assert await wa.app.services.tickets.for_requester(channel="whatsapp", chat_id=NEW_NUMBER) == []

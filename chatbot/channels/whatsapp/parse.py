@@ -170,6 +170,26 @@ def kind(raw: Raw) -> str:
     return kind_[:32] if isinstance(kind_, str) and kind_ else "unknown"
 
 
+def moved_to(raw: Raw) -> tuple[str, str] | None:
+    """(old chat, new chat) of a system message that moves the sender: a changed number
+    (`user_changed_number`, the new number in `wa_id`), or a changed business-scoped user id
+    of a sender we know by that id only (`user_changed_user_id`); None otherwise."""
+    message = raw.get("message")
+    old = chat_of(raw)
+    if raw.get("update") != MESSAGE or not isinstance(message, dict) or old is None:
+        return None
+    system = message.get("system")
+    if message.get("type") != "system" or not isinstance(system, dict):
+        return None
+    if system.get("type") == "user_changed_number":
+        new = _text_or_none(system.get("wa_id"))
+    elif system.get("type") == "user_changed_user_id" and _text_or_none(raw.get("wa_id")) is None:
+        new = _text_or_none(system.get("user_id"))
+    else:
+        return None
+    return (old, new) if new is not None and new != old else None
+
+
 # ---- a raw message as our Incoming ---------------------------------------------------------
 
 
@@ -192,12 +212,12 @@ def to_incoming(raw: Raw) -> Incoming | None:
         "user_id": chat,  # a private chat: the person is the chat
         "user_name": _text_or_none(raw.get("name")) or _text_or_none(raw.get("wa_id")) or UNNAMED,
         "message_id": str(message.get("id")),
-        "sender_phone": _e164(raw.get("wa_id")),
+        "sender_phone": e164(raw.get("wa_id")),
     }
     return Incoming(**{**base, **_content(type_, message, context, chat)})
 
 
-def _e164(wa_id: object) -> str | None:
+def e164(wa_id: object) -> str | None:
     """A wa_id (the number in digits, no plus) in E.164; None without one."""
     number = _text_or_none(wa_id)
     return f"+{number}" if number is not None and number.isdigit() else None
