@@ -313,7 +313,14 @@ def whatsapp_requesters(
         templates=settings.whatsapp_template_names,
         language=settings.whatsapp_template_language,
     )
-    return [(WhatsAppChannel(settings.whatsapp_phone_number_id), messenger)]
+    from chatbot.channels.whatsapp.adapter import RequesterMoves
+    from chatbot.services.chats import ChatMigrations
+
+    moves = RequesterMoves(
+        ChatMigrations(app.sessions), app.services.tickets, DialogStates(app.store)
+    )
+    channel = WhatsAppChannel(settings.whatsapp_phone_number_id, moves=moves)
+    return [(channel, messenger)]
 
 
 def whatsapp_webhooks(app: App, bot: TelegramBot) -> list[BaseRoute]:

@@ -127,7 +127,8 @@ def _summary_lines(ticket: Ticket) -> list[str]:
         f"🎫 <b>Tiket {t.e(ticket.number)}</b> · {t.e(t.REQUEST_TYPES[ticket.request_type])}",
         f"<b>{t.admin_state(ticket.state, ticket.outcome)}</b>",
         "",
-        f"Pemohon: <b>{t.e(ticket.full_name)}</b> ({t.ROLE_SHORT[ticket.role]})",
+        f"Pemohon: <b>{t.e(ticket.full_name)}</b> ({t.ROLE_SHORT[ticket.role]})"
+        + t.via_channel(ticket.requester.channel),
         f"NIP: <code>{format_nip(ticket.nip)}</code>",
         f"Unit kerja: {t.e(ticket.work_unit)}",
         f"User ID SPSE: {t.e(ticket.spse_user_id or '(tidak diisi)')}",

@@ -115,9 +115,11 @@ class Handover:
         return None
 
     async def _send_link(self, ticket: Ticket, link: IssuedLink, expires: str) -> Handed | None:
-        """Send the link to the requester (a Web App button, or the URL in the text)."""
+        """Send the link to the requester: a Web App button (WEBAPP_BINDING, for Telegram
+        requesters only), or the URL in the text (which WhatsApp shows as a CTA button)."""
         number = str(ticket.number)
-        message = link_message(number, link.url, expires, web_app=self._web_app)
+        web_app = self._web_app and ticket.requester.channel == "telegram"
+        message = link_message(number, link.url, expires, web_app=web_app)
         try:
             requester = ticket.requester
             await self._messengers.of(requester.channel).send(requester.chat_id, message)

@@ -57,6 +57,9 @@ class Accepts(StrEnum):
 
 
 Handler = Callable[[Context, DialogState, Incoming, str | None], Awaitable[Result]]
+# A step's answer that the sender's platform already gives (the draft keys it fills); None:
+# the step is asked.
+Known = Callable[[Incoming], Draft | None]
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class IntakeStep:
     handle: Handler
     in_request: bool = True  # part of a new request's order (not the edit/supplement steps)
     identity: bool = False  # asked again when a supplement must correct the identity
+    known: Known | None = None  # filled from the platform instead of asked, when it can be
 
 
 def _choice(step: str, value: str, label: str) -> Button:
@@ -149,7 +153,8 @@ def _ask_confirm(state: DialogState) -> Reply:
 
 
 def _ask_field(state: DialogState) -> Reply:
-    rows = [_choice("field", key, label) for key, label in EDITABLE.items()]
+    asked = draft(state)["order"]
+    rows = [_choice("field", key, label) for key, label in EDITABLE.items() if key in asked]
     return Reply(
         t.PICK_FIELD, buttons=tuple(tuple(rows[i : i + 2]) for i in range(0, len(rows), 2))
     )
@@ -208,9 +213,21 @@ def _supplement_summary(state: DialogState) -> str:
 # ---- starting and answering ----------------------------------------------------------------
 
 
-def start_intake() -> Result:
-    """Open a new request at its first step."""
-    state = DialogState(flow="intake", step=INTAKE[0], data={"order": list(INTAKE), "pages": {}})
+def start_intake(inc: Incoming) -> Result:
+    """Open a new request at its first step. A step whose answer the sender's platform
+    already gives (`IntakeStep.known`) is filled from it and left out of the order."""
+    data: Draft = {"pages": {}}
+    order: list[str] = []
+    for row in STEPS:
+        if not row.in_request:
+            continue
+        given = row.known(inc) if row.known is not None else None
+        if given is None:
+            order.append(row.name)
+        else:
+            data.update(given)
+    data["order"] = order
+    state = DialogState(flow="intake", step=order[0], data=dict(data))
     return state, _say(prompt(state))
 
 
@@ -368,6 +385,17 @@ async def give_email(ctx: Context, state: DialogState, inc: Incoming, choice: st
     return _advance(state)
 
 
+def sender_phone(inc: Incoming) -> Draft | None:
+    """The sender's own number when their platform vouches for it (on WhatsApp the number
+    that writes is the person's): verified, not asked."""
+    if inc.sender_phone is None:
+        return None
+    try:
+        return {"phone": normalize_phone(inc.sender_phone), "phone_verified": True}
+    except InvalidInput:
+        return None  # a number we cannot read: asked as on any other channel
+
+
 async def share_phone(
     ctx: Context, state: DialogState, inc: Incoming, choice: str | None
 ) -> Result:
@@ -378,7 +406,7 @@ async def share_phone(
         own = inc.contact.user_id is not None and inc.contact.user_id == inc.user_id
         data["phone"] = normalize_phone(inc.contact.phone)
         data["phone_verified"] = own
-        return _advance(state, [] if own else [Reply(t.NOT_OWN_CONTACT)])
+        return _advance(state, [] if own else [Reply(t.not_own_contact(inc.channel))])
     if inc.text is not None:
         data["phone"] = normalize_phone(inc.text)
         data["phone_verified"] = False
@@ -469,9 +497,9 @@ def _receipt(ctx: Context, ticket: Ticket) -> str:
 async def pick_field(ctx: Context, state: DialogState, inc: Incoming, choice: str | None) -> Result:
     """Opens the picked field's step again; its answer leads back to the summary."""
     row = STEP.get(choice or "")
-    if row is None or row.label is None:
-        return _expect(state, t.CHOICE_EXPECTED)
     data = draft(state)
+    if row is None or row.label is None or row.name not in data["order"]:
+        return _expect(state, t.CHOICE_EXPECTED)
     if row.accepts is Accepts.FILES:
         data["pages"][row.name] = []
     state.step = row.name
@@ -518,7 +546,7 @@ STEPS: tuple[IntakeStep, ...] = (
     IntakeStep("unit", "Unit kerja", _ask_unit, Accepts.TEXT, give_unit, identity=True),
     IntakeStep("spse_id", "User ID SPSE", _ask_spse_id, Accepts.TEXT, give_spse_id, identity=True),
     IntakeStep("email", "Email", _ask_email, Accepts.TEXT, give_email, identity=True),
-    IntakeStep("phone", "Nomor HP", _ask_phone, Accepts.CONTACT, share_phone),
+    IntakeStep("phone", "Nomor HP", _ask_phone, Accepts.CONTACT, share_phone, known=sender_phone),
     IntakeStep("letter", "Surat permohonan", _ask_pages, Accepts.FILES, send_pages),
     IntakeStep("sk", "SK", _ask_pages, Accepts.FILES, send_pages),
     IntakeStep("confirm", None, _ask_confirm, Accepts.CHOICE, confirm_request),

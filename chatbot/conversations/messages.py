@@ -42,6 +42,10 @@ class Incoming:
     contact: SharedContact | None = None
     other: str | None = None  # sticker, voice, video, location, ...
     sender_is_admin: bool = False
+    # The sender's own number as their platform vouches for it (WhatsApp's wa_id), in any
+    # notation normalize_phone reads; None where the platform does not tell (Telegram, a
+    # WhatsApp user known by their business-scoped id only).
+    sender_phone: str | None = None
 
     @property
     def command(self) -> str | None:

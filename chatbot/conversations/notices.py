@@ -122,6 +122,15 @@ def _alert(text: Callable[[str], str]) -> Renderer:
     return render
 
 
+def _unreachable(ctx: NoticeContext) -> Notice:
+    """The admins' alert, naming the platform that refused: the requester's channel."""
+    if not ctx.to_admins:
+        raise UnknownNotice(f"{ctx.row.kind} is for the admins")
+    ticket = ctx.ticket
+    text = t.unreachable_alert(str(ticket.number), ticket.requester.channel)
+    return Send(Reply(text), reply_to=ticket.admin_message_id)
+
+
 def _incident(ctx: NoticeContext) -> Notice:
     if not ctx.to_admins:
         raise UnknownNotice("incident is for the admins")
@@ -259,7 +268,7 @@ RENDERERS: dict[NoticeKind, Renderer] = {
         _alert(t.link_lost_alert),
     ),
     NoticeKind.LINK_UNSENT: _alert(t.link_unsent_alert),
-    NoticeKind.UNREACHABLE: _alert(t.unreachable_alert),
+    NoticeKind.UNREACHABLE: _unreachable,
     NoticeKind.STEP_OVERDUE: _overdue,
     NoticeKind.ESCALATION: _overdue,
     NoticeKind.LATE_REASON: _late_reason,

@@ -96,7 +96,7 @@ async def _new_request(ctx: Context, state: DialogState, inc: Incoming) -> Resul
     """Starts the intake, unless a dialog is in progress."""
     if not state.idle:
         return state, _say(_continue_or_restart())
-    return intake.start_intake()
+    return intake.start_intake(inc)
 
 
 async def _unknown_command(ctx: Context, state: DialogState, inc: Incoming) -> Result:
@@ -155,7 +155,7 @@ async def _menu_choice(ctx: Context, state: DialogState, inc: Incoming, value: s
     if value == "resume" and not state.idle:
         return state, _say(intake.prompt(state))
     if value in ("restart", "submit") and (value == "restart" or state.idle):
-        return intake.start_intake()
+        return intake.start_intake(inc)
     if value == "status":
         return state, _say(*await _status(ctx, inc))
     if value == "help":

@@ -382,6 +382,19 @@ CONTACT_EXPECTED = "Ketuk tombol 📱 Bagikan nomor saya di bawah, atau ketik no
 NOT_OWN_CONTACT = (
     "Nomor itu bukan nomor akun chat Anda sendiri, jadi dicatat <b>belum terverifikasi</b>."
 )
+# The channels a requester may write on, as people name them.
+CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp"}
+
+
+def channel_name(channel: str) -> str:
+    return CHANNEL_NAMES.get(channel, channel.capitalize())
+
+
+def not_own_contact(channel: str) -> str:
+    """A shared number that is not the sender's own account, on their channel."""
+    return NOT_OWN_CONTACT.replace("Telegram", channel_name(channel))
+
+
 STALE_CHOICE = "Tombol ini sudah tidak berlaku. Lanjutkan dari pesan terakhir."
 DIALOG_CANCELLED = (
     "Pengisian dibatalkan; data yang sudah diisi dihapus. Ketik /start untuk mulai lagi."
@@ -827,11 +840,24 @@ def link_unsent_alert(number: str) -> str:
     )
 
 
-def unreachable_alert(number: str) -> str:
+def unreachable_alert(number: str, channel: str = "telegram") -> str:
+    """The admins' alert that the requester's platform refused our message for good."""
+    if channel == "whatsapp":
+        return (
+            f"📵 Pesan untuk pemohon tiket <b>{e(number)}</b> ditolak WhatsApp: nomor pemohon "
+            "tidak aktif di WhatsApp atau aplikasinya perlu diperbarui. Hubungi pemohon lewat "
+            "telepon."
+        )
     return (
-        f"📵 Pesan untuk pemohon tiket <b>{e(number)}</b> ditolak Telegram: pemohon memblokir "
+        f"📵 Pesan untuk pemohon tiket <b>{e(number)}</b> ditolak "
+        f"{e(channel_name(channel))}: pemohon memblokir "
         "bot atau menghapus akunnya. Hubungi pemohon lewat telepon agar membuka blokir."
     )
+
+
+def via_channel(channel: str) -> str:
+    """The card's marker of a requester who does not write on Telegram, the admins' own."""
+    return "" if channel == "telegram" else f" · via {e(channel_name(channel))}"
 
 
 def unreachable_line(since: str) -> str:

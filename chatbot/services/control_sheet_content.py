@@ -72,6 +72,7 @@ ACTIONS = {
     "reveal_refused": "pembukaan hasil ditolak",
     "requester_unreachable": "pemohon tidak dapat dihubungi lewat bot",
     "requester_reachable": "pemohon dapat dihubungi lagi",
+    "requester_moved": "pemohon pindah ke nomor/akun baru",
     "searched": "pencarian tiket",
     "purged": "data pribadi dihapus (retensi)",
 }

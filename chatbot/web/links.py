@@ -39,6 +39,11 @@ from chatbot.web.pages import REVEAL_BODY, closed_page, page
 
 log = logging.getLogger(__name__)
 
+# The channel whose requesters a Web App binding (WEBAPP_BINDING) applies to.
+TELEGRAM = "telegram"
+# Link-preview fetchers: WhatsApp's client builds a preview while a message is typed or shown,
+# Meta's crawler for it. Their GET is no person looking at the link: not counted as a view.
+PREVIEW_AGENT = re.compile(r"^WhatsApp/|facebookexternalhit", re.IGNORECASE)
 # 16 random bytes in base64url, as CredentialVault.issue makes them.
 LINK_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 KEY_HASH = re.compile(r"^[0-9a-fA-F]{32}$")
@@ -108,7 +113,7 @@ class LinkPages:
         try:
             if not await self._guard.hit_page(request):
                 return closed_page("Terlalu banyak permintaan", "Tunggu sebentar.", 429)
-            link = await self._viewed(link_hash(link_id))
+            link = await self._viewed(link_hash(link_id), counted=not is_preview(request))
         except Exception as exc:
             log.error("link page: lookup failed: %s", type(exc).__name__)
             return closed_page("Layanan sedang bermasalah", TEXT_UNAVAILABLE, 503)
@@ -117,15 +122,16 @@ class LinkPages:
             return _closed_page(link, *closed)
         return page("Hasil permintaan Anda", REVEAL_BODY, script="reveal.js")
 
-    async def _viewed(self, hashed: str) -> CredentialLink | None:
-        """The link as the page shows it: a view counted, or found lost from the store."""
+    async def _viewed(self, hashed: str, *, counted: bool = True) -> CredentialLink | None:
+        """The link as the page shows it: a view counted (unless `counted` is off: a preview
+        fetcher), or found lost from the store."""
         tickets = self._services.tickets
         link = await tickets.link_status(hashed)
         if link is not None and self._closed(link) is None:
             if await self._services.vault.lost(hashed):
                 await tickets.link_lost(hashed)
                 link = await tickets.link_status(hashed)
-            else:
+            elif counted:
                 await tickets.link_viewed(hashed)
         return link
 
@@ -228,20 +234,31 @@ class LinkPages:
         return limited
 
     async def _check_user(self, data: dict[str, object], link: CredentialLink) -> Response | None:
-        """With Web App init data (required by WEBAPP_BINDING), only the requester may reveal."""
+        """With Web App init data (required by WEBAPP_BINDING), only the requester may reveal.
+
+        The binding is Telegram's: a link sent to a requester on another channel (WhatsApp's
+        CTA button) opens in a plain browser with no init data to check, so it is a bearer
+        link there, one-time and expiring (docs/credential-delivery.md)."""
+        tickets = self._services.tickets
+        ticket = await tickets.get(link.ticket_id)
+        requester = ticket.requester
+        if requester.channel != TELEGRAM:
+            return None
         user = telegram_user(data, self._bot_token, required=self._require_webapp)
         if user is None:
             return None
-        tickets = self._services.tickets
         if not isinstance(user, WebAppUser):
             await tickets.reveal_refused(link.link_hash, "webapp_invalid")
             return user
-        ticket = await tickets.get(link.ticket_id)
-        requester = ticket.requester
-        if requester.channel != "telegram" or requester.platform_user_id != str(user.id):
+        if requester.platform_user_id != str(user.id):
             await tickets.reveal_refused(link.link_hash, "wrong_user")
             return error(403, TEXT_WRONG_USER)
         return None
+
+
+def is_preview(request: Request) -> bool:
+    """Whether a link-preview fetcher asks, by its user agent (PREVIEW_AGENT)."""
+    return PREVIEW_AGENT.search(request.headers.get("user-agent", "")) is not None
 
 
 def _closed_page(link: CredentialLink | None, status_code: int, text: str) -> Response:

@@ -162,8 +162,7 @@ async def submit(wa: WhatsAppHarness) -> str:
     await wa.says("1985 0312 2010 01 1 004")
     await wa.says("Dinas Pekerjaan Umum")
     await wa.taps("Lewati")
-    await wa.says("budi@magelangkota.go.id")
-    await wa.says("0812 3456 7890")
+    await wa.says("budi@magelangkota.go.id")  # the phone is the sender's number: not asked
     await wa.sends_file(pdf_bytes("Surat"), "surat.pdf", "application/pdf")
     await wa.taps("Selesai")
     await wa.sends_file(png_bytes(10), "sk.png", "image/png")
@@ -229,8 +228,7 @@ async def submit_until_letter(wa: WhatsAppHarness) -> None:
     for text in ("Budi Santoso", "1985 0312 2010 01 1 004", "Dinas Pekerjaan Umum"):
         await wa.says(text)
     await wa.taps("Lewati")
-    await wa.says("budi@magelangkota.go.id")
-    asked = await wa.says("0812 3456 7890")
+    asked = await wa.says("budi@magelangkota.go.id")  # the phone step is skipped
     assert "surat permohonan" in text_of(asked).lower()
 
 

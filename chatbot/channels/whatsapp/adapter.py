@@ -3,7 +3,10 @@ stored update means once the pipeline hands it back (pipeline/ports.py's Channel
 
 A requester's chat is private and never an admin's: admins stay on Telegram. A message
 says when the requester wrote (the 24-hour window opens from it); a status (sent, delivered,
-read, failed), stored keyed `wamid:status`, is a receipt for one outgoing message.
+read, failed), stored keyed `wamid:status`, is a receipt for one outgoing message. A changed
+number (or, for a sender known only by it, a changed user id) moves the requester, their
+tickets and a dialog in progress to the new chat, as the admin group's supergroup move does;
+nothing is said to the new number (its 24-hour window is not open yet).
 """
 
 from __future__ import annotations
@@ -20,14 +23,19 @@ from chatbot.channels.whatsapp.parse import (
     STATUS,
     Raw,
     chat_of,
+    e164,
     kind,
     lane,
+    moved_to,
     to_incoming,
 )
 from chatbot.conversations.messages import Response
+from chatbot.conversations.state import DialogState, DialogStates
 from chatbot.db.models import utcnow
 from chatbot.pipeline.ports import Described, Interpreted, Receipt
+from chatbot.services.chats import ChatMigrations
 from chatbot.services.inbox import key_limit
+from chatbot.services.tickets import TicketService
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +48,16 @@ class WhatsAppChannel:
 
     `phone_number_id`: the business number this bot answers for; updates sent to another
     number of the same account (one app can serve several) are ignored. None: any.
+    `moves`: where a requester's move is recorded and followed; None: a move is only logged.
     """
 
     channel = CHANNEL
 
-    def __init__(self, phone_number_id: str | None = None) -> None:
+    def __init__(
+        self, phone_number_id: str | None = None, *, moves: RequesterMoves | None = None
+    ) -> None:
         self._number_id = phone_number_id or None
+        self._moves = moves
         self._ingress: Receive | None = None
 
     def connect(self, receive: Receive) -> None:
@@ -96,10 +108,23 @@ class WhatsAppChannel:
             return Interpreted(ignored=True)  # another business number of the account
         if raw.get("update") == STATUS:  # nothing for the router: a receipt to record
             return Interpreted(ignored=True, receipt=receipt_of(raw))
+        move = moved_to(raw)
+        if move is not None:
+            return await self._moved(raw, *move)
         incoming = to_incoming(raw)
         if incoming is None:
             return Interpreted(ignored=True)
         return Interpreted(incoming, inbound_at=_written_at(raw.get("message")))
+
+    async def _moved(self, raw: Raw, old: str, new: str) -> Interpreted:
+        """The sender has a new number or user id: their requester and dialog follow."""
+        if self._moves is None:
+            log.warning("a WhatsApp user moved to a new id; not followed (no moves configured)")
+            return Interpreted(ignored=True)
+        number_changed = raw["message"]["system"].get("type") == "user_changed_number"
+        tickets = await self._moves.follow(old, new, e164(new) if number_changed else None)
+        log.info("a WhatsApp requester moved to a new id; %d open tickets follow", len(tickets))
+        return Interpreted()
 
     async def acknowledge(self, raw: Raw, response: Response | None) -> None:
         """Nothing: a WhatsApp tap has no toast to answer with."""
@@ -140,3 +165,28 @@ def receipt_of(raw: dict[str, Any]) -> Receipt | None:
         except (TypeError, ValueError):
             code = None
     return Receipt(wamid, state, _timestamp(status), code)
+
+
+class RequesterMoves:
+    """A WhatsApp requester's move to a new chat id: recorded (chat_migrations, as a group's
+    move), their tickets and unsent replies moved (TicketService.requester_moved), and a
+    dialog in progress carried over."""
+
+    def __init__(
+        self, migrations: ChatMigrations, tickets: TicketService, dialogs: DialogStates
+    ) -> None:
+        self._migrations = migrations
+        self._tickets = tickets
+        self._dialogs = dialogs
+
+    async def follow(self, old: str, new: str, phone: str | None) -> list[str]:
+        """The open tickets' numbers that followed (see TicketService.requester_moved)."""
+        await self._migrations.record(CHANNEL, old, new)
+        tickets = await self._tickets.requester_moved(
+            channel=CHANNEL, old_chat_id=old, new_chat_id=new, phone=phone
+        )
+        state = await self._dialogs.load(CHANNEL, old)
+        if not state.idle:
+            await self._dialogs.save(CHANNEL, new, state)
+            await self._dialogs.save(CHANNEL, old, DialogState())
+        return tickets

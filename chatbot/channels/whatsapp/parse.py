@@ -170,6 +170,26 @@ def kind(raw: Raw) -> str:
     return kind_[:32] if isinstance(kind_, str) and kind_ else "unknown"
 
 
+def moved_to(raw: Raw) -> tuple[str, str] | None:
+    """(old chat, new chat) of a system message that moves the sender: a changed number
+    (`user_changed_number`, the new number in `wa_id`), or a changed business-scoped user id
+    of a sender we know by that id only (`user_changed_user_id`); None otherwise."""
+    message = raw.get("message")
+    old = chat_of(raw)
+    if raw.get("update") != MESSAGE or not isinstance(message, dict) or old is None:
+        return None
+    system = message.get("system")
+    if message.get("type") != "system" or not isinstance(system, dict):
+        return None
+    if system.get("type") == "user_changed_number":
+        new = _text_or_none(system.get("wa_id"))
+    elif system.get("type") == "user_changed_user_id" and _text_or_none(raw.get("wa_id")) is None:
+        new = _text_or_none(system.get("user_id"))
+    else:
+        return None
+    return (old, new) if new is not None and new != old else None
+
+
 # ---- a raw message as our Incoming ---------------------------------------------------------
 
 
@@ -192,8 +212,15 @@ def to_incoming(raw: Raw) -> Incoming | None:
         "user_id": chat,  # a private chat: the person is the chat
         "user_name": _text_or_none(raw.get("name")) or _text_or_none(raw.get("wa_id")) or UNNAMED,
         "message_id": str(message.get("id")),
+        "sender_phone": e164(raw.get("wa_id")),
     }
     return Incoming(**{**base, **_content(type_, message, context, chat)})
+
+
+def e164(wa_id: object) -> str | None:
+    """A wa_id (the number in digits, no plus) in E.164; None without one."""
+    number = _text_or_none(wa_id)
+    return f"+{number}" if number is not None and number.isdigit() else None
 
 
 def _content(
@@ -249,7 +276,8 @@ def _tapped(type_: str, body: dict[str, Any]) -> str | None:
 def _shared_contact(message: dict[str, Any], chat: str) -> SharedContact | None:
     """The first phone of a shared contact card. A card answering our contact request is the
     sender's own number (WhatsApp vouches for it); any other names its own WhatsApp id, if
-    the number is on WhatsApp."""
+    the number is on WhatsApp. The request's `origin` is read on the message or on the
+    card: the documentation's examples differ."""
     cards = message.get("contacts")
     card = cards[0] if isinstance(cards, list) and cards and isinstance(cards[0], dict) else {}
     phones = card.get("phones")
@@ -257,6 +285,6 @@ def _shared_contact(message: dict[str, Any], chat: str) -> SharedContact | None:
     number = _text_or_none(phone.get("phone"))
     if number is None:
         return None
-    if message.get("origin") == "contact_request":
+    if "contact_request" in (message.get("origin"), card.get("origin")):
         return SharedContact(number, chat)
     return SharedContact(number, _text_or_none(phone.get("wa_id")))

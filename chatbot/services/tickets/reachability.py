@@ -1,11 +1,12 @@
-"""What the chats tell a ticket without moving it: where its card is now, and whether its
-requester can be reached (the platform refused a message for good, or delivered again)."""
+"""What the chats tell a ticket without moving it: where its card is now, whether its
+requester can be reached (the platform refused a message for good, or delivered again), and
+where the requester's chat moved (WhatsApp: a changed number)."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from chatbot.db.models import Ticket, utcnow
+from chatbot.db.models import OutboxMessage, Requester, Ticket, utcnow
 from chatbot.services.notices import NoticeKind
 from chatbot.services.tickets.machine import SYSTEM, TicketBase
 
@@ -31,6 +32,64 @@ class Reachability(TicketBase):
             self._notify(session, ticket, "admins", NoticeKind.CARD)
             self._notify(session, ticket, "admins", NoticeKind.UNREACHABLE)
             return True
+
+    async def requester_moved(
+        self, *, channel: str, old_chat_id: str, new_chat_id: str, phone: str | None = None
+    ) -> list[str]:
+        """The requester's chat now has another id (as the admin group's supergroup move):
+        their tickets follow, so later messages of the new id reach the same requester, and
+        replies not sent yet go to the new id. `phone`: the new number, verified by the
+        platform (it is the sender's); it replaces the old one where that was the chat's own.
+        The open tickets' numbers (their cards are refreshed); none when nobody moved."""
+        old_phone = f"+{old_chat_id}" if old_chat_id.isdigit() else None
+        async with self._sessions.begin() as session:
+            moving = await session.scalar(
+                select(Requester).where(
+                    Requester.channel == channel, Requester.chat_id == old_chat_id
+                )
+            )
+            if moving is None:
+                return []
+            there = await session.scalar(
+                select(Requester).where(
+                    Requester.channel == channel, Requester.chat_id == new_chat_id
+                )
+            )
+            if there is None:  # the usual case: the row itself moves
+                moving.chat_id = moving.platform_user_id = new_chat_id
+                there = moving
+            else:  # the new id wrote first: the old row's tickets join it
+                await session.execute(
+                    update(Ticket)
+                    .where(Ticket.requester_id == moving.id)
+                    .values(requester_id=there.id)
+                )
+            if phone is not None and there.phone in (None, old_phone):
+                there.phone, there.phone_verified = phone, True
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.chat_id == old_chat_id,
+                    OutboxMessage.sent_at.is_(None),
+                    OutboxMessage.failed_at.is_(None),
+                )
+                .values(chat_id=new_chat_id)
+            )
+            await session.flush()
+            tickets = await session.scalars(
+                select(Ticket).where(Ticket.requester_id == there.id).order_by(Ticket.id)
+            )
+            moved = []
+            for ticket in tickets.unique():
+                if not ticket.state.is_open:
+                    continue
+                if phone is not None and ticket.phone == old_phone:
+                    ticket.phone, ticket.phone_verified = phone, True
+                self._audit(session, ticket, SYSTEM, "requester_moved", channel=channel)
+                self._notify(session, ticket, "admins", NoticeKind.CARD)
+                moved.append(str(ticket.number))
+            return moved
 
     async def mark_reachable(self, ticket_id: int) -> None:
         """A message reached the requester again: the card stops warning."""
