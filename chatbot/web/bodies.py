@@ -3,7 +3,13 @@ end. Shared by the Telegram and the WhatsApp webhooks."""
 
 from __future__ import annotations
 
+import json
+
 from starlette.requests import Request
+
+
+class NotJson(ValueError):
+    """A body that is not JSON a webhook may read; the message says why."""
 
 
 async def read_limited(request: Request, limit: int) -> bytes | None:
@@ -32,3 +38,17 @@ def too_deep(data: object, limit: int) -> bool:
         if not level:
             return False
     return True
+
+
+def json_within(body: bytes, depth: int) -> object:
+    """The body as JSON data, refused (NotJson) when it is not JSON or nests deeper than
+    `depth` (deeper than the parser itself can go, too)."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise NotJson("not JSON") from None
+    except RecursionError:  # nested deeper than the parser can go
+        raise NotJson("nested too deeply") from None
+    if too_deep(data, depth):
+        raise NotJson("nested too deeply")
+    return data

@@ -4,7 +4,6 @@ committed to the inbox (anything else makes Telegram deliver it again)."""
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -14,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from chatbot.services.inbox import UnstorableUpdate
-from chatbot.web.bodies import read_limited, too_deep
+from chatbot.web.bodies import NotJson, json_within, read_limited
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +50,9 @@ async def _update(request: Request) -> dict[str, Any]:
     if body is None:
         raise _Refused(413, "update too large")
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _Refused(400, "not JSON") from None
-    except RecursionError:  # nested deeper than the parser can go
-        raise _Refused(400, "nested too deeply") from None
-    if too_deep(data, MAX_DEPTH):
-        raise _Refused(400, "nested too deeply")
+        data = json_within(body, MAX_DEPTH)
+    except NotJson as refused:
+        raise _Refused(400, str(refused)) from None
     if (
         not isinstance(data, dict)
         or not isinstance(data.get("update_id"), int)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,7 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from chatbot.services.inbox import UnstorableUpdate
-from chatbot.web.bodies import read_limited, too_deep
+from chatbot.web.bodies import NotJson, json_within, read_limited
 
 log = logging.getLogger(__name__)
 
@@ -110,13 +109,9 @@ class _Webhook:
     def updates(self, body: bytes) -> list[dict[str, Any]]:
         """The body's raw updates; `_Refused` (400) for anything not a Cloud API body."""
         try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise _Refused(400, "not JSON") from None
-        except RecursionError:  # nested deeper than the parser can go
-            raise _Refused(400, "nested too deeply") from None
-        if too_deep(data, MAX_DEPTH):
-            raise _Refused(400, "nested too deeply")
+            data = json_within(body, MAX_DEPTH)
+        except NotJson as refused:
+            raise _Refused(400, str(refused)) from None
         try:
             return self._split(data)
         except ValueError as malformed:
