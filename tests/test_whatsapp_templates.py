@@ -54,6 +54,11 @@ async def graph() -> AsyncIterator[FakeGraphApi]:
     async with FakeGraphApi(api_version="v23.0") as graph:
         graph.add_user(BUDI, "Budi")
         graph.add_template("permohonan_ditolak", "Tiket {{1}} ditolak. Buka chat ini.")
+        graph.add_template(
+            "hasil_siap",
+            "Hasil tiket {{1}} siap, berlaku sampai {{2}}.",
+            quick_replies=("Siap menerima",),
+        )
         yield graph
         graph.assert_no_violations()
 
@@ -70,7 +75,7 @@ async def messenger(graph: FakeGraphApi, store: Store) -> AsyncIterator[WhatsApp
         client,
         Pacer(store, "whatsapp", UNPACED),
         max_download=2**20,
-        templates={"rejected": "permohonan_ditolak"},
+        templates={"rejected": "permohonan_ditolak", "result_ready": "hasil_siap"},
     )
     yield messenger
     await messenger.close()
@@ -86,6 +91,19 @@ async def test_a_template_goes_outside_the_window_with_the_ticket_number(
     assert sent.payload["components"] == [
         {"type": "body", "parameters": [{"type": "text", "text": "2026-0001"}]}
     ]
+
+
+async def test_further_parameters_and_quick_reply_payloads_go_in_order(
+    graph: FakeGraphApi, messenger: WhatsAppMessenger
+) -> None:
+    notice = TemplateNotice(
+        "result_ready", "2026-0001", parameters=("Jumat",), quick_replies=("ready:7",)
+    )
+    sent = graph.message(await messenger.send_template(BUDI, notice))
+    body, button = sent.payload["components"]
+    assert [p["text"] for p in body["parameters"]] == ["2026-0001", "Jumat"]
+    assert button["sub_type"] == "quick_reply" and button["index"] == "0"
+    assert button["parameters"] == [{"type": "payload", "payload": "ready:7"}]
 
 
 async def test_a_kind_without_a_template_is_no_template_and_nothing_sent(

@@ -185,10 +185,14 @@ class Messenger(Protocol):
 @dataclass(frozen=True)
 class TemplateNotice:
     """A notice as a pre-approved template: its kind (outbox.kind) picks the template, the
-    ticket number is its one body parameter."""
+    ticket number is its first body parameter, `parameters` the further ones in order, and
+    `quick_replies` the payloads of its quick-reply buttons in order (what a tap sends back
+    as `Incoming.data`)."""
 
     kind: str
     ticket_number: str | None
+    parameters: tuple[str, ...] = ()
+    quick_replies: tuple[str, ...] = ()
 
 
 @runtime_checkable

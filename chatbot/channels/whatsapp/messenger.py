@@ -209,9 +209,22 @@ class WhatsAppMessenger:
                 f"no WhatsApp template for {notice.kind}", permanent=False, kind="no_template"
             )
         template: dict[str, Any] = {"name": name, "language": {"code": self._language}}
-        if notice.ticket_number:
-            parameter = {"type": "text", "text": notice.ticket_number}
-            template["components"] = [{"type": "body", "parameters": [parameter]}]
+        texts = ([notice.ticket_number] if notice.ticket_number else []) + list(notice.parameters)
+        components: list[dict[str, Any]] = []
+        if texts:
+            parameters = [{"type": "text", "text": text} for text in texts]
+            components.append({"type": "body", "parameters": parameters})
+        for index, payload in enumerate(notice.quick_replies):
+            components.append(
+                {
+                    "type": "button",
+                    "sub_type": "quick_reply",
+                    "index": str(index),
+                    "parameters": [{"type": "payload", "payload": payload}],
+                }
+            )
+        if components:
+            template["components"] = components
         return await self._post(chat_id, Outgoing("template", template))
 
     async def edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
