@@ -355,15 +355,20 @@ class ConsoleBot:
 
 def console_bot(app: App) -> ConsoleBot:
     """The console on its own pipeline: "console" is both the requesters' and the admins'
-    channel, its group the admin group. A typed line goes through the inbox, the worker and
-    the outbox like a Telegram update; `session.feed` returns once all that was printed, so
-    the pipeline's worker must be running (run_console starts it with the periodic jobs)."""
-    from chatbot.channels.console import CHANNEL, ConsoleSession
+    channel, its group the admin group; "console-wa" a requester rendered as on WhatsApp. A
+    typed line goes through the inbox, the worker and the outbox like a Telegram update;
+    `session.feed` returns once all that was printed, so the pipeline's worker must be
+    running (run_console starts it with the periodic jobs)."""
+    from chatbot.channels.console import CHANNEL, WA_CHANNEL, ConsoleSession
 
     session = ConsoleSession(received=app.settings.storage_dir / "console-received")
     messenger = session.messenger
-    messengers = Messengers({CHANNEL: messenger}, CHANNEL, lambda: messenger.admin_chat_id)
-    pipeline = connect(app, [session.adapter], messengers, messengers)
+    messengers = Messengers(
+        {CHANNEL: messenger, WA_CHANNEL: session.wa_messenger},
+        CHANNEL,
+        lambda: messenger.admin_chat_id,
+    )
+    pipeline = connect(app, [session.adapter, session.wa_adapter], messengers, messengers)
 
     async def settle() -> None:
         await pipeline.worker.settled()

@@ -383,7 +383,11 @@ NOT_OWN_CONTACT = (
     "Nomor itu bukan nomor akun chat Anda sendiri, jadi dicatat <b>belum terverifikasi</b>."
 )
 # The channels a requester may write on, as people name them.
-CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp"}
+CHANNEL_NAMES = {
+    "telegram": "Telegram",
+    "whatsapp": "WhatsApp",
+    "console-wa": "WhatsApp (konsol)",  # the console's WhatsApp requester (`:pemohon-wa`)
+}
 
 
 def channel_name(channel: str) -> str:

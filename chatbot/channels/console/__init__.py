@@ -1,7 +1,9 @@
 """The console channel: the whole SOP in a terminal, with no Telegram token.
 
-One person plays three chats in turn: the requester's private chat with the bot, the Admin
-Agency's group, and an admin's private chat with the bot (where results are handed over).
+One person plays four chats in turn: the requester's private chat with the bot, a
+requester's WhatsApp chat (its own channel "console-wa", printed as WhatsApp shows it:
+whatsapp.py), the Admin Agency's group, and an admin's private chat with the bot (where
+results are handed over).
 Every message the bot sends to any of them is printed with a header naming the chat; buttons
 are numbered and pressed by typing the number. What is typed takes the same path as a
 Telegram update (the pipeline's inbox, worker, router and outbox): the console brings only
@@ -17,10 +19,13 @@ from chatbot.channels.console.personas import (
     GROUP,
     PERSONAS,
     REQUESTER,
+    REQUESTER_WA,
+    WA_CHANNEL,
     Persona,
     chat_name,
 )
 from chatbot.channels.console.session import ConsoleSession
+from chatbot.channels.console.whatsapp import WhatsAppConsoleMessenger
 
 __all__ = [
     "ADMIN_CHAT_ID",
@@ -29,11 +34,14 @@ __all__ = [
     "GROUP",
     "PERSONAS",
     "REQUESTER",
+    "REQUESTER_WA",
+    "WA_CHANNEL",
     "ConsoleAdapter",
     "ConsoleMessenger",
     "ConsoleSession",
     "Persona",
     "Shown",
+    "WhatsAppConsoleMessenger",
     "chat_name",
     "console_update",
 ]

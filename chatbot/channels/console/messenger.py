@@ -11,7 +11,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatbot.channels.console.personas import ADMIN_CHAT_ID, ADMIN_PRIVATE, chat_name
@@ -25,6 +25,13 @@ from chatbot.channels.console.rendering import (
 )
 from chatbot.conversations.messages import Button, DeliveryError, OutgoingFile, Reply
 
+# A message's buttons as printed lines, numbered (to press by typing) or not.
+ButtonLines = Callable[[bool], list[str]]
+
+
+def _no_lines(numbered: bool) -> list[str]:
+    return []
+
 
 @dataclass
 class Shown:
@@ -35,6 +42,8 @@ class Shown:
     rows: Rows = ()
     from_bot: bool = True
     deleted: bool = False
+    # How `:lihat` shows it again, when not as a Telegram-like message (WhatsApp's look).
+    view: Callable[[], str] | None = field(default=None, compare=False)
 
     @property
     def buttons(self) -> list[Button]:
@@ -61,7 +70,10 @@ class ConsoleMessenger:
         # chat id -> the message printed last with buttons (sent or edited): typed numbers
         # press its buttons (the ones at the bottom of the screen), whichever message is newer.
         self.numbered: dict[str, str] = {}
-        self._marks: dict[int, tuple[str, Rows]] = {}
+        # mark -> (chat id, numbering group, the buttons' lines numbered or not): of a chat,
+        # only the group printed last in a batch is numbered (a WhatsApp reply printed as
+        # two lists is one group, numbered on).
+        self._marks: dict[int, tuple[str, str, ButtonLines]] = {}
         self._mark_ids = itertools.count(1)
         self.input_deleted = False  # the dialog deleted a message the person typed
         # Ids unique across runs: the database keeps card message ids between sessions.
@@ -94,27 +106,37 @@ class ConsoleMessenger:
         """Print a message; its buttons are numbered only if no later message with buttons
         is printed to the chat in the same batch (see `number_buttons`)."""
         note = " (diubah)" if edited else ""
-        body = render(reply, mark=next(self._mark_ids) if reply.buttons else None)
+        mark = None
         if reply.buttons:
-            mark = int(BUTTONS_MARK.findall(body)[0])
-            self._marks[mark] = (chat_id, reply.buttons)
-            self.numbered[chat_id] = message.id
-        self._print_text(chat_id, body, note)
+            rows = reply.buttons
+            mark = self.mark(
+                chat_id, message.id, lambda numbered: button_lines(rows, numbered=numbered)
+            )
+        self.print_text(chat_id, render(reply, mark=mark), note)
 
-    def _print_text(self, chat_id: str, body: str, note: str = "") -> None:
+    def mark(
+        self, chat_id: str, message_id: str, lines: ButtonLines, group: str | None = None
+    ) -> int:
+        """A placeholder mark for a message's buttons, numbered or not once the batch is
+        printed (`number_buttons`); typed numbers now press `message_id`'s buttons."""
+        mark = next(self._mark_ids)
+        self._marks[mark] = (chat_id, group or f"mark {mark}", lines)
+        self.numbered[chat_id] = message_id
+        return mark
+
+    def print_text(self, chat_id: str, body: str, note: str = "") -> None:
         self._write(f"\n{header(chat_name(chat_id), note)}\n{body}\n")
 
     def number_buttons(self, printed: str) -> str:
         """Buttons in a printed batch: those of each chat's last message with buttons get
         the numbers to type; an earlier message's are listed without, saying so."""
         marks = [int(mark) for mark in BUTTONS_MARK.findall(printed)]
-        last = {self._marks[mark][0]: mark for mark in marks if mark in self._marks}
+        last = {self._marks[mark][0]: self._marks[mark][1] for mark in marks if mark in self._marks}
 
         def buttons(match: re.Match[str]) -> str:
-            mark = int(match[1])
-            chat_id, rows = self._marks.pop(mark, ("", ()))
-            numbered = last.get(chat_id) == mark
-            lines = button_lines(rows, numbered=numbered)
+            chat_id, group, lines_of = self._marks.pop(int(match[1]), ("", "", _no_lines))
+            numbered = last.get(chat_id) == group
+            lines = lines_of(numbered)
             return "\n".join(lines if numbered else [*lines, OLDER_BUTTONS])
 
         return BUTTONS_MARK.sub(buttons, printed)
@@ -143,12 +165,12 @@ class ConsoleMessenger:
             message = self.keep(chat_id, Shown(self.new_id(), file.caption or file.name))
             ids.append(message.id)
             caption = f" — {file.caption}" if file.caption else ""
-            path = await asyncio.to_thread(self._receive, file)
+            path = await asyncio.to_thread(self.receive, file)
             lines.append(f"📎 {file.name}{caption}\n   {path}")
-        self._print_text(chat_id, "\n".join(lines))
+        self.print_text(chat_id, "\n".join(lines))
         return ids
 
-    def _receive(self, file: OutgoingFile) -> str:
+    def receive(self, file: OutgoingFile) -> str:
         """Where the chat keeps the file: absolute, so it opens from the terminal whatever
         the working directory."""
         if self._received is None:
@@ -170,6 +192,7 @@ class ConsoleMessenger:
             self._write(f"(pesan dihapus di {chat_name(chat_id)})\n")
 
     async def download(self, file_id: str) -> bytes:
+        """A file sent from the console: its id is its path."""
         try:
             return await asyncio.to_thread(Path(file_id).read_bytes)
         except OSError as error:

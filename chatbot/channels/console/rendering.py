@@ -26,7 +26,7 @@ def render(reply: Reply, mark: int | None = None) -> str:
     """A message as printed; with `mark`, its buttons are a placeholder numbered later."""
     lines = [t.plain(reply.text)]
     if mark is not None:
-        lines.append(f"\x00{mark}\x00")
+        lines.append(placeholder(mark))
     else:
         lines += button_lines(reply.buttons, numbered=True)
     if reply.keyboard is Keyboard.SHARE_CONTACT:
@@ -36,6 +36,11 @@ def render(reply: Reply, mark: int | None = None) -> str:
             "  ↩️ baris berikutnya yang Anda ketik di grup (:grup) menjadi balasan pesan ini"
         )
     return "\n".join(lines)
+
+
+def placeholder(mark: int) -> str:
+    """Where a message's buttons go until the batch is printed (see BUTTONS_MARK)."""
+    return f"\x00{mark}\x00"
 
 
 def button_lines(rows: Rows, *, numbered: bool) -> list[str]:

@@ -18,13 +18,14 @@ from typing import Any
 from chatbot.channels.console.adapter import ConsoleAdapter, console_update
 from chatbot.channels.console.messenger import ConsoleMessenger, Shown
 from chatbot.channels.console.personas import (
-    CHANNEL,
     DEFAULT_PHONE,
     PERSONAS,
     REQUESTER,
+    WA_CHANNEL,
     chat_name,
 )
 from chatbot.channels.console.rendering import RULE, first_line, header, render
+from chatbot.channels.console.whatsapp import WhatsAppConsoleMessenger
 from chatbot.conversations.messages import Reply
 from chatbot.pipeline.ports import Raw
 
@@ -42,6 +43,8 @@ Flush = Callable[[], Awaitable[object]]
 HELP = """\
 Perintah konsol:
   :pemohon          jadi pemohon (Pemohon Uji) di chat pribadinya dengan bot
+  :pemohon-wa       jadi pemohon di WhatsApp (Pemohon WA, +62 812-0000-2002): balasan bot
+                    tampil seperti di WhatsApp (tombol, daftar "Pilih", tombol link)
   :grup             jadi admin (Admin Uji) di grup admin agency
   :admin            jadi admin di chat pribadinya dengan bot (tempat mengisi hasil)
   1, 2, ...         ketuk tombol bernomor itu: tombol pesan bertombol yang terakhir tampil
@@ -68,6 +71,9 @@ class ConsoleSession:
         self._out = io.StringIO()
         self.messenger = ConsoleMessenger(self._arrive, received=received)
         self.adapter = ConsoleAdapter(self.messenger, self._say)
+        # The WhatsApp requester's chat: its own channel, its messages kept with the rest.
+        self.wa_messenger = WhatsAppConsoleMessenger(self.messenger)
+        self.wa_adapter = ConsoleAdapter(self.messenger, self._say, channel=WA_CHANNEL)
         self.persona = REQUESTER
         self.finished = False
         # Set when something may have reached a chat outside a typed line (the browser, a
@@ -150,7 +156,7 @@ class ConsoleSession:
                 return
             await self._send(file=file_of(path, photo=name == "foto"))
         elif name == "kontak":
-            phone = arg or DEFAULT_PHONE
+            phone = arg or self.persona.phone or DEFAULT_PHONE
             await self._send(contact={"phone": phone, "user_id": self.persona.user_id})
         elif name == "stiker":
             await self._send(other="sticker")
@@ -164,7 +170,7 @@ class ConsoleSession:
             self._say("(belum ada pesan bertombol di chat ini)")
             return
         self._say(f"{RULE} pesan terakhir bertombol di {chat_name(chat_id)} {RULE}")
-        self._say(render(Reply(latest.text, latest.rows)))
+        self._say(latest.view() if latest.view else render(Reply(latest.text, latest.rows)))
 
     async def _press(self, number: int) -> None:
         message = self.messenger.latest_with_buttons(self.persona.chat_id)
@@ -211,7 +217,7 @@ class ConsoleSession:
         assert self._settle is not None
         raw = console_update(self.persona, str(next(self._updates)), **fields)
         try:
-            await self._receive(CHANNEL, [raw])
+            await self._receive(self.persona.channel, [raw])
         except Exception:
             # Never log the update itself: it may hold a NIP or a password.
             log.exception("storing a console update failed")

@@ -68,8 +68,9 @@ class LineReader:
 def banner(settings: Settings, serve_web: bool) -> str:
     lines = [
         f"Konsol {t.BOT_NAME}: alur SOP lengkap tanpa Telegram.",
-        "Anda memerankan tiga chat: pemohon (Pemohon Uji), grup admin, dan chat pribadi "
-        "admin (Admin Uji).",
+        "Anda memerankan empat chat: pemohon (Pemohon Uji), pemohon di WhatsApp "
+        "(:pemohon-wa, tampil seperti di WhatsApp), grup admin, dan chat pribadi admin "
+        "(Admin Uji).",
     ]
     if serve_web:
         lines.append(
