@@ -86,3 +86,32 @@ def test_channels_are_adapters_that_do_not_build_the_app_or_the_pipeline() -> No
         for where, module in imports_of("channels")
         if module == "chatbot.pipeline" or module.startswith(CHANNEL_FORBIDDEN_MODULES)
     ] == []
+
+
+# A channel is its own platform's, with one deliberate exception: the console plays a
+# WhatsApp requester and prints what WhatsApp's renderer makes of a reply, so that what it
+# shows is what Meta would get. The renderer is pure (a Reply in, Cloud API payloads out).
+SIBLING_CHANNEL_IMPORTS = {("console", "chatbot.channels.whatsapp.render")}
+
+
+def test_a_channel_uses_another_channel_only_for_whatsapps_pure_renderer() -> None:
+    found = []
+    for where, module in imports_of("channels"):
+        parts = module.split(".")
+        if parts[:2] != ["chatbot", "channels"] or len(parts) < 3:
+            continue
+        own, other = Path(where).parts[1], parts[2]
+        sibling = (PACKAGE / "channels" / other).is_dir() and other != own
+        if sibling and (own, module) not in SIBLING_CHANNEL_IMPORTS:
+            found.append(f"{where} imports {module}")
+    assert found == []
+    # The renderer reaches only the dialogs' vocabulary (messages, texts): no client, no I/O.
+    renderer = str(Path("channels", "whatsapp", "render.py"))
+    modules = [m for w, m in imports_of("channels") if w == renderer]
+    assert modules
+    assert [
+        m
+        for m in modules
+        if m.split(".")[0] in ("chatbot", "pywa", "pywa_async", "httpx")
+        and m.split(".")[:2] != ["chatbot", "conversations"]
+    ] == []
