@@ -11,7 +11,7 @@ from chatbot.app import App
 from chatbot.channels.console import REQUESTER_WA, WA_CHANNEL
 from chatbot.channels.console.terminal import banner
 from chatbot.channels.whatsapp.render import render
-from chatbot.conversations.messages import Button, Reply
+from chatbot.conversations.messages import Button, OutgoingFile, Reply
 from chatbot.services.credentials import key_hash, open_sealed, unb64url
 from chatbot.services.enums import TicketState
 from chatbot.settings import Settings
@@ -110,7 +110,7 @@ def printed_bodies(output: str) -> list[str]:
 
 
 async def test_every_message_to_the_whatsapp_requester_is_rendered_within_whatsapps_limits(
-    consoles: Consoles,
+    consoles: Consoles, documents: tuple[Path, Path]
 ) -> None:
     session = await consoles()
     messenger, chat = session.wa_messenger, REQUESTER_WA.chat_id
@@ -147,6 +147,18 @@ async def test_every_message_to_the_whatsapp_requester_is_rendered_within_whatsa
     assert printed_bodies(out)[1] == "Silakan pilih:"
     assert "  [1] Ya\n  [2] Tidak" in out
 
+    # Twelve choices are two lists (ten rows at most); one reply, numbered on.
+    many = Reply("Pilih:", tuple((Button(f"Pilihan {i}", data=f"p:{i}"),) for i in range(12)))
+    await messenger.send(chat, many)
+    out = await session.flush_outbox()
+    assert printed_bodies(out) == ["Pilih:", "Pilihan lainnya:"]
+    assert "    [1] Pilihan 0" in out
+    assert "    [11] Pilihan 10" in out
+    assert "tanpa nomor" not in out
+    shown = session.messenger.latest_with_buttons(chat)
+    assert shown is not None
+    assert shown.buttons[10].data == "p:10"
+
     # WhatsApp cannot edit or delete: an edit is sent anew, a delete shows nothing.
     await messenger.edit(chat, "123", Reply("Versi baru"))
     await messenger.delete(chat, "123")
@@ -154,6 +166,19 @@ async def test_every_message_to_the_whatsapp_requester_is_rendered_within_whatsa
     assert printed_bodies(out) == ["Versi baru"]
     assert "(diubah)" not in out
     assert "dihapus" not in out
+
+    # Files: a picture meant to be seen as a photo, anything else a document (caption kept).
+    letter, sk = documents
+    await messenger.send_files(
+        chat,
+        [
+            OutgoingFile(str(letter), "letter.pdf", caption="Surat"),
+            OutgoingFile(str(sk), "sk.png", photo=True),
+        ],
+    )
+    out = await session.flush_outbox()
+    assert "📄 dokumen letter.pdf — Surat\n" in out
+    assert "🖼️ foto sk.png\n" in out
 
 
 async def test_the_console_says_how_to_play_the_whatsapp_requester(
