@@ -39,6 +39,16 @@ log = logging.getLogger(__name__)
 for _name in ("pywa", "pywa_async"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
+
+def _not_pywas_client_advice(record: logging.LogRecord) -> bool:
+    """pywa warns on every network failure to "provide your own httpx.Client": we do; our
+    own line says what failed."""
+    return not str(record.msg).startswith("You may want to provide your own")
+
+
+for _name in ("pywa.api", "pywa_async.api"):
+    logging.getLogger(_name).addFilter(_not_pywas_client_advice)
+
 GRAPH_HOST = "graph.facebook.com"
 # Meta's answers that say "this message can never be sent as it is".
 WINDOW_CLOSED = 131047  # outside the 24-hour customer-service window
