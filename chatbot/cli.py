@@ -289,11 +289,13 @@ async def _whatsapp_templates(settings: Settings) -> int:
     language = settings.whatsapp_template_language
     result = check(settings.whatsapp_template_names, language, found)
     print(f"Templates in the WhatsApp Business Account {waba_id}:")
+    width = max((len(t.name) for t in found), default=0)
     for template in sorted(found, key=lambda t: (t.name, t.language)):
         buttons = ", ".join(f'"{label}"' for label in template.quick_replies) or "none"
         print(
-            f"  {template.name}  {template.language}  {template.status}  {template.category}  "
-            f"body parameters: {template.body_parameters}  quick replies: {buttons}"
+            f"  {template.name:<{width}}  {template.language:<5}  {template.status:<8}  "
+            f"{template.category:<9}  body parameters: {template.body_parameters}  "
+            f"quick replies: {buttons}"
         )
     if not found:
         print("  (none)")
