@@ -3,6 +3,7 @@ settings; nothing at import time. The runner, the console and the tests all buil
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
@@ -343,6 +344,50 @@ def whatsapp_webhooks(app: App, bot: TelegramBot) -> list[BaseRoute]:
                 )
             )
     return routes
+
+
+TEMPLATE_CHECK_TIMEOUT = 5.0  # start-up never waits longer for Meta
+
+
+async def warn_about_templates(
+    app: App,
+    requesters: Sequence[tuple[ChannelAdapter, Messenger]],
+    *,
+    timeout: float = TEMPLATE_CHECK_TIMEOUT,
+) -> None:
+    """At start-up, WHATSAPP_TEMPLATES against Meta's approved templates: one WARNING line
+    per problem (as `chatbot whatsapp templates` prints them). Never stops the start: Meta
+    unreachable, slow or refusing is one warning and the bot goes on."""
+    from chatbot.channels.whatsapp.messenger import WhatsAppMessenger
+    from chatbot.channels.whatsapp.templates import warnings
+
+    waba_id = app.settings.whatsapp_waba_id
+    for _, messenger in requesters:
+        if not isinstance(messenger, WhatsAppMessenger):
+            continue
+        if not waba_id:
+            log.warning("WHATSAPP_WABA_ID is not set: the WhatsApp templates are not checked")
+            return
+        try:
+            result = await asyncio.wait_for(messenger.check_templates(waba_id), timeout)
+        except Exception as error:  # Meta away, slow or refusing: the bot starts anyway
+            reason = "timed out" if isinstance(error, TimeoutError) else _reason(error)
+            log.warning(
+                "WhatsApp templates not checked: Meta could not be asked (%s); run "
+                "`chatbot whatsapp templates` later",
+                reason,
+            )
+            return
+        for line in warnings(result):
+            log.warning(line)
+
+
+def _reason(error: Exception) -> str:
+    """Meta's refusal (code and message) or the network failure's name; never a body."""
+    code, message = getattr(error, "code", None), getattr(error, "message", None)
+    if code is not None:
+        return f"({code}) {message or type(error).__name__}"
+    return type(error).__name__
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The `chatbot` command: run, db upgrade, console, report."""
+"""The `chatbot` command: run, db upgrade, console, report, archive, whatsapp templates."""
 
 from __future__ import annotations
 
@@ -233,6 +233,96 @@ def _print_plan(settings: Settings, plan: Sequence[PurgeItem]) -> None:
     print("To delete, run: chatbot archive purge --yes")
 
 
+TEMPLATES_TIMEOUT = 30.0
+
+
+async def _whatsapp_templates(settings: Settings) -> int:
+    """`chatbot whatsapp templates`: the account's templates, and WHATSAPP_TEMPLATES checked
+    against them; 1 when a configured template is wrong, 2 when Meta cannot be asked."""
+    import httpx
+    from pywa_async.errors import WhatsAppError
+
+    from chatbot.channels.whatsapp.messenger import whatsapp_client
+    from chatbot.channels.whatsapp.templates import check, list_templates
+
+    token = settings.whatsapp_token
+    if not settings.whatsapp_enabled or token is None:
+        print(
+            "chatbot: WhatsApp is not configured: set WHATSAPP_TOKEN and "
+            "WHATSAPP_PHONE_NUMBER_ID (README, WhatsApp)",
+            file=sys.stderr,
+        )
+        return 2
+    waba_id = settings.whatsapp_waba_id
+    if not waba_id:
+        print(
+            "chatbot: set WHATSAPP_WABA_ID (the WhatsApp Business Account ID) to list the "
+            "templates",
+            file=sys.stderr,
+        )
+        return 2
+    client = whatsapp_client(
+        phone_id=settings.whatsapp_phone_number_id,
+        token=token.get_secret_value(),
+        api_version=settings.whatsapp_api_version,
+        api_url=settings.whatsapp_api_url,
+    )
+    try:
+        found = await asyncio.wait_for(list_templates(client, waba_id), TEMPLATES_TIMEOUT)
+    except WhatsAppError as error:
+        print(
+            f"chatbot: Meta refused to list the templates ({error.code}) "
+            f"{error.message or type(error).__name__}: check WHATSAPP_TOKEN (permission "
+            "whatsapp_business_management) and WHATSAPP_WABA_ID",
+            file=sys.stderr,
+        )
+        return 2
+    except (httpx.HTTPError, TimeoutError) as error:
+        print(
+            f"chatbot: Meta could not be reached at {settings.whatsapp_api_url} "
+            f"({type(error).__name__}): check the network or WHATSAPP_API_URL, then try again",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        await client.api._session.aclose()
+    language = settings.whatsapp_template_language
+    result = check(settings.whatsapp_template_names, language, found)
+    print(f"Templates in the WhatsApp Business Account {waba_id}:")
+    width = max((len(t.name) for t in found), default=0)
+    for template in sorted(found, key=lambda t: (t.name, t.language)):
+        buttons = ", ".join(f'"{label}"' for label in template.quick_replies) or "none"
+        print(
+            f"  {template.name:<{width}}  {template.language:<5}  {template.status:<8}  "
+            f"{template.category:<9}  body parameters: {template.body_parameters}  "
+            f"quick replies: {buttons}"
+        )
+    if not found:
+        print("  (none)")
+    print(f"\nWHATSAPP_TEMPLATES (language {language}):")
+    for finding in result.findings:
+        verdict = "ok     " if finding.problem is None else "WRONG  "
+        print(
+            f"  {verdict}{finding.kind} -> {finding.name}"
+            + (f": {finding.problem}" if finding.problem else "")
+        )
+    if not result.findings:
+        print("  (none configured)")
+    if result.unconfigured:
+        print(
+            "\nNo template (while the 24-hour window is closed these notices wait until the "
+            "requester writes again): " + ", ".join(result.unconfigured)
+        )
+    if result.problems:
+        print(
+            f"\n{len(result.problems)} configured template(s) are wrong: fix them in "
+            "WhatsApp Manager, or WHATSAPP_TEMPLATES."
+        )
+        return 1
+    print("\nEvery configured template is approved and has the expected shape.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chatbot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -267,6 +357,13 @@ def main(argv: list[str] | None = None) -> int:
         "blank the personal data",
     )
     purge.add_argument("--yes", action="store_true", help="really delete (default: dry run)")
+    whatsapp = commands.add_parser("whatsapp", help="WhatsApp Cloud API commands")
+    whatsapp_commands = whatsapp.add_subparsers(dest="whatsapp_command", required=True)
+    whatsapp_commands.add_parser(
+        "templates",
+        help="list the account's message templates and check WHATSAPP_TEMPLATES against them "
+        "(exit 1 when a configured template is wrong)",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -277,8 +374,11 @@ def main(argv: list[str] | None = None) -> int:
     # Documents, archives, exports and reports hold personal data: readable by this service
     # user only, whatever the shell or unit file set (the Dockerfile sets the same).
     os.umask(0o077)
-    if args.command == "archive":
-        return asyncio.run(_archive(settings, args))
+    if args.command in ("archive", "whatsapp"):
+        is_archive = args.command == "archive"
+        return asyncio.run(
+            _archive(settings, args) if is_archive else _whatsapp_templates(settings)
+        )
     if args.command == "db":
         asyncio.run(_db_upgrade(settings))
         print("database is up to date")

@@ -21,6 +21,7 @@ from chatbot.app import (
     ConsoleBot,
     console_bot,
     telegram_bot,
+    warn_about_templates,
     whatsapp_requesters,
     whatsapp_webhooks,
 )
@@ -95,6 +96,7 @@ async def run_telegram(app: App, *, webhook: bool = False) -> None:
     routes += whatsapp_webhooks(app, bot)  # in both modes: WhatsApp has no polling
     server = web_server(app, pipeline.messengers, routes)
     await app.warn_at_start()
+    await warn_about_templates(app, bot.requesters)
     await bot.start()
     worker_stop = asyncio.Event()
     web = asyncio.create_task(server.serve(), name="web")

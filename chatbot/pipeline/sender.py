@@ -79,6 +79,12 @@ async def _durably(record: Callable[[], Awaitable[None]]) -> None:
     await record()
 
 
+def _button_data(reply: Reply) -> tuple[str, ...]:
+    """The data of a notice's tap buttons in order: its template's quick replies carry them,
+    so a tap on the template acts as one on the rich message (URL buttons have none)."""
+    return tuple(button.data for row in reply.buttons for button in row if button.data)
+
+
 class OutboxSender:
     """Delivers due rows, one sender at a time across workers, in order within each chat.
 
@@ -274,7 +280,11 @@ class OutboxSender:
             or channel is None
         ):
             return await self._send(messenger, notice)
-        template = TemplateNotice(message.kind, ticket.number if ticket is not None else None)
+        template = TemplateNotice(
+            message.kind,
+            ticket.number if ticket is not None else None,
+            quick_replies=_button_data(notice.reply),
+        )
         last = await self._outbox.last_inbound(channel, chat)
         closed = last is not None and utcnow() - last >= messenger.window
         if closed or message.payload.get(AS_TEMPLATE):

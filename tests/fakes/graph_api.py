@@ -147,10 +147,19 @@ class FakeGraphApi(FakeWhatsAppUsers):
         header: str | None = None,
         quick_replies: tuple[str, ...] = (),
         category: str = "UTILITY",
+        status: str = "APPROVED",
     ) -> FakeTemplate:
-        """Approve a template; its parameter counts are the ``{{n}}`` in header and body."""
+        """Add a template (approved unless ``status`` says otherwise: it is then listed with
+        that status); its parameter counts are the ``{{n}}`` in header and body."""
         template = FakeTemplate(
-            name, language, body, header, quick_replies, category, id=str(next(self._ids))
+            name,
+            language,
+            body,
+            header,
+            quick_replies,
+            category,
+            id=str(next(self._ids)),
+            status=status,
         )
         self.templates[name, language] = template
         return template

@@ -127,6 +127,7 @@ class FakeTemplate:
     quick_replies: tuple[str, ...] = ()
     category: str = "UTILITY"
     id: str = ""
+    status: str = "APPROVED"  # or PENDING, REJECTED, PAUSED, DISABLED
 
     @staticmethod
     def count_params(text: str | None) -> int:
@@ -145,7 +146,7 @@ class FakeTemplate:
         return {
             "name": self.name,
             "language": self.language,
-            "status": "APPROVED",
+            "status": self.status,
             "category": self.category,
             "parameter_format": "POSITIONAL",
             "components": components,

@@ -23,6 +23,12 @@ from pywa_async.errors import WhatsAppError
 from chatbot.channels.pacing import Pacer
 from chatbot.channels.whatsapp.parse import CHANNEL
 from chatbot.channels.whatsapp.render import CAPTION_MAX, Outgoing, render, shorten
+from chatbot.channels.whatsapp.templates import (
+    TemplateCheck,
+    check,
+    list_templates,
+    quick_reply_count,
+)
 from chatbot.conversations.messages import DeliveryError, OutgoingFile, Reply, TemplateNotice
 from chatbot.metrics import record_platform_error
 from chatbot.services.identity import InputProblem, InvalidInput
@@ -32,6 +38,16 @@ log = logging.getLogger(__name__)
 # pywa logs whole request bodies at DEBUG, and the one-time link is in one: never let them out.
 for _name in ("pywa", "pywa_async"):
     logging.getLogger(_name).setLevel(logging.WARNING)
+
+
+def _not_pywas_client_advice(record: logging.LogRecord) -> bool:
+    """pywa warns on every network failure to "provide your own httpx.Client": we do; our
+    own line says what failed."""
+    return not str(record.msg).startswith("You may want to provide your own")
+
+
+for _name in ("pywa.api", "pywa_async.api"):
+    logging.getLogger(_name).addFilter(_not_pywas_client_advice)
 
 GRAPH_HOST = "graph.facebook.com"
 # Meta's answers that say "this message can never be sent as it is".
@@ -201,8 +217,10 @@ class WhatsAppMessenger:
         return wamid
 
     async def send_template(self, chat_id: str, notice: TemplateNotice) -> str:
-        """The notice's approved template, the ticket number its body parameter; a kind
-        without one is DeliveryError `no_template` (the sender holds the row)."""
+        """The notice's approved template, the ticket number its body parameter and the
+        rich buttons' data its quick replies' payloads (as many as the kind's template has,
+        templates.py); a kind without one is DeliveryError `no_template` (the sender holds
+        the row)."""
         name = self._templates.get(notice.kind)
         if name is None:
             raise DeliveryError(
@@ -214,7 +232,8 @@ class WhatsAppMessenger:
         if texts:
             parameters = [{"type": "text", "text": text} for text in texts]
             components.append({"type": "body", "parameters": parameters})
-        for index, payload in enumerate(notice.quick_replies):
+        quick_replies = notice.quick_replies[: quick_reply_count(notice.kind)]
+        for index, payload in enumerate(quick_replies):
             components.append(
                 {
                     "type": "button",
@@ -226,6 +245,12 @@ class WhatsAppMessenger:
         if components:
             template["components"] = components
         return await self._post(chat_id, Outgoing("template", template))
+
+    async def check_templates(self, waba_id: str) -> TemplateCheck:
+        """WHATSAPP_TEMPLATES against the templates Meta lists for the account. Raises
+        pywa's WhatsAppError or httpx's errors when Meta cannot be asked."""
+        found = await list_templates(self._client, waba_id)
+        return check(self._templates, self._language, found)
 
     async def edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
         """WhatsApp cannot edit a message: the new version is sent anew."""
