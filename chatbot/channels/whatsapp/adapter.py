@@ -29,7 +29,8 @@ from chatbot.channels.whatsapp.parse import (
     moved_to,
     to_incoming,
 )
-from chatbot.conversations.messages import Response
+from chatbot.channels.whatsapp.render import merged
+from chatbot.conversations.messages import Reply, Response
 from chatbot.conversations.state import DialogState, DialogStates
 from chatbot.db.models import utcnow
 from chatbot.pipeline.ports import Described, Interpreted, Receipt
@@ -128,6 +129,10 @@ class WhatsAppChannel:
 
     async def acknowledge(self, raw: Raw, response: Response | None) -> None:
         """Nothing: a WhatsApp tap has no toast to answer with."""
+
+    def merged(self, earlier: Reply, later: Reply) -> Reply | None:
+        """One answer, one message where it fits (pipeline/ports.py MergesReplies)."""
+        return merged(earlier, later)
 
     def chat_of(self, chat_key: str) -> str | None:
         chat = chat_key.removeprefix(f"{CHANNEL}:")
