@@ -78,3 +78,25 @@ async def test_telegram_still_gets_the_reason_and_the_question_apart(bot: Harnes
     new = bot.texts(REQUESTER)[shown:]
     assert len(new) == 2
     assert "18 angka" in new[0] and "Ketik NIP" in new[1]
+
+
+# ---- read receipts and typing ----------------------------------------------------------------
+
+
+async def test_the_requesters_message_shows_read_with_typing_while_answered(
+    wa: WhatsAppHarness,
+) -> None:
+    message = wa.graph.text_message(BUDI, "/start")
+    await wa.graph.deliver(message)
+    await wa.settle()
+    assert (message.message["id"], True) in wa.graph.read_receipts
+    assert "Pilih menu" in text_of(wa.graph.last_sent(BUDI))
+
+
+async def test_a_refused_read_receipt_does_not_stop_the_answer(wa: WhatsAppHarness) -> None:
+    wa.graph.fail_next_read(131000, status=500)
+    menu = await wa.says("/start")
+    assert "Pilih menu" in text_of(menu)
+    assert wa.graph.read_receipts == []
+    [refused] = wa.graph.calls_to("/messages", "POST")[:1]
+    assert refused.error_code == 131000  # asked, refused, and the answer went out anyway
