@@ -129,7 +129,8 @@ def _ask_email(state: DialogState) -> Reply:
 
 
 def _ask_phone(state: DialogState) -> Reply:
-    return Reply(t.ASK_PHONE, keyboard=Keyboard.SHARE_CONTACT)
+    question = t.ASK_PHONE_ON.get(draft(state).get("channel", ""), t.ASK_PHONE)
+    return Reply(question, keyboard=Keyboard.SHARE_CONTACT)
 
 
 def _ask_pages(state: DialogState) -> Reply:
@@ -216,7 +217,7 @@ def _supplement_summary(state: DialogState) -> str:
 def start_intake(inc: Incoming) -> Result:
     """Open a new request at its first step. A step whose answer the sender's platform
     already gives (`IntakeStep.known`) is filled from it and left out of the order."""
-    data: Draft = {"pages": {}}
+    data: Draft = {"pages": {}, "channel": inc.channel}
     order: list[str] = []
     for row in STEPS:
         if not row.in_request:
@@ -411,7 +412,7 @@ async def share_phone(
         data["phone"] = normalize_phone(inc.text)
         data["phone_verified"] = False
         return _advance(state)
-    return _expect(state, t.CONTACT_EXPECTED)
+    return _expect(state, t.CONTACT_EXPECTED_ON.get(inc.channel, t.CONTACT_EXPECTED))
 
 
 async def send_pages(ctx: Context, state: DialogState, inc: Incoming, choice: str | None) -> Result:

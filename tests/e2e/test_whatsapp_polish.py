@@ -13,6 +13,13 @@ import pytest
 from chatbot.app import App, whatsapp_requesters
 from chatbot.settings import Settings
 from tests.e2e.harness import REQUESTER, UNPACED, Harness
+from tests.e2e.test_whatsapp_identity import (
+    BSUID,
+    PLACEHOLDER,
+    bsuid_documents_and_summary,
+    bsuid_until_phone,
+    from_user_id_only,
+)
 from tests.e2e.test_whatsapp_requester import (
     APP_SECRET,
     BUDI,
@@ -20,6 +27,7 @@ from tests.e2e.test_whatsapp_requester import (
     text_of,
     whatsapp_settings,
 )
+from tests.factories import png_bytes
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.graph_api import FakeGraphApi
 
@@ -100,3 +108,42 @@ async def test_a_refused_read_receipt_does_not_stop_the_answer(wa: WhatsAppHarne
     assert wa.graph.read_receipts == []
     [refused] = wa.graph.calls_to("/messages", "POST")[:1]
     assert refused.error_code == 131000  # asked, refused, and the answer went out anyway
+
+
+# ---- a sender without a number: WhatsApp's contact button --------------------------------------
+
+
+async def test_a_sender_without_a_number_gets_whatsapps_contact_button(
+    wa: WhatsAppHarness,
+) -> None:
+    await bsuid_until_phone(wa)
+    asked = wa.graph.last_sent(BSUID)
+    assert asked.type == "interactive" and asked.payload["type"] == "request_contact_info"
+    assert "Bagikan nomor saya" not in text_of(asked)  # Telegram's button is not named
+    card = wa.graph.contact_message(PLACEHOLDER, "+62 812-3456-7890", "Budi", requested=True)
+    await from_user_id_only(wa, card)
+    summary = await bsuid_documents_and_summary(wa)
+    assert "HP: +6281234567890 (terverifikasi)" in summary, summary
+
+
+async def test_a_file_at_the_phone_step_is_told_once_with_the_button_again(
+    wa: WhatsAppHarness,
+) -> None:
+    await bsuid_until_phone(wa)
+    shown = len(wa.graph.sent_to(BSUID))
+    await from_user_id_only(wa, wa.graph.image_message(PLACEHOLDER, png_bytes(5), "image/png"))
+    [again] = wa.graph.sent_to(BSUID)[shown:]
+    assert again.payload["type"] == "request_contact_info"
+    assert "Bagikan nomor saya" not in text_of(again)
+    assert text_of(again).count("Ketuk tombol di bawah") == 2  # the hint, then the question
+
+
+async def test_telegram_still_shows_its_share_button(bot: Harness) -> None:
+    await bot.say(REQUESTER, "/start")
+    for label in ("Ajukan permohonan", "Reset password", "PPK"):
+        await bot.press(REQUESTER, label)
+    for text in ("Budi Santoso", "198503122010011004", "Dinas PU"):
+        await bot.say(REQUESTER, text)
+    await bot.press(REQUESTER, "Lewati")
+    asked = await bot.say(REQUESTER, "budi@magelangkota.go.id")
+    assert "Bagikan nomor saya" in asked.content and "Langkah 8/10" in asked.content
