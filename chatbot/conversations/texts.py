@@ -354,6 +354,15 @@ CONTINUE = "▶️ Lanjutkan"
 RESTART = "🔄 Mulai ulang"
 
 
+_STEP_NUMBER = re.compile(r"^Langkah \d+/\d+\.")
+
+
+def step_numbered(question: str, number: int, total: int) -> str:
+    """A step's question with its "Langkah N/M" as this person goes through the steps (a
+    step their platform already answered is not counted)."""
+    return _STEP_NUMBER.sub(f"Langkah {number}/{total}.", question, count=1)
+
+
 def ask_document(kind: DocumentKind, number: int, total: int = 10) -> str:
     return (
         f"Langkah {number}/{total}. Kirim <b>{DOCUMENTS[kind]}</b>: file PDF, atau foto tiap "

@@ -5,6 +5,7 @@ as tests/e2e/test_whatsapp_requester.py composes it; Telegram's side unchanged."
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,7 +28,7 @@ from tests.e2e.test_whatsapp_requester import (
     text_of,
     whatsapp_settings,
 )
-from tests.factories import png_bytes
+from tests.factories import pdf_bytes, png_bytes
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.graph_api import FakeGraphApi
 
@@ -147,3 +148,53 @@ async def test_telegram_still_shows_its_share_button(bot: Harness) -> None:
     await bot.press(REQUESTER, "Lewati")
     asked = await bot.say(REQUESTER, "budi@magelangkota.go.id")
     assert "Bagikan nomor saya" in asked.content and "Langkah 8/10" in asked.content
+
+
+# ---- step numbers ------------------------------------------------------------------------------
+
+
+def step_number(text: str) -> str:
+    match = re.search(r"Langkah (\d+/\d+)", text)
+    assert match, text
+    return match.group(1)
+
+
+async def test_a_whatsapp_requester_counts_the_steps_they_go_through(
+    wa: WhatsAppHarness,
+) -> None:
+    await wa.says("/start")
+    seen = [step_number(text_of(await wa.taps("Ajukan permohonan")))]
+    seen.append(step_number(text_of(await wa.taps("Reset password"))))
+    seen.append(step_number(text_of(await wa.taps("PPK"))))
+    for text in ("Budi Santoso", "1985 0312 2010 01 1 004", "Dinas Pekerjaan Umum"):
+        seen.append(step_number(text_of(await wa.says(text))))
+    seen.append(step_number(text_of(await wa.taps("Lewati"))))
+    seen.append(step_number(text_of(await wa.says("budi@magelangkota.go.id"))))
+    await wa.sends_file(pdf_bytes("Surat"), "surat.pdf", "application/pdf")
+    seen.append(step_number(text_of(await wa.taps("Selesai"))))
+    assert seen == [f"{n}/9" for n in range(1, 10)]  # the phone is the sender's: not a step
+
+
+async def test_a_whatsapp_sender_without_a_number_has_ten_steps(wa: WhatsAppHarness) -> None:
+    asked = await bsuid_until_phone(wa)
+    assert "Langkah 8/10" in asked
+
+
+async def test_telegram_counts_ten_steps_as_before(bot: Harness) -> None:
+    await bot.say(REQUESTER, "/start")
+    seen = []
+    for label in ("Ajukan permohonan", "Reset password", "PPK"):
+        await bot.press(REQUESTER, label)
+        seen.append(step_number(bot.last(REQUESTER).content))
+    for text in ("Budi Santoso", "198503122010011004", "Dinas PU"):
+        seen.append(step_number((await bot.say(REQUESTER, text)).content))
+    await bot.press(REQUESTER, "Lewati")
+    seen.append(step_number(bot.last(REQUESTER).content))
+    seen.append(step_number((await bot.say(REQUESTER, "budi@magelangkota.go.id")).content))
+    bot.fake.send_contact(REQUESTER, "081234567890", contact_user_id=REQUESTER)
+    await bot.settle()
+    seen.append(step_number(bot.last(REQUESTER).content))
+    await bot.upload_pdf(REQUESTER)
+    await bot.press(REQUESTER, "Selesai")
+    seen.append(step_number(bot.last(REQUESTER).content))
+    assert seen == [f"{n}/10" for n in range(1, 11)]
