@@ -62,3 +62,14 @@ async def test_a_spent_budget_never_refuses_a_body(store: Store) -> None:
         assert await channel.receive(a_body()) == 3
     with pytest.raises(Throttled):  # our own sends wait for the next second
         await pacer.turn("6281234567002", group=False, wait=False)
+
+
+async def test_messages_to_another_number_of_the_account_are_not_ours_to_count(
+    store: Store,
+) -> None:
+    pacer = Pacer(store, "whatsapp", FOUR, clock=lambda: NOW)
+    channel = WhatsAppChannel("another-number-id", inbound=pacer.count_inbound)
+    channel.connect(stored)
+    await channel.receive(a_body())
+    for chat in ("6281234567002", "6281234567003", "6281234567004", "6281234567005"):
+        await pacer.turn(chat, group=False, wait=False)  # the whole budget still ours

@@ -103,8 +103,14 @@ class WhatsAppChannel:
         if not kept:
             return 0
         stored = await self._ingress(CHANNEL, kept)
-        await self._count_inbound(sum(1 for raw in kept if raw.get("update") == MESSAGE))
+        await self._count_inbound(sum(1 for raw in kept if self._inbound_message(raw)))
         return stored
+
+    def _inbound_message(self, raw: Raw) -> bool:
+        """A message to this bot's number (another number of the account has its own
+        budget; a status is no message)."""
+        ours = self._number_id is None or raw.get("phone_number_id") == self._number_id
+        return ours and raw.get("update") == MESSAGE
 
     async def _count_inbound(self, messages: int) -> None:
         """The body's messages against the number's throughput: recorded only; a failure
