@@ -307,9 +307,10 @@ def whatsapp_requesters(
         api_url=settings.whatsapp_api_url,
         transport=transport,
     )
+    pacer = Pacer(app.store, CHANNEL, limits)
     messenger = WhatsAppMessenger(
         client,
-        Pacer(app.store, CHANNEL, limits),
+        pacer,
         max_download=settings.max_upload_bytes,
         templates=settings.whatsapp_template_names,
         language=settings.whatsapp_template_language,
@@ -320,7 +321,12 @@ def whatsapp_requesters(
     moves = RequesterMoves(
         ChatMigrations(app.sessions), app.services.tickets, DialogStates(app.store)
     )
-    channel = WhatsAppChannel(settings.whatsapp_phone_number_id, moves=moves)
+    channel = WhatsAppChannel(
+        settings.whatsapp_phone_number_id,
+        moves=moves,
+        seen=messenger.mark_read,
+        inbound=pacer.count_inbound,
+    )
     return [(channel, messenger)]
 
 

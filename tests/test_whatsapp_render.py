@@ -177,10 +177,24 @@ def test_a_url_button_with_choices_is_a_link_then_the_choices() -> None:
     assert [m.payload["type"] for m in messages] == ["cta_url", "button"]
 
 
-def test_share_contact_is_a_text_asking_to_type_the_number() -> None:
-    message = one(Reply(t.ASK_PHONE, keyboard=Keyboard.SHARE_CONTACT))
-    assert message.kind == "text"
-    assert SHARE_CONTACT_HINT in message.payload["body"]
+def test_share_contact_is_whatsapps_contact_request_button() -> None:
+    message = one(Reply(t.ASK_PHONE_WHATSAPP, keyboard=Keyboard.SHARE_CONTACT))
+    assert message.kind == "interactive"
+    assert message.payload["type"] == "request_contact_info"
+    assert message.payload["action"] == {"name": "request_contact_info"}
+    assert "*nomor HP*" in message.payload["body"]["text"]
+
+
+def test_a_contact_request_too_long_for_its_body_goes_ahead_as_text() -> None:
+    messages = checked(Reply("x" * 1500, keyboard=Keyboard.SHARE_CONTACT))
+    assert [m.kind for m in messages] == ["text", "interactive"]
+    assert messages[1].payload["type"] == "request_contact_info"
+
+
+def test_a_contact_request_with_buttons_asks_to_type_the_number() -> None:
+    message = one(Reply("Nomor?", buttons=((choice("Lewati"),),), keyboard=Keyboard.SHARE_CONTACT))
+    assert message.payload["type"] == "button"
+    assert SHARE_CONTACT_HINT in message.payload["body"]["text"]
 
 
 def test_remove_keyboard_and_an_edit_are_plain_messages() -> None:

@@ -4,7 +4,8 @@ Telegram allows about 30 messages a second overall, 20 a minute in one group and
 a second in one private chat; exceeding them earns 429s and, repeated, a ban. WhatsApp's
 Cloud API allows about 80 messages a second per business number (130429 beyond) and about
 one message every 6 seconds to one user, with short bursts borrowed from later (131056).
-Every worker counts in the same store, so two workers together stay within them.
+Every worker counts in the same store, so two workers together stay within them; on
+WhatsApp the messages received count in the same budget (`count_inbound`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ TELEGRAM_LIMITS = PaceLimits(
 )
 
 WHATSAPP_LIMITS = PaceLimits(
-    # Inbound messages count against the number's 80/s too: keep a margin for them.
+    # The number's 80/s counts inbound and outbound together: inbound messages are counted
+    # here too (Pacer.count_inbound, at the webhook), and read receipts take a slot, so
+    # everything together stays at 60/s, a margin below Meta's limit.
     overall=Limit(60, timedelta(seconds=1)),
     group=Limit(5, timedelta(seconds=30)),  # no groups on WhatsApp; as a private chat
     # "One message per 6 s" on average, with a short burst (a reply and its follow-ups).
@@ -66,3 +69,16 @@ class Pacer:
             if not wait:
                 raise Throttled(decision.retry_after)
             await asyncio.sleep(decision.retry_after)
+
+    async def spare(self) -> bool:
+        """Take one slot of the overall budget if one is free now, never waiting: for what
+        is only nice to have (a read receipt), skipped rather than delayed when busy."""
+        decision = await self._limiter.hit("all", self._limits.overall)
+        return decision.allowed
+
+    async def count_inbound(self, messages: int) -> None:
+        """Messages the platform delivered to us, counted against the same overall budget
+        (WhatsApp: inbound and outbound together share a number's 80/s): recorded only,
+        never refused or waited for."""
+        for _ in range(messages):
+            await self._limiter.hit("all", self._limits.overall)

@@ -21,6 +21,7 @@ class Draft(TypedDict, total=False):
     """A request being written (intake) or a ticket being completed (supplement)."""
 
     order: list[str]  # the steps of this dialog, the last one its summary
+    channel: str  # where the request is written (a question may be worded for it)
     pages: dict[str, list[dict[str, object]]]  # document kind -> stored files
     editing: bool  # a field picked from "Ubah data": back to the summary after it
     type: str

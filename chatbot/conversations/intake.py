@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import cast
 
@@ -88,7 +88,20 @@ def _say(*replies: Reply, toast: str | None = None) -> Response:
 def prompt(state: DialogState) -> Reply:
     """The question of the current step."""
     row = STEP.get(state.step)
-    return row.ask(state) if row is not None else Reply(t.IDLE_HINT)
+    return _numbered(state, row.ask(state)) if row is not None else Reply(t.IDLE_HINT)
+
+
+def _numbered(state: DialogState, question: Reply) -> Reply:
+    """A new request's "Langkah N/M" counts the steps of this person's order (a step their
+    platform answered, such as a WhatsApp sender's phone, is not in it); the summary, the
+    order's last, has no number."""
+    if state.flow != "intake":
+        return question
+    steps = draft(state).get("order", [])[:-1]
+    if state.step not in steps:
+        return question
+    text = t.step_numbered(question.text, steps.index(state.step) + 1, len(steps))
+    return replace(question, text=text)
 
 
 def _ask_type(state: DialogState) -> Reply:
@@ -129,7 +142,8 @@ def _ask_email(state: DialogState) -> Reply:
 
 
 def _ask_phone(state: DialogState) -> Reply:
-    return Reply(t.ASK_PHONE, keyboard=Keyboard.SHARE_CONTACT)
+    question = t.ASK_PHONE_ON.get(draft(state).get("channel", ""), t.ASK_PHONE)
+    return Reply(question, keyboard=Keyboard.SHARE_CONTACT)
 
 
 def _ask_pages(state: DialogState) -> Reply:
@@ -216,7 +230,7 @@ def _supplement_summary(state: DialogState) -> str:
 def start_intake(inc: Incoming) -> Result:
     """Open a new request at its first step. A step whose answer the sender's platform
     already gives (`IntakeStep.known`) is filled from it and left out of the order."""
-    data: Draft = {"pages": {}}
+    data: Draft = {"pages": {}, "channel": inc.channel}
     order: list[str] = []
     for row in STEPS:
         if not row.in_request:
@@ -411,7 +425,7 @@ async def share_phone(
         data["phone"] = normalize_phone(inc.text)
         data["phone_verified"] = False
         return _advance(state)
-    return _expect(state, t.CONTACT_EXPECTED)
+    return _expect(state, t.CONTACT_EXPECTED_ON.get(inc.channel, t.CONTACT_EXPECTED))
 
 
 async def send_pages(ctx: Context, state: DialogState, inc: Incoming, choice: str | None) -> Result:
@@ -536,8 +550,9 @@ async def confirm_supplement(
 
 # ---- the table -----------------------------------------------------------------------------
 
-# A new request's steps in order (the "Langkah N/10" of each is its place here), then the
-# steps reached from a summary. The button labels of "Ubah data" are the rows' labels.
+# A new request's steps in order (the "Langkah N/M" of each is its place in the person's
+# order: these, less the steps their platform answered), then the steps reached from a
+# summary. The button labels of "Ubah data" are the rows' labels.
 STEPS: tuple[IntakeStep, ...] = (
     IntakeStep("type", "Jenis permohonan", _ask_type, Accepts.CHOICE, choose_type),
     IntakeStep("role", "Jabatan", _ask_role, Accepts.CHOICE, choose_role),

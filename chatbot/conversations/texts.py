@@ -336,6 +336,15 @@ ASK_PHONE = (
     "di bawah (nomor dari tombol ini otomatis terverifikasi). Bisa juga diketik."
 )
 SHARE_CONTACT = "📱 Bagikan nomor saya"
+# WhatsApp draws its own contact button under the question (its label WhatsApp's, in the
+# user's language): there the question names no button.
+ASK_PHONE_WHATSAPP = (
+    "Langkah 8/10. Ketuk tombol di bawah untuk membagikan <b>nomor HP</b> Anda (nomor dari "
+    "tombol ini otomatis terverifikasi), atau ketik nomor HP Anda."
+)
+CONTACT_EXPECTED_WHATSAPP = (
+    "Ketuk tombol di bawah untuk membagikan nomor HP Anda, atau ketik nomor HP Anda."
+)
 SKIP = "Lewati"
 DONE = "✅ Selesai"
 CONFIRM_SEND = "✅ Kirim permohonan"
@@ -343,6 +352,15 @@ CHANGE = "✏️ Ubah data"
 CANCEL = "✖️ Batal"
 CONTINUE = "▶️ Lanjutkan"
 RESTART = "🔄 Mulai ulang"
+
+
+_STEP_NUMBER = re.compile(r"^Langkah \d+/\d+\.")
+
+
+def step_numbered(question: str, number: int, total: int) -> str:
+    """A step's question with its "Langkah N/M" as this person goes through the steps (a
+    step their platform already answered is not counted)."""
+    return _STEP_NUMBER.sub(f"Langkah {number}/{total}.", question, count=1)
 
 
 def ask_document(kind: DocumentKind, number: int, total: int = 10) -> str:
@@ -379,6 +397,9 @@ DOCUMENT_EXPECTED = "Di langkah ini kirim file PDF atau foto dokumen, lalu ketuk
 TEXT_EXPECTED = "Di langkah ini ketik jawabannya sebagai teks."
 CHOICE_EXPECTED = "Di langkah ini pilih salah satu tombol di atas."
 CONTACT_EXPECTED = "Ketuk tombol 📱 Bagikan nomor saya di bawah, atau ketik nomor HP Anda."
+# The phone step's question and its hint where a channel words them otherwise.
+ASK_PHONE_ON = {"whatsapp": ASK_PHONE_WHATSAPP}
+CONTACT_EXPECTED_ON = {"whatsapp": CONTACT_EXPECTED_WHATSAPP}
 NOT_OWN_CONTACT = (
     "Nomor itu bukan nomor akun chat Anda sendiri, jadi dicatat <b>belum terverifikasi</b>."
 )

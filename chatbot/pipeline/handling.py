@@ -19,7 +19,7 @@ from chatbot.db.models import utcnow
 from chatbot.logs import bind_ticket, log_context
 from chatbot.metrics import record_update
 from chatbot.pipeline.ingress import update_context
-from chatbot.pipeline.ports import ChannelAdapter, Interpreted
+from chatbot.pipeline.ports import ChannelAdapter, Interpreted, MergesReplies
 from chatbot.services.inbox import Inbox, Pending
 from chatbot.services.outbox import Outbox
 from chatbot.services.reply_window import Recorded, note_inbound, record_receipt
@@ -82,6 +82,8 @@ class Handling:
                 response = await self.router.handle(meaning.incoming)
                 _bind_ticket(response)
                 replies += [(meaning.incoming.chat_id, r) for r in response.replies]
+            if isinstance(adapter, MergesReplies):
+                replies = merge_replies(replies, adapter.merged)
             async with self._sessions.begin() as session:
                 if not await Inbox.finish(session, row.id, meaning.outcome):
                     return  # another worker finished it first: its replies stand
@@ -123,6 +125,22 @@ class Handling:
         chat_id = self.adapter(row.channel).chat_of(row.chat_key)
         if chat_id is not None:
             await self._messengers.of(row.channel).send(chat_id, Reply(t.SORRY))
+
+
+def merge_replies(
+    replies: list[tuple[str, Reply]], merged: Callable[[Reply, Reply], Reply | None]
+) -> list[tuple[str, Reply]]:
+    """Consecutive replies to one chat folded into one where `merged` allows (see
+    MergesReplies); the order of what is shown never changes."""
+    result: list[tuple[str, Reply]] = []
+    for chat_id, reply in replies:
+        if result and result[-1][0] == chat_id:
+            joined = merged(result[-1][1], reply)
+            if joined is not None:
+                result[-1] = (chat_id, joined)
+                continue
+        result.append((chat_id, reply))
+    return result
 
 
 def _bind_ticket(response: Response) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from chatbot.conversations.messages import Incoming, Reply, Response
 
@@ -78,3 +78,14 @@ class ChannelAdapter(Protocol):
 
     def chat_of(self, chat_key: str) -> str | None:
         """The chat an inbox lane belongs to (None: an update without a chat)."""
+
+
+@runtime_checkable
+class MergesReplies(Protocol):
+    """An adapter whose platform should show one answer as one message where it can
+    (WhatsApp: about one message per 6 s to one user, so three messages for one tap mean
+    waiting). Handling offers it each pair of consecutive replies to the same chat."""
+
+    def merged(self, earlier: Reply, later: Reply) -> Reply | None:
+        """`earlier` shown inside `later`'s message (one message on the platform, within
+        its limits), or None when they must stay two."""

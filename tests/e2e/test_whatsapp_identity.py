@@ -288,7 +288,7 @@ async def test_a_changed_number_carries_the_dialog_in_progress(wa: WhatsAppHarne
     await wa.settle()
     await wa.graph.user_sends_text(NEW_NUMBER, "Budi Santoso")
     await wa.settle()
-    assert "Langkah 4/10" in text_of(wa.graph.last_sent(NEW_NUMBER))  # the NIP, next
+    assert "Langkah 4/9" in text_of(wa.graph.last_sent(NEW_NUMBER))  # the NIP, next
 
 
 async def test_a_changed_number_of_a_stranger_is_only_recorded(wa: WhatsAppHarness) -> None:

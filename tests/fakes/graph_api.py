@@ -91,6 +91,7 @@ class FakeGraphApi(FakeWhatsAppUsers):
         self.read_receipts: list[tuple[str, bool]] = []  # (message id, typing indicator)
         self.templates: dict[tuple[str, str], FakeTemplate] = {}
         self._faults: deque[_Fault] = deque()
+        self._read_faults: deque[GraphError] = deque()
         self._ids = itertools.count(1)
         self._url_key = secrets.token_bytes(16)
         self._signal = _Signal()
@@ -176,6 +177,10 @@ class FakeGraphApi(FakeWhatsAppUsers):
         131056, 131026, 1/2 (5xx)...  ``later`` accepts it with 200 and queues a ``failed``
         status with the code instead (deliver it with ``flush_statuses``)."""
         self._faults.append(_Fault(GraphError(code, status=status), to, later))
+
+    def fail_next_read(self, code: int, *, status: int | None = None) -> None:
+        """Make the next valid read receipt / typing indicator call fail with ``code``."""
+        self._read_faults.append(GraphError(code, status=status))
 
     # ================================================================== observing
 
@@ -323,6 +328,8 @@ class FakeGraphApi(FakeWhatsAppUsers):
         typing = body.get("typing_indicator")
         if typing is not None and typing != {"type": "text"}:
             raise limits.invalid("typing_indicator must be {'type': 'text'}", 100)
+        if self._read_faults:
+            raise self._read_faults.popleft()
         self.read_receipts.append((str(message_id), typing is not None))
         return JSONResponse({"success": True})
 

@@ -84,9 +84,14 @@ def check_text(payload: JsonDict) -> None:
 
 
 def check_interactive(payload: JsonDict) -> None:
-    """``type: interactive`` (reply buttons, list, CTA URL)."""
+    """``type: interactive`` (reply buttons, list, CTA URL, contact request)."""
     kind = payload.get("type")
-    checks = {"button": _check_buttons, "list": _check_list, "cta_url": _check_cta_url}
+    checks = {
+        "button": _check_buttons,
+        "list": _check_list,
+        "cta_url": _check_cta_url,
+        "request_contact_info": _check_contact_request,
+    }
     if kind not in checks:
         raise invalid(f"interactive type {kind!r} is not supported by the fake", 100)
     body_max = LIST_BODY_MAX if kind == "list" else INTERACTIVE_BODY_MAX
@@ -157,6 +162,12 @@ def _check_cta_url(action: JsonDict) -> None:
     url = params.get("url")
     if not isinstance(url, str) or not _URL.match(url):
         raise invalid(f"url must be an http(s) URL, got {url!r}")
+
+
+def _check_contact_request(action: JsonDict) -> None:
+    """WhatsApp draws the button itself (a fixed label): the action is its name only."""
+    if action != {"name": "request_contact_info"}:
+        raise invalid("action must be {'name': 'request_contact_info'}", 100)
 
 
 def check_media(kind: str, payload: JsonDict, known_media: Mapping[str, object]) -> None:

@@ -7,10 +7,16 @@ read, failed), stored keyed `wamid:status`, is a receipt for one outgoing messag
 number (or, for a sender known only by it, a changed user id) moves the requester, their
 tickets and a dialog in progress to the new chat, as the admin group's supergroup move does;
 nothing is said to the new number (its 24-hour window is not open yet).
+
+Two courtesies are best effort and never hold anything up for long: a message taken for
+handling is marked read with the typing indicator (`seen`), and the messages of a stored
+webhook body are counted against the business number's throughput, which inbound and
+outbound share (`inbound`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -29,7 +35,8 @@ from chatbot.channels.whatsapp.parse import (
     moved_to,
     to_incoming,
 )
-from chatbot.conversations.messages import Response
+from chatbot.channels.whatsapp.render import merged
+from chatbot.conversations.messages import Reply, Response
 from chatbot.conversations.state import DialogState, DialogStates
 from chatbot.db.models import utcnow
 from chatbot.pipeline.ports import Described, Interpreted, Receipt
@@ -41,6 +48,13 @@ log = logging.getLogger(__name__)
 
 # The pipeline's door (Ingress.receive): a channel's raw updates into the inbox.
 Receive = Callable[[str, Sequence[Raw]], Awaitable[int]]
+# Mark a received message (its wamid) read and show typing (WhatsAppMessenger.mark_read).
+Seen = Callable[[str], Awaitable[object]]
+# Count received messages against the number's throughput (Pacer.count_inbound).
+Inbound = Callable[[int], Awaitable[None]]
+# How long a courtesy may hold up an answer, or the webhook's 200, at most.
+SEEN_TIMEOUT = 3.0
+INBOUND_TIMEOUT = 0.5
 
 
 class WhatsAppChannel:
@@ -49,15 +63,24 @@ class WhatsAppChannel:
     `phone_number_id`: the business number this bot answers for; updates sent to another
     number of the same account (one app can serve several) are ignored. None: any.
     `moves`: where a requester's move is recorded and followed; None: a move is only logged.
+    `seen`: marks a message read and shows typing; `inbound`: counts received messages
+    against the number's throughput. None: not done.
     """
 
     channel = CHANNEL
 
     def __init__(
-        self, phone_number_id: str | None = None, *, moves: RequesterMoves | None = None
+        self,
+        phone_number_id: str | None = None,
+        *,
+        moves: RequesterMoves | None = None,
+        seen: Seen | None = None,
+        inbound: Inbound | None = None,
     ) -> None:
         self._number_id = phone_number_id or None
         self._moves = moves
+        self._seen = seen
+        self._inbound = inbound
         self._ingress: Receive | None = None
 
     def connect(self, receive: Receive) -> None:
@@ -79,7 +102,26 @@ class WhatsAppChannel:
                 log.error("a WhatsApp update that cannot be stored was skipped: %s", problem)
         if not kept:
             return 0
-        return await self._ingress(CHANNEL, kept)
+        stored = await self._ingress(CHANNEL, kept)
+        await self._count_inbound(sum(1 for raw in kept if self._inbound_message(raw)))
+        return stored
+
+    def _inbound_message(self, raw: Raw) -> bool:
+        """A message to this bot's number (another number of the account has its own
+        budget; a status is no message)."""
+        ours = self._number_id is None or raw.get("phone_number_id") == self._number_id
+        return ours and raw.get("update") == MESSAGE
+
+    async def _count_inbound(self, messages: int) -> None:
+        """The body's messages against the number's throughput: recorded only; a failure
+        is logged and never changes the webhook's answer (the body is already stored)."""
+        if self._inbound is None or messages == 0:
+            return
+        try:
+            async with asyncio.timeout(INBOUND_TIMEOUT):
+                await self._inbound(messages)
+        except Exception as error:
+            log.warning("inbound WhatsApp messages not counted: %s", type(error).__name__)
 
     # ---- the adapter port (pipeline/ports.py) ------------------------------------------------
 
@@ -114,7 +156,20 @@ class WhatsAppChannel:
         incoming = to_incoming(raw)
         if incoming is None:
             return Interpreted(ignored=True)
+        await self._mark_seen(str(raw["id"]))
         return Interpreted(incoming, inbound_at=_written_at(raw.get("message")))
+
+    async def _mark_seen(self, wamid: str) -> None:
+        """Read ticks and "typing…" while the answer is made: best effort, bounded; a
+        failure is logged and the update handled as ever."""
+        if self._seen is None:
+            return
+        try:
+            async with asyncio.timeout(SEEN_TIMEOUT):
+                await self._seen(wamid)
+        except Exception as error:
+            reason = getattr(error, "reason", None) or type(error).__name__
+            log.warning("a WhatsApp message was not marked read: %s", reason)
 
     async def _moved(self, raw: Raw, old: str, new: str) -> Interpreted:
         """The sender has a new number or user id: their requester and dialog follow."""
@@ -128,6 +183,10 @@ class WhatsAppChannel:
 
     async def acknowledge(self, raw: Raw, response: Response | None) -> None:
         """Nothing: a WhatsApp tap has no toast to answer with."""
+
+    def merged(self, earlier: Reply, later: Reply) -> Reply | None:
+        """One answer, one message where it fits (pipeline/ports.py MergesReplies)."""
+        return merged(earlier, later)
 
     def chat_of(self, chat_key: str) -> str | None:
         chat = chat_key.removeprefix(f"{CHANNEL}:")

@@ -216,6 +216,19 @@ class WhatsAppMessenger:
             wamid = await self._post(chat_id, message, reply_to if index == 0 else None)
         return wamid
 
+    async def mark_read(self, message_id: str) -> bool:
+        """Show the person's message as read, with the typing indicator (until our answer
+        or 25 s). Best effort: skipped (False) when the number's budget has no slot free
+        now; Meta's refusal raises DeliveryError."""
+        if not await self._pacer.spare():
+            return False
+        api = self._client.api
+        await self._call(
+            "read",
+            lambda: api.set_indicator(phone_id=self._phone_id, message_id=message_id, typ="text"),
+        )
+        return True
+
     async def send_template(self, chat_id: str, notice: TemplateNotice) -> str:
         """The notice's approved template, the ticket number its body parameter and the
         rich buttons' data its quick replies' payloads (as many as the kind's template has,

@@ -5,16 +5,20 @@ Text is our HTML (b, i, code; user data escaped by the writer) turned into Whats
 entities are simply unescaped. Buttons with data become reply buttons (at most 3, titles
 at most 20 characters) or else a list (at most 10 rows, titles at most 24; a longer label
 is shortened with an ellipsis and given whole as the row's description); a button with a
-URL becomes a CTA URL message, the URL then left out of the text. What WhatsApp cannot do
-is dropped: content protection, force-reply, edits (the messenger sends anew). Almost
-every Reply is one message; a body too long for an interactive message goes first as text.
+URL becomes a CTA URL message, the URL then left out of the text; a request to share the
+number (`Keyboard.SHARE_CONTACT`) becomes WhatsApp's `request_contact_info` message. What
+WhatsApp cannot do is dropped: content protection, force-reply, edits (the messenger sends
+anew). Almost every Reply is one message; a body too long for an interactive message goes
+first as text.
+`merged` joins a plain text reply onto the next one of the same answer (one tap, one
+message: WhatsApp's pair rate is about one message per 6 s to one user).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from html import unescape
 from typing import Any
@@ -43,8 +47,12 @@ LIST_BUTTON = "Pilih"  # the label that opens a list
 LIST_SECTION = "Pilihan"
 MORE_CHOICES = "Pilihan lainnya:"  # body of a second list, or of buttons after a long text
 CHOOSE = "Silakan pilih:"
-# WhatsApp has no "share my number" keyboard (the phone step is skipped there later).
+# A contact request with buttons of its own (no such prompt today) cannot carry WhatsApp's
+# contact button as well: the number is then asked as text.
 SHARE_CONTACT_HINT = "Di WhatsApp: ketik nomor HP Anda, atau kirim kartu kontak Anda."
+# The body of the contact request that follows a question too long to carry it.
+SHARE_CONTACT_ASK = "Ketuk tombol di bawah untuk membagikan nomor HP Anda."
+CONTACT_REQUEST = "request_contact_info"  # the interactive type and its action's name
 # The one-time link is the only URL a requester is sent: it goes onto a CTA button.
 LINK_LABEL = t.OPEN_RESULT
 
@@ -182,9 +190,11 @@ def _without(text: str, url: str) -> str:
 def render(reply: Reply) -> list[Outgoing]:
     """The WhatsApp messages showing `reply`, in order: almost always exactly one."""
     body = markup(reply.text).strip()
-    if reply.keyboard is Keyboard.SHARE_CONTACT:
-        body = f"{body}\n\n_{SHARE_CONTACT_HINT}_" if body else f"_{SHARE_CONTACT_HINT}_"
     buttons = [button for row in reply.buttons for button in row]
+    if reply.keyboard is Keyboard.SHARE_CONTACT:
+        if not buttons:  # WhatsApp's own "share contact info" button
+            return _on_body(body, _contact_request, SHARE_CONTACT_ASK)
+        body = f"{body}\n\n_{SHARE_CONTACT_HINT}_" if body else f"_{SHARE_CONTACT_HINT}_"
     links = [b for b in buttons if b.url]
     choices = [b for b in buttons if not b.url and b.data]
     if not links and not choices:
@@ -202,12 +212,40 @@ def render(reply: Reply) -> list[Outgoing]:
     return messages or _text(body)
 
 
+def merged(earlier: Reply, later: Reply) -> Reply | None:
+    """`earlier`'s text above `later`'s, as one message, when `earlier` is plain text (no
+    buttons, no contact request, no link that would take a CTA button) and the joined body
+    still renders as `later` alone does (as many messages: within 1024 characters ahead of
+    buttons, 4096 for text). None: they stay two messages."""
+    if earlier.buttons or earlier.keyboard is Keyboard.SHARE_CONTACT:
+        return None
+    if _URL.search(markup(earlier.text)):
+        return None
+    joined = replace(
+        later,
+        text=f"{earlier.text.rstrip()}\n\n{later.text.lstrip()}",
+        protect=earlier.protect or later.protect,
+    )
+    return joined if len(render(joined)) == len(render(later)) else None
+
+
 def _ctas(link: Button, body: str) -> list[Outgoing]:
     return [_cta(body, link)]
 
 
-def _on_body(body: str, build: Callable[[str], list[Outgoing]]) -> list[Outgoing]:
-    """Interactive messages on `body`; a body too long for one goes ahead as text."""
+def _contact_request(body: str) -> list[Outgoing]:
+    """The request_contact_info message: WhatsApp's button (its label WhatsApp's own, in
+    the user's language) that shares the user's number; the answer is a contact card with
+    `origin: contact_request` (parse.py reads it as verified)."""
+    return [_interactive(CONTACT_REQUEST, body, {"name": CONTACT_REQUEST})]
+
+
+def _on_body(
+    body: str, build: Callable[[str], list[Outgoing]], short: str = CHOOSE
+) -> list[Outgoing]:
+    """Interactive messages on `body`; a body too long for one (or none) goes ahead as
+    text, the interactive part then on `short`."""
     if 0 < len(body) <= INTERACTIVE_BODY_MAX:
         return build(body)
-    return [*_text(body), *build(CHOOSE)]
+    ahead = _text(body) if body else []
+    return [*ahead, *build(short)]
