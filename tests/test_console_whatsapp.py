@@ -48,11 +48,12 @@ async def test_a_whatsapp_requester_walks_the_sop_in_the_console(
     out = await say(NIP)
     out = await say("Dinas Pekerjaan Umum")
     out = await say.tap(out, "Lewati")
-    assert "Langkah 7/10" in out
-    # The number that writes is the verified phone: the phone step is left out.
+    assert "Langkah 7/9" in out
+    # The number that writes is the verified phone: the phone step is left out, and the
+    # steps are numbered as the requester goes through them.
     out = await say("budi@magelangkota.go.id")
-    assert "Langkah 8/10" not in out
-    assert "Langkah 9/10" in out
+    assert "nomor HP" not in out
+    assert "Langkah 8/9" in out
     out = await say(f":file {letter}")
     out = await say.tap(out, "✅ Selesai")
     out = await say(f":foto {sk}")
@@ -64,7 +65,7 @@ async def test_a_whatsapp_requester_walks_the_sop_in_the_console(
     assert "  ☰ Pilih\n    [1] Jenis permohonan" in out
     assert "HP" not in out.split("☰ Pilih")[1]
     out = await say.tap(out, "Nama")
-    assert "Langkah 3/10" in out
+    assert "Langkah 3/9" in out
     out = await say("Budi Santoso Wibowo")
     assert "Nama: Budi Santoso Wibowo" in out
     out = await say.tap(out, "✅ Kirim permohonan")
