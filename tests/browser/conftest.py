@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import uvicorn
 from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
+from starlette.types import ASGIApp
 
 from tests.e2e import conftest as e2e
 from tests.e2e.harness import Harness
@@ -78,11 +79,11 @@ def _free_socket() -> socket.socket:
     return sock
 
 
-@pytest.fixture
-async def live(bot: Harness) -> AsyncIterator[LiveServer]:
-    """The harness's web app behind a real HTTP server on a free local port."""
+@contextlib.asynccontextmanager
+async def serve(app: ASGIApp) -> AsyncIterator[LiveServer]:
+    """`app` behind a real HTTP server on a free local port, in this event loop."""
     config = uvicorn.Config(
-        bot.web_app,
+        app,
         log_level="warning",
         log_config=None,
         access_log=False,
@@ -106,6 +107,13 @@ async def live(bot: Harness) -> AsyncIterator[LiveServer]:
         finally:
             server.should_exit = True
             await asyncio.wait_for(task, timeout=10)
+
+
+@pytest.fixture
+async def live(bot: Harness) -> AsyncIterator[LiveServer]:
+    """The harness's web app behind a real HTTP server on a free local port."""
+    async with serve(bot.web_app) as server:
+        yield server
 
 
 @pytest.fixture

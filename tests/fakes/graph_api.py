@@ -90,6 +90,9 @@ class FakeGraphApi(FakeWhatsAppUsers):
         self.violations: list[str] = []
         self.read_receipts: list[tuple[str, bool]] = []  # (message id, typing indicator)
         self.templates: dict[tuple[str, str], FakeTemplate] = {}
+        # Called with each request before it is handled; True drops it unanswered and
+        # unrecorded (a system test SIGKILLs the bot there, as FakeBotApi.before_call).
+        self.before_call: Callable[[GraphCall], bool] | None = None
         self._faults: deque[_Fault] = deque()
         self._read_faults: deque[GraphError] = deque()
         self._ids = itertools.count(1)
@@ -215,6 +218,10 @@ class FakeGraphApi(FakeWhatsAppUsers):
             msg = f"the bot made invalid Cloud API requests:\n{listing}"
             raise AssertionError(msg)
 
+    async def wait_until(self, predicate: Callable[[], object], timeout: float = 5.0) -> None:
+        """Wait until ``predicate()`` holds (checked whenever a call was answered)."""
+        await self._signal.wait_for(predicate, timeout)
+
     async def wait_for_sent(self, wa_id: str, count: int = 1, timeout: float = 5.0) -> SentMessage:
         """Wait until the bot has sent ``count`` messages to the user; returns the last."""
         try:
@@ -244,6 +251,8 @@ class FakeGraphApi(FakeWhatsAppUsers):
             except ValueError:
                 body = raw[:200]
         call = GraphCall(len(self.calls), request.method, request.url.path, body, self.now())
+        if self.before_call is not None and self.before_call(call):
+            return Response(status_code=502)
         try:
             self._check_auth(request)
             version = request.path_params.get("version")

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 from tests.e2e.harness import GROUP, TOKEN
 from tests.fakes.bot_api import FakeBotApi
 
@@ -132,6 +134,19 @@ class Supervisor:
                 self.exit_codes.append(await bot.terminate())
             finally:
                 await bot.stop()
+
+
+async def listening(http: httpx.AsyncClient, bot: BotProcess) -> None:
+    """Until the process's web server answers: it binds a moment after the process asked
+    Telegram for its webhook (a retry with backoff against a process start)."""
+    for pause in [0.05 * 2**n for n in range(10)]:
+        try:
+            await http.get(f"http://127.0.0.1:{bot.port}/healthz")
+        except httpx.TransportError:
+            await asyncio.sleep(pause)
+            continue
+        return
+    raise AssertionError(f"nothing listens on port {bot.port}; see {bot.log}")
 
 
 @dataclass

@@ -19,7 +19,7 @@ from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.e2e.harness import ADMIN, GROUP, REQUESTER
 from tests.fakes.bot_api import FakeBotApi
 from tests.system.conftest import assert_same, stored_outcomes
-from tests.system.processes import SECRET, BotProcess, Supervisor, bot_env
+from tests.system.processes import SECRET, BotProcess, Supervisor, bot_env, listening
 from tests.system.script import Run, sop_run, transcript
 
 pytestmark = pytest.mark.skipif(
@@ -52,6 +52,8 @@ async def test_two_webhook_workers_run_the_sop_once_and_in_order(
     async with supervisor, httpx.AsyncClient(timeout=30) as http:
         await fake.wait_until(lambda: len(fake.calls_of("setWebhook")) >= 2, timeout=30)
         assert fake.webhook_url == "https://bot.example.go.id" + WEBHOOK_PATH
+        for worker in workers:  # Telegram would retry a refused POST; the script does not
+            await listening(http, worker)
 
         async def deliver(update: dict[str, object]) -> None:
             """Telegram's part: post to one worker, and (a retry) the same to the other."""
