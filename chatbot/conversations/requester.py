@@ -21,6 +21,7 @@ from chatbot.conversations.payloads import (
     RequesterPayload,
     decode,
 )
+from chatbot.conversations.readiness import requester_ready
 from chatbot.conversations.state import DialogState
 from chatbot.db.models import Ticket, utcnow
 from chatbot.services.enums import MissingItem, Step, TicketState
@@ -383,4 +384,5 @@ TICKET_BUTTONS: dict[
     RequesterAction.SUPPLEMENT: _supplement,
     RequesterAction.CONFIRM_LOGIN: _confirm_login,
     RequesterAction.NOT_ME: _not_me,
+    RequesterAction.READY: requester_ready,
 }
