@@ -139,7 +139,8 @@ async def test_closed_window_siap_menerima_then_the_link_and_its_read_receipt(
     assert "Terima kasih" in text_of(thanks) and number in text_of(thanks)
     card = bot.card().content
     assert "✅ Pemohon siap menerima" in card and "Jendela 24 jam: terbuka s.d." in card
-    alerts = [m.content for m in bot.fake.chat_messages(GROUP) if "siap menerima hasil" in m.content]
+    group = bot.fake.chat_messages(GROUP)
+    alerts = [m.content for m in group if "siap menerima hasil" in m.content]
     assert len(alerts) == 1 and number in alerts[0]
 
     toast = await kirim_hasil(wa)
