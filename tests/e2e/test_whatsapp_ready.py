@@ -317,3 +317,22 @@ async def test_a_telegram_requester_is_never_asked(wa: WhatsAppHarness) -> None:
     assert "chat pribadi" in toast
     await bot.say(ADMIN, PASSWORD)
     assert bot.link_in(REQUESTER)
+
+
+async def test_a_notice_held_for_want_of_a_template_has_its_own_alert(
+    wa: WhatsAppHarness,
+) -> None:
+    """Only result_ready has a template here: a rejection in a closed window is held, and
+    the admins read why (no template; it waits for the requester), not "blocked the bot"."""
+    bot = wa.harness
+    number = await submit(wa)
+    await window_left(wa, -timedelta(minutes=1))
+    await bot.press(ADMIN, "Lengkap", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "Tidak valid", chat=GROUP, message=bot.card())
+    await bot.press(ADMIN, "SK tidak sah", chat=GROUP, message=bot.card())
+    await bot.pipeline.sender.flush()
+    alerts = [m.content for m in bot.fake.chat_messages(GROUP) if m.content.startswith("📵")]
+    assert len(alerts) == 1 and number in alerts[0]
+    assert "belum ada template yang disetujui" in alerts[0]
+    assert "menunggu sampai pemohon menulis lagi" in alerts[0]
+    assert "memblokir" not in alerts[0]
