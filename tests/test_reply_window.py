@@ -18,7 +18,7 @@ NOW = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 
 
 def test_a_window_with_an_hour_or_more_left_is_open() -> None:
-    assert CLOSING == timedelta(hours=1)
+    assert timedelta(hours=1) == CLOSING
     assert not window_closing(NOW - DAY + CLOSING, DAY, NOW)
     assert not window_closing(NOW - timedelta(minutes=5), DAY, NOW)
 
