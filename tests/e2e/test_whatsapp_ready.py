@@ -313,6 +313,15 @@ async def test_a_telegram_requester_is_never_asked(wa: WhatsAppHarness) -> None:
             .where(Requester.channel == "telegram")
             .values(last_inbound_at=utcnow() - timedelta(days=3))
         )
+    # A WhatsApp user forging "Siap menerima" for this (someone else's) ticket: refused.
+    async with wa.app.sessions() as session:
+        ticket_id = await session.scalar(select(Ticket.id))
+    assert ticket_id is not None
+    forged = RequesterPayload(RequesterAction.READY, ticket_id).encode()
+    await wa.says("/start")
+    await wa.graph.user_taps_template_button(BUDI, forged, "Siap menerima")
+    await wa.settle()
+    assert "tidak ditemukan" in text_of(wa.graph.last_sent(BUDI))
     toast = await kirim_hasil(wa)
     assert "chat pribadi" in toast
     await bot.say(ADMIN, PASSWORD)
