@@ -158,7 +158,8 @@ def _status_lines(ticket: Ticket, zone: ZoneInfo, names: Names) -> list[str]:
     if ticket.same_nip_open:
         lines.append(t.same_nip_line(ticket.same_nip_open))
     if ticket.requester_unreachable_at is not None:
-        lines.append(t.unreachable_line(t.clock(ticket.requester_unreachable_at, zone)))
+        since = t.clock(ticket.requester_unreachable_at, zone)
+        lines.append(t.held_line(since) if _held(ticket) else t.unreachable_line(since))
     if ticket.phone_confirmed_by:
         confirmed_by = names.named(ticket.phone_confirmed_by)
         lines.append(f"📞 Dikonfirmasi telepon oleh {t.e(confirmed_by)}")
@@ -183,7 +184,8 @@ def _window_lines(ticket: Ticket, zone: ZoneInfo, day: date) -> list[str]:
     until = window_open_until(ticket.requester.last_inbound_at, window)
     shown = t.short_clock(until, zone, day) if until is not None and until > utcnow() else None
     lines = [t.window_line(shown)]
-    last = ticket.requester_notices[-1] if ticket.requester_notices else None
+    sent = [row for row in ticket.requester_notices if row.platform_message_id is not None]
+    last = sent[-1] if sent else None
     if last is not None and last.receipt and last.receipt_at is not None:
         lines.append(t.receipt_line(last.receipt, t.short_clock(last.receipt_at, zone, day)))
     if ticket.state == TicketState.VALID and ticket.ready_asked_at is not None:
@@ -194,6 +196,14 @@ def _window_lines(ticket: Ticket, zone: ZoneInfo, day: date) -> list[str]:
         elif ticket.ready_at is None:
             lines.append(t.ready_waiting_line(t.short_clock(ticket.ready_asked_at, zone, day)))
     return lines
+
+
+def _held(ticket: Ticket) -> bool:
+    """A notice to the requester waits for their window (no template for it)."""
+    return any(
+        row.held_at is not None and row.sent_at is None and row.failed_at is None
+        for row in ticket.requester_notices
+    )
 
 
 def _history_block(ticket: Ticket, zone: ZoneInfo, day: date, names: Names) -> list[str]:

@@ -870,6 +870,14 @@ def window_line(open_until: str | None) -> str:
     return f"💬 Jendela 24 jam: terbuka s.d. {e(open_until)}"
 
 
+def held_line(since: str) -> str:
+    """The card's line while a notice waits for want of a template (window closed)."""
+    return (
+        f"📵 Pemberitahuan ke pemohon tertahan sejak {e(since)}: jendela WhatsApp tertutup, "
+        "tidak ada template; menunggu pemohon menulis lagi"
+    )
+
+
 RECEIPTS = {"sent": "terkirim", "delivered": "diterima", "read": "dibaca", "failed": "gagal"}
 
 

@@ -179,12 +179,11 @@ class Ticket(IdentityColumns, Base):
     links: Mapped[list[CredentialLink]] = relationship(
         order_by="CredentialLink.id", lazy="selectin"
     )
-    # What went out to the requester about this ticket through the outbox: the card shows
-    # the newest one's receipt (WhatsApp's ticks).
+    # The outbox rows to the requester about this ticket: the card shows the newest sent
+    # one's receipt (WhatsApp's ticks) and whether one is held (no template, window closed).
     requester_notices: Mapped[list[OutboxMessage]] = relationship(
         primaryjoin="and_(OutboxMessage.ticket_id == Ticket.id, "
-        "OutboxMessage.audience == 'requester', "
-        "OutboxMessage.platform_message_id.is_not(None))",
+        "OutboxMessage.audience == 'requester')",
         order_by="OutboxMessage.id",
         viewonly=True,
         lazy="selectin",

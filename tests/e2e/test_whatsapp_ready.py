@@ -345,3 +345,5 @@ async def test_a_notice_held_for_want_of_a_template_has_its_own_alert(
     assert "belum ada template yang disetujui" in alerts[0]
     assert "menunggu sampai pemohon menulis lagi" in alerts[0]
     assert "memblokir" not in alerts[0]
+    card = bot.card().content
+    assert "Pemberitahuan ke pemohon tertahan" in card and "memblokir" not in card
