@@ -12,7 +12,7 @@ from chatbot.conversations.context import Context, admin_actor
 from chatbot.conversations.group_replies import ask_in_group, pending_key, reject_and_archive
 from chatbot.conversations.messages import Incoming, Reply, Response
 from chatbot.conversations.payloads import AdminAction, AdminPayload, PayloadError, decode
-from chatbot.conversations.result_handover import claim_result
+from chatbot.conversations.result_handover import start_result
 from chatbot.db.models import Ticket, utcnow
 from chatbot.services.enums import MissingItem, TicketState
 from chatbot.services.identity import InvalidInput
@@ -73,7 +73,7 @@ async def _on_card(ctx: Context, inc: Incoming, payload: AdminPayload, ticket: T
     ):
         # This admin holds the claim already: a repeat (or a retry after a crash midway)
         # hands them the way to enter the result again rather than a "stale" refusal.
-        return await claim_result(ctx, inc, ticket)
+        return await start_result(ctx, inc, ticket)
     if ticket.version != payload.version:
         return _stale(ctx, ticket, inc)
     views = CardViews(ctx.services.store)
@@ -269,8 +269,9 @@ async def _revoke_link(tap: Tap) -> Response:
 
 
 async def _claim(tap: Tap) -> Response:
-    """Start handing the result over in private ("Kirim hasil")."""
-    return await claim_result(tap.ctx, tap.inc, tap.ticket)
+    """Start handing the result over in private ("Kirim hasil"), or ask the requester
+    whose window is closed or closing to say they are ready first."""
+    return await start_result(tap.ctx, tap.inc, tap.ticket)
 
 
 # What each card button does; CARD and LATE are not bound to a version, so they are answered

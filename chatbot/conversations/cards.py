@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 from chatbot.conversations import texts as t
 from chatbot.conversations.messages import Button, Reply
 from chatbot.conversations.payloads import AdminAction, AdminPayload
-from chatbot.db.models import CredentialLink, Ticket
+from chatbot.db.models import CredentialLink, Ticket, utcnow
 from chatbot.services.enums import DocumentKind, MissingItem, Step, TicketState
 from chatbot.services.identity import format_nip
 from chatbot.services.people import SYSTEM_ID, Names, names_of
+from chatbot.services.reply_window import WINDOWS, window_closing, window_open_until
 from chatbot.services.sla import whole_minutes
 from chatbot.store import Store
 
@@ -105,6 +106,7 @@ def render(ticket: Ticket, zone: ZoneInfo, view: CardView | None = None) -> Repl
     lines = [
         *_summary_lines(ticket),
         *_status_lines(ticket, zone, names),
+        *_window_lines(ticket, zone, day),
         *_link_lines(ticket, zone, day, names),
     ]
     deadline = _deadline_line(ticket, zone)
@@ -156,7 +158,8 @@ def _status_lines(ticket: Ticket, zone: ZoneInfo, names: Names) -> list[str]:
     if ticket.same_nip_open:
         lines.append(t.same_nip_line(ticket.same_nip_open))
     if ticket.requester_unreachable_at is not None:
-        lines.append(t.unreachable_line(t.clock(ticket.requester_unreachable_at, zone)))
+        since = t.clock(ticket.requester_unreachable_at, zone)
+        lines.append(t.held_line(since) if _held(ticket) else t.unreachable_line(since))
     if ticket.phone_confirmed_by:
         confirmed_by = names.named(ticket.phone_confirmed_by)
         lines.append(f"📞 Dikonfirmasi telepon oleh {t.e(confirmed_by)}")
@@ -170,6 +173,37 @@ def _status_lines(ticket: Ticket, zone: ZoneInfo, names: Names) -> list[str]:
         holder = names.of(ticket.result_admin_id, ticket.result_admin_name)
         lines.append(f"🔧 Hasil sedang diisi oleh {t.e(holder)}")
     return lines
+
+
+def _window_lines(ticket: Ticket, zone: ZoneInfo, day: date) -> list[str]:
+    """A requester on a channel with a reply window (WhatsApp): the window, the receipt of
+    the last message sent them, and whether they said they are ready for the link."""
+    window = WINDOWS.get(ticket.requester.channel)
+    if window is None or not ticket.state.is_open:
+        return []
+    until = window_open_until(ticket.requester.last_inbound_at, window)
+    shown = t.short_clock(until, zone, day) if until is not None and until > utcnow() else None
+    lines = [t.window_line(shown)]
+    sent = [row for row in ticket.requester_notices if row.platform_message_id is not None]
+    last = sent[-1] if sent else None
+    if last is not None and last.receipt and last.receipt_at is not None:
+        lines.append(t.receipt_line(last.receipt, t.short_clock(last.receipt_at, zone, day)))
+    if ticket.state == TicketState.VALID and ticket.ready_asked_at is not None:
+        if ticket.ready_at is not None and not window_closing(
+            ticket.requester.last_inbound_at, window
+        ):
+            lines.append(t.ready_line(t.short_clock(ticket.ready_at, zone, day)))
+        elif ticket.ready_at is None:
+            lines.append(t.ready_waiting_line(t.short_clock(ticket.ready_asked_at, zone, day)))
+    return lines
+
+
+def _held(ticket: Ticket) -> bool:
+    """A notice to the requester waits for their window (no template for it)."""
+    return any(
+        row.held_at is not None and row.sent_at is None and row.failed_at is None
+        for row in ticket.requester_notices
+    )
 
 
 def _history_block(ticket: Ticket, zone: ZoneInfo, day: date, names: Names) -> list[str]:
@@ -276,6 +310,9 @@ def _link_detail(link: CredentialLink, zone: ZoneInfo, day: date, names: Names) 
     if state == "pending":
         return t.LINK_PENDING
     detail = f"terkirim, berlaku s.d. {t.short_clock(link.expires_at, zone, day)}"
+    if link.receipt and link.receipt_at is not None:  # the platform's ticks (WhatsApp)
+        receipt = t.RECEIPTS.get(link.receipt, t.e(link.receipt))
+        detail += f", pesan {receipt} {t.short_clock(link.receipt_at, zone, day)}"
     return detail + (f", halaman dilihat {link.views}x" if link.views else "")
 
 

@@ -82,10 +82,12 @@ class Handover:
         expires = t.day_clock(link.expires_at, services.zone)
         number = str(ticket.number)
         failed = await self._write_down(ticket, version, actor, link)
-        if failed is None:
-            failed = await self._send_link(ticket, link, expires)
-        if failed is None:
-            failed = await self._record(ticket, version, actor, link)
+        if failed is not None:
+            return failed
+        sent = await self._send_link(ticket, link, expires)
+        if isinstance(sent, Handed):
+            return sent
+        failed = await self._record(ticket, version, actor, link, sent)
         if failed is not None:
             return failed
         log.info("ticket %s: result handed over by %s; link expires %s", number, actor.id, expires)
@@ -114,22 +116,24 @@ class Handover:
             return Handed(False, t.result_failed("gangguan penyimpanan data"), retry=True)
         return None
 
-    async def _send_link(self, ticket: Ticket, link: IssuedLink, expires: str) -> Handed | None:
+    async def _send_link(self, ticket: Ticket, link: IssuedLink, expires: str) -> Handed | str:
         """Send the link to the requester: a Web App button (WEBAPP_BINDING, for Telegram
-        requesters only), or the URL in the text (which WhatsApp shows as a CTA button)."""
+        requesters only), or the URL in the text (which WhatsApp shows as a CTA button).
+        The message's id, or how it failed."""
         number = str(ticket.number)
         web_app = self._web_app and ticket.requester.channel == "telegram"
         message = link_message(number, link.url, expires, web_app=web_app)
         try:
             requester = ticket.requester
-            await self._messengers.of(requester.channel).send(requester.chat_id, message)
+            return await self._messengers.of(requester.channel).send(requester.chat_id, message)
         except DeliveryError as failed:
             await self._abandon(link, number)
+            if failed.kind == "window":  # WhatsApp: the window closed during the hand-over
+                return Handed(False, t.result_window_closed(number))
             return Handed(False, t.result_failed(failed.reason), retry=not failed.permanent)
-        return None
 
     async def _record(
-        self, ticket: Ticket, version: int, actor: Actor, link: IssuedLink
+        self, ticket: Ticket, version: int, actor: Actor, link: IssuedLink, message_id: str
     ) -> Handed | None:
         """Record the hand-over; a link the requester holds but we could not record dies."""
         number = str(ticket.number)
@@ -140,6 +144,7 @@ class Handover:
                 actor=actor,
                 link_hash=link.link_hash,
                 expires_at=link.expires_at,
+                message_id=message_id or None,
             )
         except LinkAbandoned:
             await self._abandon(link, number)

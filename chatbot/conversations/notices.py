@@ -14,6 +14,7 @@ from chatbot.conversations import texts as t
 from chatbot.conversations.context import Services
 from chatbot.conversations.messages import Button, Reply
 from chatbot.conversations.payloads import AdminAction, AdminPayload
+from chatbot.conversations.readiness import ready_notice
 from chatbot.conversations.requester import confirmation_buttons, supplement_button
 from chatbot.db.models import OutboxMessage, Ticket, utcnow
 from chatbot.services.enums import TicketState
@@ -127,7 +128,10 @@ def _unreachable(ctx: NoticeContext) -> Notice:
     if not ctx.to_admins:
         raise UnknownNotice(f"{ctx.row.kind} is for the admins")
     ticket = ctx.ticket
-    text = t.unreachable_alert(str(ticket.number), ticket.requester.channel)
+    if ctx.row.payload.get("held"):  # no template for a notice: it waits, nothing refused
+        text = t.held_alert(str(ticket.number))
+    else:
+        text = t.unreachable_alert(str(ticket.number), ticket.requester.channel)
     return Send(Reply(text), reply_to=ticket.admin_message_id)
 
 
@@ -201,6 +205,18 @@ def _confirm_reminder(ctx: NoticeContext) -> Notice:
     ticket = ctx.ticket
     text = t.confirm_reminder(str(ticket.number), ticket.request_type.needs_password)
     return Send(Reply(text, buttons=confirmation_buttons(ticket)), chat=ctx.chat)
+
+
+def _result_ready(ctx: NoticeContext) -> Notice | None:
+    """To the requester: tap "Siap menerima" (its template outside the window); to the
+    admins: they did. Nothing once the ticket no longer waits for its result."""
+    ticket = ctx.ticket
+    if ticket.state != TicketState.VALID:
+        return None
+    if ctx.to_admins:
+        return Send(Reply(t.ready_alert(str(ticket.number))), reply_to=ticket.admin_message_id)
+    _for_requester(ctx)
+    return Send(ready_notice(ticket), chat=ctx.chat)
 
 
 def _late_buttons(ticket_id: int, record_id: int) -> tuple[tuple[Button, ...], ...]:
@@ -286,6 +302,7 @@ RENDERERS: dict[NoticeKind, Renderer] = {
     NoticeKind.CLOSED_UNCONFIRMED: _to_requester(
         lambda ticket: t.closed_unconfirmed(str(ticket.number))
     ),
+    NoticeKind.RESULT_READY: _result_ready,
     NoticeKind.REPLY: _reply,
 }
 

@@ -42,6 +42,7 @@ class RequesterAction(StrEnum):
     STATUS = "st"
     CONFIRM_LOGIN = "ok"
     NOT_ME = "nm"
+    READY = "rd"  # "Siap menerima": also a template's quick-reply payload (WhatsApp)
 
 
 class PayloadError(ValueError):

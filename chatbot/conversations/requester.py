@@ -21,6 +21,7 @@ from chatbot.conversations.payloads import (
     RequesterPayload,
     decode,
 )
+from chatbot.conversations.readiness import requester_ready
 from chatbot.conversations.state import DialogState
 from chatbot.db.models import Ticket, utcnow
 from chatbot.services.enums import MissingItem, Step, TicketState
@@ -267,10 +268,18 @@ async def _ticket_button(
     try:
         ticket = await ctx.services.tickets.get(payload.ticket_id)
     except TicketNotFound:
-        return state, Response(toast=t.TICKET_NOT_FOUND, alert=True)
+        return state, _not_found(payload)
     if (ticket.requester.channel, ticket.requester.chat_id) != (inc.channel, inc.chat_id):
-        return state, Response(toast=t.TICKET_NOT_FOUND, alert=True)
+        return state, _not_found(payload)
     return await TICKET_BUTTONS[payload.action](ctx, state, inc, ticket)
+
+
+def _not_found(payload: RequesterPayload) -> Response:
+    """Not this chat's ticket. "Siap menerima" is tapped on WhatsApp, which has no toasts:
+    its answer is a message."""
+    if payload.action is RequesterAction.READY:
+        return _say(Reply(t.TICKET_NOT_FOUND))
+    return Response(toast=t.TICKET_NOT_FOUND, alert=True)
 
 
 async def _show_status(ctx: Context, state: DialogState, inc: Incoming, ticket: Ticket) -> Result:
@@ -383,4 +392,5 @@ TICKET_BUTTONS: dict[
     RequesterAction.SUPPLEMENT: _supplement,
     RequesterAction.CONFIRM_LOGIN: _confirm_login,
     RequesterAction.NOT_ME: _not_me,
+    RequesterAction.READY: requester_ready,
 }

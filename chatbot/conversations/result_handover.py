@@ -11,6 +11,7 @@ from chatbot.conversations import texts as t
 from chatbot.conversations.context import Context, Services, admin_actor
 from chatbot.conversations.handover import Handover
 from chatbot.conversations.messages import Button, DeliveryError, Incoming, Reply, Response
+from chatbot.conversations.readiness import ask_ready, must_ask_ready
 from chatbot.conversations.state import DialogState
 from chatbot.db.models import Ticket
 from chatbot.services import passwords
@@ -44,6 +45,14 @@ def handover_data(state: DialogState) -> HandoverData:
 def _handover(ctx: Context) -> Handover:
     """The hand-over engine: the link goes through the messenger of the requester's channel."""
     return Handover(ctx.services, ctx.messengers, web_app=ctx.services.web_app)
+
+
+async def start_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response:
+    """Kirim hasil: the hand-over in private, unless the link could not reach the requester
+    now (WhatsApp's window closed or closing): then they are asked to say they are ready."""
+    if ticket.state == TicketState.VALID and must_ask_ready(ctx, ticket):
+        return await ask_ready(ctx, inc, ticket)
+    return await claim_result(ctx, inc, ticket)
 
 
 async def claim_result(ctx: Context, inc: Incoming, ticket: Ticket) -> Response:

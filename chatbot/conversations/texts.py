@@ -812,6 +812,116 @@ def result_failed(reason: str) -> str:
     )
 
 
+# ---- ready to receive (WhatsApp: the requester's 24-hour window closed or closing) --------
+
+READY_BUTTON = "Siap menerima"  # also the quick reply of the "hasil siap dikirim" template
+
+
+def ready_asked_toast(number: str) -> str:
+    """The admin's answer to Kirim hasil when the requester must first say they are ready
+    (a Telegram toast: at most 200 characters)."""
+    return (
+        f"⏳ Jendela chat WhatsApp pemohon tiket {number} tertutup. Pemohon diminta mengetuk "
+        "Siap menerima; tunggu ✅ di kartu, lalu ketuk Kirim hasil lagi."
+    )
+
+
+def ready_still_waiting(number: str) -> str:
+    return (
+        f"⏳ Pemohon tiket {number} belum mengetuk Siap menerima. Tunggu ✅ di kartu, lalu "
+        "ketuk Kirim hasil lagi."
+    )
+
+
+def result_ready_notice(number: str) -> str:
+    """To the requester: the rich form of the "hasil siap dikirim" template."""
+    return (
+        f"Admin siap mengirim hasil permohonan tiket <b>{e(number)}</b>. Ketuk <b>Siap "
+        "menerima</b> agar link sekali pakai dikirim di chat ini."
+    )
+
+
+def ready_thanks(number: str) -> str:
+    return (
+        f"✅ Terima kasih. Admin sudah diberi tahu bahwa Anda siap menerima hasil tiket "
+        f"<b>{e(number)}</b>; link sekali pakai akan dikirim di chat ini."
+    )
+
+
+def ready_already(number: str) -> str:
+    return (
+        f"Kesiapan Anda untuk tiket <b>{e(number)}</b> sudah tercatat. Link sekali pakai akan "
+        "dikirim di chat ini."
+    )
+
+
+def ready_not_waiting(number: str) -> str:
+    """A stale "Siap menerima" tap: nothing changes."""
+    return (
+        f"Tiket <b>{e(number)}</b> tidak sedang menunggu kesiapan Anda, jadi tidak ada yang "
+        "diubah. Ketik /status untuk melihat keadaan tiket."
+    )
+
+
+def ready_alert(number: str) -> str:
+    """To the admin group, as a reply to the card: the requester tapped Siap menerima."""
+    return (
+        f"✅ Pemohon tiket <b>{e(number)}</b> siap menerima hasil. Ketuk {KIRIM_HASIL} pada "
+        "kartu untuk mengirimnya."
+    )
+
+
+def ready_waiting_line(asked: str) -> str:
+    return f"⏳ Menunggu pemohon mengetuk Siap menerima (WhatsApp), diminta {e(asked)}"
+
+
+def ready_line(at: str) -> str:
+    return f"✅ Pemohon siap menerima ({e(at)}): ketuk {KIRIM_HASIL}"
+
+
+def result_window_closed(number: str) -> str:
+    """The link could not go: the requester's window closed during the hand-over."""
+    return (
+        f"⚠️ Hasil tiket <b>{e(number)}</b> belum terkirim: jendela chat WhatsApp pemohon "
+        "sudah tertutup, link sudah dimatikan. Ketuk Kirim hasil lagi agar pemohon diminta "
+        "mengetuk Siap menerima."
+    )
+
+
+def window_line(open_until: str | None) -> str:
+    """The card's line on a WhatsApp requester's 24-hour window."""
+    if open_until is None:
+        return "💬 Jendela 24 jam: tertutup — hanya template"
+    return f"💬 Jendela 24 jam: terbuka s.d. {e(open_until)}"
+
+
+def held_line(since: str) -> str:
+    """The card's line while a notice waits for want of a template (window closed)."""
+    return (
+        f"📵 Pemberitahuan ke pemohon tertahan sejak {e(since)}: jendela WhatsApp tertutup, "
+        "tidak ada template; menunggu pemohon menulis lagi"
+    )
+
+
+RECEIPTS = {"sent": "terkirim", "delivered": "diterima", "read": "dibaca", "failed": "gagal"}
+
+
+def receipt_line(receipt: str, at: str) -> str:
+    """The card's line on the last message to the requester (WhatsApp's ticks)."""
+    return f"📨 Pesan terakhir ke pemohon: {RECEIPTS.get(receipt, e(receipt))} ({e(at)})"
+
+
+def held_alert(number: str) -> str:
+    """The admins' alert that a notice to a WhatsApp requester waits: their window is closed
+    and no approved template is configured for that notice."""
+    return (
+        f"📵 Pemberitahuan untuk pemohon tiket <b>{e(number)}</b> belum bisa dikirim: jendela "
+        "chat WhatsApp pemohon (24 jam) tertutup dan belum ada template yang disetujui untuk "
+        "pemberitahuan ini. Pemberitahuan menunggu sampai pemohon menulis lagi; bila mendesak, "
+        "hubungi pemohon lewat telepon."
+    )
+
+
 ADMIN_RESULT_CANCELLED = "Pengisian hasil dihentikan. Tiket tetap menunggu hasil."
 REVOKE_LINK = "🚫 Batalkan link"
 REVOKE_CONFIRM = "Ya, batalkan link"

@@ -164,6 +164,10 @@ class Ticket(IdentityColumns, Base):
     identity_changes: Mapped[list[dict[str, Any]]] = mapped_column(
         JSON(), default=list, server_default="[]"
     )
+    # A requester whose reply window was closed or closing when an admin tapped Kirim hasil
+    # was asked to say they are ready ("Siap menerima"); `ready_at` is when they did.
+    ready_asked_at: Mapped[datetime | None] = mapped_column()
+    ready_at: Mapped[datetime | None] = mapped_column()
 
     requester: Mapped[Requester] = relationship(back_populates="tickets", lazy="joined")
     documents: Mapped[list[Document]] = relationship(
@@ -174,6 +178,15 @@ class Ticket(IdentityColumns, Base):
     )
     links: Mapped[list[CredentialLink]] = relationship(
         order_by="CredentialLink.id", lazy="selectin"
+    )
+    # The outbox rows to the requester about this ticket: the card shows the newest sent
+    # one's receipt (WhatsApp's ticks) and whether one is held (no template, window closed).
+    requester_notices: Mapped[list[OutboxMessage]] = relationship(
+        primaryjoin="and_(OutboxMessage.ticket_id == Ticket.id, "
+        "OutboxMessage.audience == 'requester')",
+        order_by="OutboxMessage.id",
+        viewonly=True,
+        lazy="selectin",
     )
 
     @property
@@ -357,6 +370,11 @@ class CredentialLink(Base):
     first_viewed_at: Mapped[datetime | None] = mapped_column()  # the page (GET), not the secret
     views: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     refusals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The message that carried the link (sent outside the outbox) and its last receipt
+    # (sent, delivered, read, failed), recorded only forward as an outbox row's.
+    message_id: Mapped[str | None] = mapped_column(String(128))
+    receipt: Mapped[str | None] = mapped_column(String(16))
+    receipt_at: Mapped[datetime | None] = mapped_column()
 
     @property
     def state(self) -> str:

@@ -22,7 +22,7 @@ from chatbot.pipeline.ingress import update_context
 from chatbot.pipeline.ports import ChannelAdapter, Interpreted, MergesReplies
 from chatbot.services.inbox import Inbox, Pending
 from chatbot.services.outbox import Outbox
-from chatbot.services.reply_window import Recorded, note_inbound, record_receipt
+from chatbot.services.reply_window import Recorded, inbound, note_inbound, record_receipt
 from chatbot.services.sealing import Sealer, Unreadable, patient
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,10 @@ class Handling:
             replies = list(meaning.replies)
             response: Response | None = None
             if meaning.incoming is not None:
-                response = await self.router.handle(meaning.incoming)
+                # A requester made by this update starts with this as their last inbound
+                # message, in the same commit (not only at the handled mark below).
+                with inbound(meaning.inbound_at):
+                    response = await self.router.handle(meaning.incoming)
                 _bind_ticket(response)
                 replies += [(meaning.incoming.chat_id, r) for r in response.replies]
             if isinstance(adapter, MergesReplies):

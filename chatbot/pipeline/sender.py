@@ -264,7 +264,7 @@ class OutboxSender:
         to write again; the card and the admins hear of it once."""
         log.warning("outbox %s (%s) held: %s", message.id, message.kind, reason)
         if await self._outbox.hold(message.id, reason) and message.ticket_id is not None:
-            await self._services.tickets.mark_unreachable(message.ticket_id, reason)
+            await self._services.tickets.mark_unreachable(message.ticket_id, reason, held=True)
 
     async def _send_notice(
         self, message: OutboxMessage, ticket: Ticket | None, notice: Send

@@ -73,6 +73,8 @@ ACTIONS = {
     "requester_unreachable": "pemohon tidak dapat dihubungi lewat bot",
     "requester_reachable": "pemohon dapat dihubungi lagi",
     "requester_moved": "pemohon pindah ke nomor/akun baru",
+    "ready_asked": "pemohon diminta mengetuk Siap menerima",
+    "ready": "pemohon siap menerima hasil",
     "searched": "pencarian tiket",
     "purged": "data pribadi dihapus (retensi)",
 }

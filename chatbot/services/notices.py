@@ -33,5 +33,8 @@ class NoticeKind(StrEnum):
     RECEIVED = "received"
     CONFIRM_REMINDER = "confirm_reminder"
     CLOSED_UNCONFIRMED = "closed_unconfirmed"
+    # The result is ready, the requester's reply window closed or closing: asked to tap
+    # "Siap menerima"; to the admins, that they did (Kirim hasil can be tapped now).
+    RESULT_READY = "result_ready"
     # A dialog's reply to one update, its content sealed in the row.
     REPLY = "reply"

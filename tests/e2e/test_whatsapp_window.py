@@ -138,7 +138,7 @@ async def test_without_a_template_the_row_is_held_and_the_admins_told_once(
     assert held.held_at is not None and held.failed_at is None and held.sent_at is None
     ticket = await wa.app.services.tickets.find_by_number(number)
     assert ticket is not None and ticket.requester_unreachable_at is not None
-    assert "tidak dapat dihubungi lewat bot" in wa.harness.card().content
+    assert "Pemberitahuan ke pemohon tertahan" in wa.harness.card().content  # not blocked
     alerts = [m for m in wa.harness.fake.chat_messages(GROUP) if m.content.startswith("📵")]
     assert len(alerts) == 1  # the existing "unreachable" alert, once
 

@@ -12,6 +12,7 @@ on `machine.TicketBase` (sessions, clock, policy, and `_move`, the one door):
 - `records`: step records, their deadlines and late reasons;
 - `intake`: submit and supplement; `checks`: completeness, validity, rejection;
 - `result`: claim, hand-over, reveal, revoke, login confirmation, incidents;
+- `readiness`: asking a requester with a closed reply window to say they are ready;
 - `sweeping` (the sweeps' one skeleton) and `sweeps`: unsent, expired and lost links,
   confirmation reminders and closing, step 4's reminder and expiry;
 - `ending`: cancel and archive; `links`: the links' rows and counters;
@@ -44,6 +45,7 @@ from chatbot.services.tickets.machine import (
 )
 from chatbot.services.tickets.queries import Queries
 from chatbot.services.tickets.reachability import Reachability
+from chatbot.services.tickets.readiness import Readiness
 from chatbot.services.tickets.records import (
     LATE_ANSWER_BY_ANY,
     LATE_BY_SYSTEM,
@@ -81,6 +83,15 @@ __all__ = [
 
 
 class TicketService(
-    Intake, Checks, Result, Sweeps, Ending, LinkCounters, Reachability, Queries, Search
+    Intake,
+    Checks,
+    Result,
+    Readiness,
+    Sweeps,
+    Ending,
+    LinkCounters,
+    Reachability,
+    Queries,
+    Search,
 ):
     """The ticket service: every use case of the SOP, each in its own transaction."""

@@ -15,6 +15,7 @@ from chatbot.services.documents import StoredFile
 from chatbot.services.enums import OPEN_STATES, DocumentKind, RequestType, Role, Step
 from chatbot.services.identity import Identity
 from chatbot.services.notices import NoticeKind
+from chatbot.services.reply_window import inbound_time
 from chatbot.services.tickets.errors import IllegalMove, Reason
 from chatbot.services.tickets.machine import Actor, Move, S, ticket_number
 from chatbot.services.tickets.records import StepRecords
@@ -152,7 +153,9 @@ class Intake(StepRecords):
             )
         ).scalar_one_or_none()
         if requester is None:
-            requester = Requester(channel=channel, chat_id=chat_id)
+            # On a channel with a reply window, the update that submits is their last inbound
+            # message: recorded now, so no sender renders this requester with no window.
+            requester = Requester(channel=channel, chat_id=chat_id, last_inbound_at=inbound_time())
             session.add(requester)
         requester.platform_user_id = actor.id.split(":", 1)[-1]
         self._apply_identity(requester, identity)

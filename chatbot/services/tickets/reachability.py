@@ -20,8 +20,9 @@ class Reachability(TicketBase):
                 update(Ticket).where(Ticket.id == ticket_id).values(admin_message_id=message_id)
             )
 
-    async def mark_unreachable(self, ticket_id: int, reason: str) -> bool:
-        """The platform refused a message to the requester for good (they blocked the bot):
+    async def mark_unreachable(self, ticket_id: int, reason: str, *, held: bool = False) -> bool:
+        """The platform refused a message to the requester for good (they blocked the bot),
+        or (`held`) a notice waits for want of a template while their reply window is closed:
         on record, on the card and told to the admins once. True when newly marked."""
         async with self._sessions.begin() as session:
             ticket = await self._load(session, ticket_id)
@@ -30,7 +31,10 @@ class Reachability(TicketBase):
             ticket.requester_unreachable_at = utcnow()
             self._audit(session, ticket, SYSTEM, "requester_unreachable", reason=reason[:200])
             self._notify(session, ticket, "admins", NoticeKind.CARD)
-            self._notify(session, ticket, "admins", NoticeKind.UNREACHABLE)
+            if held:
+                self._notify(session, ticket, "admins", NoticeKind.UNREACHABLE, held=True)
+            else:
+                self._notify(session, ticket, "admins", NoticeKind.UNREACHABLE)
             return True
 
     async def requester_moved(

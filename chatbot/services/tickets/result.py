@@ -95,8 +95,10 @@ class Result(StepRecords):
         actor: Actor,
         link_hash: str,
         expires_at: datetime,
+        message_id: str | None = None,
     ) -> Ticket:
-        """Step 6 done, step 8 started: the one-time link has been sent to the requester.
+        """Step 6 done, step 8 started: the one-time link has been sent to the requester
+        (in the platform's message `message_id`, whose receipts the card shows).
 
         Completes the link written down by `record_pending_link` (or writes it now); refuses
         with `LinkAbandoned` when the sweep has given that link up meanwhile.
@@ -107,6 +109,7 @@ class Result(StepRecords):
                 raise NotYours(Reason.CLAIMED_BY_OTHER, ticket, who=ticket.result_admin_name)
             ticket, now = await self._move(session, ticket_id, version, Move.DELIVER, actor)
             done = RESET_DONE[ticket.request_type]
+            ticket.ready_asked_at = ticket.ready_at = None  # a re-issue asks afresh
             self._finish(session, ticket, Step.RESET_IN_SPSE, actor, now, done)
             self._open(
                 session,
@@ -125,6 +128,7 @@ class Result(StepRecords):
                         created_at=now,
                         expires_at=expires_at,
                         sent_at=now,
+                        message_id=message_id,
                     )
                 )
                 self._audit(
@@ -137,7 +141,12 @@ class Result(StepRecords):
                 )
             # Conditional: of this and the sweep that gives unrecorded links up, one wins.
             elif not await mark_link(
-                session, pending.id, LINK.sent_at.is_(None), LINK.revoked_at.is_(None), sent_at=now
+                session,
+                pending.id,
+                LINK.sent_at.is_(None),
+                LINK.revoked_at.is_(None),
+                sent_at=now,
+                message_id=message_id,
             ):
                 raise LinkAbandoned(Reason.LINK_ABANDONED, ticket)
             self._notify(session, ticket, "admins", NoticeKind.CARD)
