@@ -35,9 +35,9 @@ USERS = ["6281234567101", "6281234567102", "6281234567103"]
 # Each round: what every user does (a text, or a tap on a label), and what answers it.
 ROUNDS = [
     ("text", "/start", "Pilih menu"),
-    ("tap", "Ajukan permohonan", "Langkah 1/10"),
-    ("tap", "Reset password", "Langkah 2/10"),
-    ("tap", "PPK", "Langkah 3/10"),
+    ("tap", "Ajukan permohonan", "Langkah 1/9"),
+    ("tap", "Reset password", "Langkah 2/9"),
+    ("tap", "PPK", "Langkah 3/9"),
 ]
 BATCHED = 3  # this round's taps come in one body
 KILL_BEFORE = 2  # before this round the bot is killed, and the round posted while it is down
