@@ -3,6 +3,10 @@ their files (pdf_report.py, xlsx_report.py, csv_report.py, chart.py, summary.py)
 
 `build_report_files` is what the admin group's /laporan needs: a short summary to send as
 text, the chart as a photo and the PDF as a document.
+
+The file writers (PDF, spreadsheet, chart) load their libraries only when a report is
+made: importing this package stays light, so a worker's start-up and idle memory do not
+pay for them (`to_pdf`, `to_xlsx`, `to_csv` and `chart_png` are resolved on first use).
 """
 
 from __future__ import annotations
@@ -12,20 +16,32 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from chatbot.reports.chart import chart_png
-from chatbot.reports.csv_report import to_csv
 from chatbot.reports.facts import MonthReport
 from chatbot.reports.figures import month_report
 from chatbot.reports.month import MONTH_FORMAT_ERROR, Month, parse_month, previous_month
-from chatbot.reports.pdf_report import Signer, to_pdf
+from chatbot.reports.signer import Signer
 from chatbot.reports.summary import summary_html
-from chatbot.reports.xlsx_report import to_xlsx
 from chatbot.services.sla import SlaPolicy
+
+if TYPE_CHECKING:
+    from chatbot.reports.chart import chart_png
+    from chatbot.reports.csv_report import to_csv
+    from chatbot.reports.pdf_report import to_pdf
+    from chatbot.reports.xlsx_report import to_xlsx
+
+_LAZY = {
+    "chart_png": "chatbot.reports.chart",
+    "to_csv": "chatbot.reports.csv_report",
+    "to_pdf": "chatbot.reports.pdf_report",
+    "to_xlsx": "chatbot.reports.xlsx_report",
+}
 
 __all__ = [
     "MONTH_FORMAT_ERROR",
@@ -46,6 +62,13 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    """The file writers, imported on first use (PEP 562)."""
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 @dataclass(frozen=True)
 class ReportFiles:
     report: MonthReport
@@ -55,6 +78,9 @@ class ReportFiles:
 
 
 def _write(report: MonthReport, folder: Path, signer: Signer | None) -> tuple[Path, Path]:
+    from chatbot.reports.chart import chart_png
+    from chatbot.reports.pdf_report import to_pdf
+
     folder.mkdir(parents=True, exist_ok=True)
     chart = folder / f"laporan-{report.month.key}.png"
     pdf = folder / f"laporan-{report.month.key}.pdf"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
@@ -17,6 +16,7 @@ from fpdf.fonts import FontFace
 from chatbot.reports.chart import chart_png
 from chatbot.reports.facts import MonthReport, TicketLine
 from chatbot.reports.labels import minutes, outside_line, percent, standard_label, title
+from chatbot.reports.signer import Signer
 from chatbot.services.identity import format_nip
 from chatbot.services.pdf import PdfDocument
 from chatbot.services.pdf_fonts import Fonts, find_fonts, latin1
@@ -34,16 +34,6 @@ DEFINITIONS = (
 )
 DOTS = "." * 40
 PLACE = "Magelang"
-
-
-@dataclass(frozen=True)
-class Signer:
-    """The head of section who signs "Mengetahui" (REPORT_SIGNER_*); a blank part is left as
-    a dotted line to fill in by hand."""
-
-    title: str = ""
-    name: str = ""
-    nip: str = ""
 
 
 class _Pdf(PdfDocument):

@@ -33,7 +33,6 @@ from chatbot.services.control_sheet_content import (
     SheetEvent,
     SheetStep,
 )
-from chatbot.services.control_sheet_pdf import draw
 from chatbot.services.enums import DocumentKind, MissingItem, Outcome, RequestType, Role, Step
 from chatbot.services.identity import format_nip
 from chatbot.services.pdf_fonts import Fonts, find_fonts
@@ -172,5 +171,8 @@ def sheet_for(
 
 
 def render(sheet: ControlSheet, fonts: Fonts | None = None) -> bytes:
-    """The sheet as PDF bytes (A4 portrait). `fonts`: None means DejaVu if installed."""
+    """The sheet as PDF bytes (A4 portrait). `fonts`: None means DejaVu if installed. The PDF
+    library is imported here, on first use, to keep it out of a worker's start-up."""
+    from chatbot.services.control_sheet_pdf import draw
+
     return draw(sheet, fonts if fonts is not None else find_fonts())

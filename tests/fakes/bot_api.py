@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.fakes.bot_api_flood import FloodControl
 from tests.fakes.bot_api_html import ParseError, parse_text, utf16_len
 from tests.fakes.bot_api_models import (
     ApiCall,
@@ -178,6 +179,8 @@ class FakeBotApi:
         # Called with (method, params) before a valid call is processed; True drops the
         # call as if it never reached Telegram (e.g. the test killed the bot meanwhile).
         self.before_call: Callable[[str, JsonDict], bool] | None = None
+        # Telegram's flood limits, off unless a benchmark or a test switches them on.
+        self.flood: FloodControl | None = None
 
         self._handlers: dict[str, Handler] = {
             "getMe": self._get_me,
@@ -681,6 +684,10 @@ class FakeBotApi:
                 return Response(status_code=504)
             if self._failures[canonical]:
                 raise self._failures[canonical].popleft()
+            if self.flood is not None:
+                wait = self.flood.check(canonical, call.params.get("chat_id"))
+                if wait is not None:
+                    raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
             handler = self._handlers.get(canonical)
             if handler is None:
                 raise ApiError(501, "Bad Request: method not supported by the fake", violation=True)
